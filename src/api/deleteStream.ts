@@ -1,0 +1,13 @@
+import type { JsonOperation } from './operation.js';
+import { StreamARN, Version } from './shapes.js';
+
+export const deleteStream: JsonOperation<{ StreamARN: string; CurrentVersion?: string }> = {
+  kind: 'json',
+  name: 'DeleteStream',
+  path: '/deleteStream',
+  input: { type: 'structure', members: { StreamARN: { ...StreamARN, required: true }, CurrentVersion: Version } },
+  async handle(input, { archive }) {
+    await archive.deleteStream(input.StreamARN, input.CurrentVersion);
+    return {};
+  },
+};

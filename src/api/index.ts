@@ -1,0 +1,19 @@
+/** Every operation kvsd serves, routed by POST path. */
+import type { Operation } from './operation.js';
+import { createStream } from './createStream.js';
+import { describeStream } from './describeStream.js';
+import { listStreams } from './listStreams.js';
+import { deleteStream } from './deleteStream.js';
+import { updateStream } from './updateStream.js';
+import { updateDataRetention } from './updateDataRetention.js';
+import { tagStream } from './tagStream.js';
+import { untagStream } from './untagStream.js';
+import { listTagsForStream } from './listTagsForStream.js';
+import { getDataEndpoint } from './getDataEndpoint.js';
+
+export const operations: Operation[] = [
+  createStream, describeStream, listStreams, deleteStream, updateStream, updateDataRetention,
+  tagStream, untagStream, listTagsForStream, getDataEndpoint,
+];
+
+export type { Operation, Context, ServerInfo } from './operation.js';

@@ -1,0 +1,94 @@
+/**
+ * The archive: the domain object the operations talk to. It owns the catalog and the media store and
+ * runs the background work: purging deleted streams and expiring fragments past their retention.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Catalog } from '../storage/catalog.js';
+import type { MediaStore } from '../storage/mediaStore.js';
+import { SqliteCatalog } from '../storage/sqliteCatalog.js';
+import { LocalMediaStore } from '../storage/localMediaStore.js';
+import { StreamRegistry, type Identity } from './streams.js';
+import { TokenSealer } from './tokens.js';
+
+export interface ArchiveOptions extends Identity {
+  dataDir: string;
+  /** How often retention is enforced in the background (ms). */
+  sweepIntervalMs?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export class Archive {
+  readonly streams: StreamRegistry;
+  private sweepTimer?: NodeJS.Timeout;
+  private maintenance: Promise<void> = Promise.resolve();
+  /** Segments being written by live PutMedia sessions: never removed under them. */
+  readonly activeSegments = new Set<number>();
+
+  private constructor(
+    readonly catalog: Catalog,
+    readonly media: MediaStore,
+    readonly tokens: TokenSealer,
+    readonly identity: Identity,
+    private readonly log: (event: Record<string, unknown>) => void,
+  ) {
+    this.streams = new StreamRegistry(catalog, identity);
+  }
+
+  static async open(opts: ArchiveOptions): Promise<Archive> {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'));
+    const media = new LocalMediaStore(join(opts.dataDir, 'media'));
+    const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
+    const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
+    // Deletions acknowledged before a crash are finished now.
+    archive.schedule(() => archive.purgeDeleted());
+    const interval = opts.sweepIntervalMs ?? 60_000;
+    archive.sweepTimer = setInterval(() => archive.schedule(() => archive.expireAll()), interval);
+    archive.sweepTimer.unref();
+    return archive;
+  }
+
+  /** Runs background work one job at a time, logging (never throwing) failures. */
+  private schedule(job: () => Promise<void>) {
+    this.maintenance = this.maintenance.then(job).catch((err: unknown) => {
+      this.log({ level: 'error', msg: 'background maintenance failed', error: String(err) });
+    });
+  }
+
+  async deleteStream(arn: string, currentVersion?: string) {
+    await this.streams.delete(arn, currentVersion);
+    this.schedule(() => this.purgeDeleted());
+  }
+
+  private async purgeDeleted() {
+    for (const id of await this.catalog.listDeletedStreams()) {
+      // Files first: if we crash in between, the catalog still lists the stream for the next purge.
+      await this.media.removeStream(id);
+      await this.catalog.purgeStream(id);
+    }
+  }
+
+  /** Enforces retention on every stream: fragments older than DataRetentionInHours go, and their files. */
+  async expireAll(now = Date.now()) {
+    let after = '';
+    for (;;) {
+      const streams = await this.catalog.listStreams({ afterName: after, limit: 500 });
+      if (streams.length === 0) return;
+      for (const s of streams) {
+        if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, now - s.retentionHours * 3_600_000);
+        const empty = await this.catalog.dropEmptySegments(s.id, this.activeSegments);
+        if (empty.length > 0) await this.media.removeSegments(s.id, empty);
+      }
+      after = streams[streams.length - 1]!.name;
+    }
+  }
+
+  /** Waits for background work, then closes storage. */
+  async close() {
+    clearInterval(this.sweepTimer);
+    await this.maintenance;
+    await this.media.close();
+    await this.catalog.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Streams: creation, lookup by name or ARN, metadata updates with optimistic versions, tags, deletion.
+ */
+import { randomInt } from 'node:crypto';
+import { invalidArgument, resourceInUse, streamNotFound, versionMismatch, ApiError } from '../protocol/errors.js';
+import type { Catalog, StreamRecord } from '../storage/catalog.js';
+import { NameTakenError, TooManyTagsError } from '../storage/catalog.js';
+
+export const MAX_TAGS_PER_STREAM = 50;
+export const MAX_RETENTION_HOURS = 87600;
+
+export interface StreamRef { StreamName?: string; StreamARN?: string }
+
+export interface Identity { region: string; accountId: string }
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** 20 random alphanumerics, as real stream versions are. */
+export function newVersion(): string {
+  let v = '';
+  for (let i = 0; i < 20; i++) v += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return v;
+}
+
+export class StreamRegistry {
+  /** Called when a stream is deleted, so ingest and readers on it can stop. */
+  onDeleted: (stream: StreamRecord) => void = () => {};
+
+  constructor(private readonly catalog: Catalog, private readonly id: Identity) {}
+
+  arnFor(name: string, creationMs: number) {
+    return `arn:aws:kinesisvideo:${this.id.region}:${this.id.accountId}:stream/${name}/${creationMs}`;
+  }
+
+  async create(input: {
+    StreamName: string; DeviceName?: string; MediaType?: string; KmsKeyId?: string; DataRetentionInHours?: number;
+    Tags?: Record<string, string>; StreamStorageConfiguration?: { DefaultStorageTier?: string };
+  }): Promise<StreamRecord> {
+    const creationMs = Date.now();
+    try {
+      return await this.catalog.createStream({
+        name: input.StreamName,
+        arn: this.arnFor(input.StreamName, creationMs),
+        ...(input.DeviceName !== undefined && { deviceName: input.DeviceName }),
+        ...(input.MediaType !== undefined && { mediaType: input.MediaType }),
+        kmsKeyId: input.KmsKeyId ?? `arn:aws:kms:${this.id.region}:${this.id.accountId}:alias/aws/kinesisvideo`,
+        version: newVersion(),
+        // CreateStream is asynchronous on AWS; kvsd's streams are usable at once.
+        status: 'ACTIVE',
+        creationMs,
+        retentionHours: input.DataRetentionInHours ?? 0,
+        storageTier: input.StreamStorageConfiguration?.DefaultStorageTier ?? 'HOT',
+        tags: input.Tags ?? {},
+      });
+    } catch (err) {
+      if (err instanceof NameTakenError) throw resourceInUse(`The stream ${input.StreamName} already exists.`);
+      throw err;
+    }
+  }
+
+  /**
+   * The live stream named by StreamName and/or StreamARN. With both, they must name the same stream.
+   * An ARN that names no live stream (including an earlier stream of the same name) is not found.
+   */
+  async resolve(ref: StreamRef): Promise<StreamRecord> {
+    const byArn = ref.StreamARN !== undefined ? await this.catalog.findStreamByArn(ref.StreamARN) : undefined;
+    if (ref.StreamARN !== undefined && !byArn) throw streamNotFound();
+    if (ref.StreamName !== undefined) {
+      if (byArn) {
+        if (byArn.name !== ref.StreamName) throw invalidArgument('StreamName and StreamARN name different streams.');
+        return byArn;
+      }
+      const byName = await this.catalog.findStreamByName(ref.StreamName);
+      if (!byName) throw streamNotFound();
+      return byName;
+    }
+    if (byArn) return byArn;
+    throw invalidArgument('Either StreamName or StreamARN must be specified.');
+  }
+
+  async byId(id: number) { return this.catalog.getStream(id); }
+
+  async list(opts: { prefix?: string; afterName?: string; limit: number }) { return this.catalog.listStreams(opts); }
+
+  async tags(stream: StreamRecord) { return this.catalog.getTags(stream.id); }
+
+  async update(stream: StreamRecord, currentVersion: string, patch: { deviceName?: string; mediaType?: string; retentionHours?: number }) {
+    if (stream.version !== currentVersion) throw this.staleVersion(stream);
+    const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
+    if (!ok) throw this.staleVersion(stream);
+  }
+
+  private staleVersion(stream: StreamRecord) {
+    return versionMismatch(`The version of stream ${stream.name} is not the version you specified (CurrentVersion). Describe the stream for its current version.`);
+  }
+
+  async updateRetention(stream: StreamRecord, currentVersion: string, operation: string, changeHours: number) {
+    const next = operation === 'INCREASE_DATA_RETENTION'
+      ? stream.retentionHours + changeHours
+      : stream.retentionHours - changeHours;
+    if (next < 0 || next > MAX_RETENTION_HOURS) {
+      throw invalidArgument(`DataRetentionChangeInHours ${changeHours} would take the retention of stream ${stream.name} from ${stream.retentionHours} to ${next} hours; it must stay between 0 and ${MAX_RETENTION_HOURS}.`);
+    }
+    await this.update(stream, currentVersion, { retentionHours: next });
+  }
+
+  async delete(arn: string, currentVersion?: string) {
+    const stream = await this.catalog.findStreamByArn(arn);
+    if (!stream) throw streamNotFound();
+    if (currentVersion !== undefined && currentVersion !== stream.version) throw this.staleVersion(stream);
+    if (!(await this.catalog.markDeleted(stream.id))) throw streamNotFound();
+    this.onDeleted(stream);
+  }
+
+  async tag(stream: StreamRecord, tags: Record<string, string>) {
+    try {
+      await this.catalog.putTags(stream.id, tags, MAX_TAGS_PER_STREAM);
+    } catch (err) {
+      if (err instanceof TooManyTagsError) {
+        throw new ApiError('TagsPerResourceExceededLimitException', 400,
+          `The stream ${stream.name} can hold at most ${MAX_TAGS_PER_STREAM} tags.`);
+      }
+      throw err;
+    }
+  }
+
+  async untag(stream: StreamRecord, keys: string[]) { await this.catalog.removeTags(stream.id, keys); }
+}

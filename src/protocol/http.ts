@@ -1,0 +1,49 @@
+/** Reading request bodies and writing JSON replies, with the limits that keep a bad client harmless. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, errorResponse, invalidArgument } from './errors.js';
+
+/** The largest legitimate JSON body (1,000 fragment numbers of 128 digits) is ~140 KB. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export async function readBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+const tooLarge = (limit: number) =>
+  new ApiError('InvalidArgumentException', 413, `The request body is larger than ${limit} bytes.`);
+
+/** Parses a JSON body. An empty body is `{}` (what the SDKs send for empty input). */
+export function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw invalidArgument(`The request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, err: ApiError, requestId: string) {
+  const { status, headers, body } = errorResponse(err, requestId);
+  if (res.headersSent) {
+    // Too late for a status: the caller has a streaming response open; end it.
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

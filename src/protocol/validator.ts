@@ -1,0 +1,144 @@
+/**
+ * A declarative input validator. Each operation states its input shape as data (types, lengths,
+ * patterns, ranges, enums, required members, "at least one of" groups) and gets back a typed, normalised value
+ * (timestamps become epoch milliseconds) or an InvalidArgumentException worded the way AWS's
+ * validation layer words it:
+ *   1 validation error detected: Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+
+ * The SDKs validate almost nothing (the JS SDK nothing at all), so this is the only guard.
+ */
+import { invalidArgument } from './errors.js';
+import { epochSecondsToMs } from './timestamps.js';
+
+export type Shape =
+  | { type: 'string'; min?: number; max?: number; pattern?: string; enum?: readonly string[] }
+  | { type: 'integer'; min?: number; max?: number }
+  | { type: 'timestamp' }
+  | { type: 'boolean' }
+  | { type: 'structure'; members: Members; /** Groups of members of which at least one must be present (e.g. StreamName / StreamARN). */
+      anyOf?: readonly (readonly string[])[] }
+  | { type: 'list'; member: Shape; min?: number; max?: number }
+  | { type: 'map'; key: Shape; value: Shape; min?: number; max?: number };
+
+export type Member = Shape & { required?: boolean };
+export type Members = Record<string, Member>;
+
+/** The operation's input: a structure at the top. */
+export type InputShape = Extract<Shape, { type: 'structure' }>;
+
+const compiled = new WeakMap<object, RegExp>();
+function regex(shape: { pattern?: string }): RegExp {
+  let re = compiled.get(shape);
+  if (!re) {
+    // AWS patterns are matched against the whole value; `u` for the \p{L} classes in tag patterns.
+    re = new RegExp(`^(?:${shape.pattern})$`, 'u');
+    compiled.set(shape, re);
+  }
+  return re;
+}
+
+/** 'StreamName' -> 'streamName', 'StreamARN' -> 'streamARN', as AWS names members in messages. */
+const fieldName = (member: string) => member.charAt(0).toLowerCase() + member.slice(1);
+
+function show(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 256 ? `${text.slice(0, 256)}...` : text;
+}
+
+class Collector {
+  readonly problems: string[] = [];
+  fail(path: string, value: unknown, constraint: string) {
+    const shown = value === null || value === undefined ? 'null' : `'${show(value)}'`;
+    this.problems.push(`Value ${shown} at '${path}' failed to satisfy constraint: ${constraint}`);
+  }
+}
+
+function check(shape: Shape, value: unknown, path: string, out: Collector): unknown {
+  switch (shape.type) {
+    case 'string': {
+      if (typeof value !== 'string') return out.fail(path, value, 'Member must be a string');
+      const length = [...value].length;
+      if (shape.min !== undefined && length < shape.min)
+        out.fail(path, value, `Member must have length greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && length > shape.max)
+        out.fail(path, value, `Member must have length less than or equal to ${shape.max}`);
+      if (shape.pattern !== undefined && !regex(shape).test(value))
+        out.fail(path, value, `Member must satisfy regular expression pattern: ${shape.pattern}`);
+      if (shape.enum && !shape.enum.includes(value))
+        out.fail(path, value, `Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+      return value;
+    }
+    case 'integer': {
+      // Numeric strings are tolerated as the SDKs' timestamp parsers tolerate them; fractions are not integers.
+      const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) return out.fail(path, value, 'Member must be an integer');
+      if (shape.min !== undefined && n < shape.min) out.fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && n > shape.max) out.fail(path, value, `Member must have value less than or equal to ${shape.max}`);
+      return n;
+    }
+    case 'timestamp': {
+      const ms = epochSecondsToMs(value);
+      if (ms === undefined) return out.fail(path, value, 'Member must be a timestamp in epoch seconds');
+      return ms;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') return out.fail(path, value, 'Member must be a boolean');
+      return value;
+    case 'list': {
+      if (!Array.isArray(value)) return out.fail(path, value, 'Member must be a list');
+      if (shape.min !== undefined && value.length < shape.min)
+        out.fail(path, value, `Member must have length greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && value.length > shape.max)
+        out.fail(path, value, `Member must have length less than or equal to ${shape.max}`);
+      return value.map((item, i) => check(shape.member, item, `${path}.${i + 1}.member`, out));
+    }
+    case 'map': {
+      if (!isObject(value)) return out.fail(path, value, 'Member must be a map');
+      const entries = Object.entries(value);
+      if (shape.min !== undefined && entries.length < shape.min)
+        out.fail(path, value, `Member must have length greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && entries.length > shape.max)
+        out.fail(path, value, `Member must have length less than or equal to ${shape.max}`);
+      const result: Record<string, unknown> = {};
+      for (const [k, v] of entries) {
+        check(shape.key, k, `${path}.${k}.key`, out);
+        result[k] = check(shape.value, v, `${path}.${k}.value`, out);
+      }
+      return result;
+    }
+    case 'structure': {
+      if (!isObject(value)) return out.fail(path, value, 'Member must be a structure');
+      const result: Record<string, unknown> = {};
+      for (const [name, member] of Object.entries(shape.members)) {
+        const memberPath = path ? `${path}.${fieldName(name)}` : fieldName(name);
+        const v = value[name];
+        if (v === undefined || v === null) {
+          if (member.required) out.fail(memberPath, null, 'Member must not be null');
+          continue;
+        }
+        result[name] = check(member, v, memberPath, out);
+      }
+      for (const group of shape.anyOf ?? []) {
+        if (!group.some((name) => value[name] !== undefined && value[name] !== null)) {
+          out.problems.push(`Either ${group.join(' or ')} must be specified${path ? ` in '${path}'` : ''}`);
+        }
+      }
+      return result;
+    }
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates `body` against `shape`; returns the normalised value or throws InvalidArgumentException. */
+export function validate<T>(shape: InputShape, body: unknown): T {
+  const out = new Collector();
+  const result = check(shape, body, '', out);
+  if (out.problems.length > 0) {
+    const n = out.problems.length;
+    throw invalidArgument(`${n} validation error${n > 1 ? 's' : ''} detected: ${out.problems.join('; ')}`);
+  }
+  return result as T;
+}

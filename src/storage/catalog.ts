@@ -1,0 +1,114 @@
+/**
+ * The catalog: streams, tags, track headers and the fragment index. Every implementation (SQLite
+ * embedded, PostgreSQL for scale-out) passes the same conformance suite (test/storage/catalog.conformance.ts).
+ * Methods are async so that a networked implementation fits behind the same interface.
+ */
+export interface StreamRecord {
+  id: number;
+  name: string;
+  arn: string;
+  deviceName?: string;
+  mediaType?: string;
+  kmsKeyId: string;
+  version: string;
+  status: 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
+  creationMs: number;
+  retentionHours: number;
+  storageTier: string;
+}
+
+export type NewStream = Omit<StreamRecord, 'id'> & { tags: Record<string, string> };
+
+export interface StreamPatch {
+  deviceName?: string;
+  mediaType?: string;
+  retentionHours?: number;
+  version: string;
+}
+
+/** One stored fragment: where its bytes are, and what ListFragments reports about it. */
+export interface FragmentRecord {
+  streamId: number;
+  /** Global ingestion sequence: orders fragments and makes fragment numbers unique across streams. */
+  seq: number;
+  producerMs: number;
+  serverMs: number;
+  lengthMs: number;
+  size: number;
+  /** Random low bits of the fragment number, so that numbers cannot be guessed from the sequence. */
+  nonce: number;
+  headerId: number;
+  segment: number;
+  offset: number;
+}
+
+/** What a listing returns: everything ListFragments needs, read from a covering index. */
+export type FragmentSummary = Pick<FragmentRecord, 'seq' | 'producerMs' | 'serverMs' | 'lengthMs' | 'size' | 'nonce'>;
+
+export type TimestampKind = 'producer' | 'server';
+
+export interface FragmentRange {
+  streamId: number;
+  kind: TimestampKind;
+  /** Exclusive keyset cursor: rows with (timestamp, seq) strictly greater are returned. */
+  afterMs: number;
+  afterSeq: number;
+  /** Inclusive upper bound of the selected timestamp. */
+  endMs: number;
+  /** Retention horizon: fragments whose server timestamp is older are expired. */
+  minServerMs: number;
+  limit: number;
+}
+
+export interface Catalog {
+  /** Creates a live stream; throws NameTakenError if a live stream has the name. */
+  createStream(stream: NewStream): Promise<StreamRecord>;
+  getStream(id: number): Promise<StreamRecord | undefined>;
+  findStreamByName(name: string): Promise<StreamRecord | undefined>;
+  findStreamByArn(arn: string): Promise<StreamRecord | undefined>;
+  /** Live streams in name order, strictly after `afterName`, optionally with a name prefix. */
+  listStreams(opts: { prefix?: string; afterName?: string; limit: number }): Promise<StreamRecord[]>;
+  countStreams(): Promise<number>;
+  /** Applies the patch if the stream is live and its version is `expectedVersion`; false otherwise. */
+  updateStream(id: number, expectedVersion: string, patch: StreamPatch): Promise<boolean>;
+  /** Takes the stream out of service at once (its name is free again); data is purged later. */
+  markDeleted(id: number): Promise<boolean>;
+  /** Streams marked deleted whose data has not been purged yet. */
+  listDeletedStreams(): Promise<number[]>;
+  /** Removes every trace of a deleted stream from the catalog. */
+  purgeStream(id: number): Promise<void>;
+
+  getTags(id: number): Promise<Record<string, string>>;
+  /** Sets tags; fails with TooManyTagsError if the stream would hold more than `max`. */
+  putTags(id: number, tags: Record<string, string>, max: number): Promise<void>;
+  removeTags(id: number, keys: string[]): Promise<void>;
+
+  addTrackHeader(streamId: number, bytes: Buffer): Promise<number>;
+  getTrackHeader(id: number): Promise<Buffer | undefined>;
+
+  /** Reserves `count` consecutive fragment sequence numbers that are never handed out again. */
+  reserveSequence(count: number): Promise<number>;
+  /** A new media segment id for the stream (segments are append-only files of the media store). */
+  newSegment(streamId: number): Promise<number>;
+  /** Inserts fragments atomically and durably: when this resolves they survive a crash. */
+  insertFragments(rows: FragmentRecord[]): Promise<void>;
+  listFragments(range: FragmentRange): Promise<FragmentSummary[]>;
+  getFragment(streamId: number, seq: number): Promise<FragmentRecord | undefined>;
+  /** Fragments in ingestion order with seq > afterSeq (GetMedia). */
+  fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;
+  /** The first fragment (ingestion order) whose selected timestamp is >= atMs. */
+  firstFragmentAt(streamId: number, kind: TimestampKind, atMs: number): Promise<FragmentRecord | undefined>;
+  lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
+  /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */
+  expireFragments(streamId: number, minServerMs: number): Promise<number>;
+  /** Forgets the stream's segments that hold no fragment, except `keep` (being written); returns their ids. */
+  dropEmptySegments(streamId: number, keep: ReadonlySet<number>): Promise<number[]>;
+
+  /** A small key/value store for server-wide settings (e.g. the pagination token key). */
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class NameTakenError extends Error {}
+export class TooManyTagsError extends Error {}

@@ -1,0 +1,290 @@
+/**
+ * The embedded catalog: SQLite through better-sqlite3, WAL mode, synchronous=FULL so that a commit
+ * that returned survives kill -9 and power loss alike.
+ *
+ * Fragments are stored clustered on (stream, seq) and indexed by covering indexes on
+ * (stream, producer_ms, seq, ...) and (stream, server_ms, seq, ...): a ListFragments page is one
+ * B-tree descent plus a sequential read of the page, O(log n + page), whatever the archive size.
+ */
+import Database from 'better-sqlite3';
+import type {
+  Catalog, FragmentRange, FragmentRecord, FragmentSummary, NewStream, StreamPatch, StreamRecord, TimestampKind,
+} from './catalog.js';
+import { NameTakenError, TooManyTagsError } from './catalog.js';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE streams (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     arn TEXT NOT NULL UNIQUE,
+     device_name TEXT,
+     media_type TEXT,
+     kms_key_id TEXT NOT NULL,
+     version TEXT NOT NULL,
+     status TEXT NOT NULL,
+     creation_ms INTEGER NOT NULL,
+     retention_hours INTEGER NOT NULL,
+     storage_tier TEXT NOT NULL,
+     deleted INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX streams_live_name ON streams(name) WHERE deleted = 0;
+   CREATE TABLE stream_tags (
+     stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+     PRIMARY KEY (stream_id, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE track_headers (id INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL, bytes BLOB NOT NULL);
+   CREATE INDEX track_headers_stream ON track_headers(stream_id);
+   CREATE TABLE segments (id INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL);
+   CREATE INDEX segments_stream ON segments(stream_id);
+   CREATE TABLE fragments (
+     stream_id INTEGER NOT NULL,
+     seq INTEGER NOT NULL,
+     producer_ms INTEGER NOT NULL,
+     server_ms INTEGER NOT NULL,
+     length_ms INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     nonce INTEGER NOT NULL,
+     header_id INTEGER NOT NULL,
+     segment INTEGER NOT NULL,
+     offset INTEGER NOT NULL,
+     PRIMARY KEY (stream_id, seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX fragments_by_producer ON fragments(stream_id, producer_ms, seq, server_ms, length_ms, size, nonce);
+   CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, length_ms, size, nonce);
+   CREATE INDEX fragments_by_segment ON fragments(stream_id, segment);
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+];
+
+interface StreamRow {
+  id: number; name: string; arn: string; device_name: string | null; media_type: string | null; kms_key_id: string;
+  version: string; status: StreamRecord['status']; creation_ms: number; retention_hours: number; storage_tier: string;
+}
+interface FragmentRow {
+  stream_id: number; seq: number; producer_ms: number; server_ms: number; length_ms: number; size: number; nonce: number;
+  header_id: number; segment: number; offset: number;
+}
+
+const toStream = (r: StreamRow): StreamRecord => ({
+  id: r.id, name: r.name, arn: r.arn, kmsKeyId: r.kms_key_id, version: r.version, status: r.status,
+  creationMs: r.creation_ms, retentionHours: r.retention_hours, storageTier: r.storage_tier,
+  ...(r.device_name !== null && { deviceName: r.device_name }),
+  ...(r.media_type !== null && { mediaType: r.media_type }),
+});
+const toFragment = (r: FragmentRow): FragmentRecord => ({
+  streamId: r.stream_id, seq: r.seq, producerMs: r.producer_ms, serverMs: r.server_ms, lengthMs: r.length_ms,
+  size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset,
+});
+
+export class SqliteCatalog implements Catalog {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = OFF');
+    this.migrate();
+    const db = this.db;
+    const listBy = (column: string, index: string) => db.prepare(
+      `SELECT seq, producer_ms AS producerMs, server_ms AS serverMs, length_ms AS lengthMs, size, nonce
+         FROM fragments INDEXED BY ${index}
+        WHERE stream_id = ? AND (${column}, seq) > (?, ?) AND ${column} <= ? AND server_ms >= ?
+        ORDER BY ${column}, seq LIMIT ?`);
+    const firstAt = (column: string) => db.prepare(
+      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY seq LIMIT 1`);
+    this.stmt = {
+      insertStream: db.prepare(`INSERT INTO streams (name, arn, device_name, media_type, kms_key_id, version, status,
+        creation_ms, retention_hours, storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      streamById: db.prepare('SELECT * FROM streams WHERE id = ? AND deleted = 0'),
+      streamByName: db.prepare('SELECT * FROM streams WHERE name = ? AND deleted = 0'),
+      streamByArn: db.prepare('SELECT * FROM streams WHERE arn = ? AND deleted = 0'),
+      listStreams: db.prepare(`SELECT * FROM streams WHERE deleted = 0 AND name > ? AND substr(name, 1, length(?)) = ?
+        ORDER BY name LIMIT ?`),
+      countStreams: db.prepare('SELECT count(*) AS n FROM streams WHERE deleted = 0'),
+      updateStream: db.prepare(`UPDATE streams SET device_name = coalesce(?, device_name), media_type = coalesce(?, media_type),
+        retention_hours = coalesce(?, retention_hours), version = ? WHERE id = ? AND version = ? AND deleted = 0`),
+      markDeleted: db.prepare('UPDATE streams SET deleted = 1, status = \'DELETING\' WHERE id = ? AND deleted = 0'),
+      deletedStreams: db.prepare('SELECT id FROM streams WHERE deleted = 1'),
+      purge: [
+        db.prepare('DELETE FROM fragments WHERE stream_id = ?'),
+        db.prepare('DELETE FROM stream_tags WHERE stream_id = ?'),
+        db.prepare('DELETE FROM track_headers WHERE stream_id = ?'),
+        db.prepare('DELETE FROM segments WHERE stream_id = ?'),
+        db.prepare('DELETE FROM streams WHERE id = ? AND deleted = 1'),
+      ],
+      tags: db.prepare('SELECT key, value FROM stream_tags WHERE stream_id = ? ORDER BY key'),
+      putTag: db.prepare('INSERT INTO stream_tags (stream_id, key, value) VALUES (?, ?, ?) ON CONFLICT (stream_id, key) DO UPDATE SET value = excluded.value'),
+      countTags: db.prepare('SELECT count(*) AS n FROM stream_tags WHERE stream_id = ?'),
+      removeTag: db.prepare('DELETE FROM stream_tags WHERE stream_id = ? AND key = ?'),
+      addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
+      getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
+      newSegment: db.prepare('INSERT INTO segments (stream_id) VALUES (?)'),
+      insertFragment: db.prepare(`INSERT INTO fragments (stream_id, seq, producer_ms, server_ms, length_ms, size, nonce,
+        header_id, segment, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      listByProducer: listBy('producer_ms', 'fragments_by_producer'),
+      listByServer: listBy('server_ms', 'fragments_by_server'),
+      getFragment: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND seq = ?'),
+      after: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      firstAtProducer: firstAt('producer_ms'),
+      firstAtServer: firstAt('server_ms'),
+      last: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
+      expire: db.prepare('DELETE FROM fragments WHERE stream_id = ? AND seq IN (SELECT seq FROM fragments INDEXED BY fragments_by_server WHERE stream_id = ? AND server_ms < ?)'),
+      emptySegments: db.prepare(`SELECT id FROM segments s WHERE stream_id = ?
+        AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.stream_id = s.stream_id AND f.segment = s.id)`),
+      dropSegment: db.prepare('DELETE FROM segments WHERE id = ?'),
+      getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
+      setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  private migrate() {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+    const current = row.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`catalog schema version ${current} is newer than this kvsd (${MIGRATIONS.length}); upgrade kvsd`);
+    }
+    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v - 1]!);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
+      })();
+    }
+  }
+
+  async createStream(s: NewStream): Promise<StreamRecord> {
+    try {
+      const id = this.db.transaction(() => {
+        const info = this.stmt.insertStream.run(s.name, s.arn, s.deviceName ?? null, s.mediaType ?? null, s.kmsKeyId,
+          s.version, s.status, s.creationMs, s.retentionHours, s.storageTier);
+        const id = Number(info.lastInsertRowid);
+        for (const [k, v] of Object.entries(s.tags)) this.stmt.putTag.run(id, k, v);
+        return id;
+      })();
+      const { tags: _tags, ...rest } = s;
+      return { id, ...rest };
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new NameTakenError(s.name);
+      throw err;
+    }
+  }
+
+  async getStream(id: number) { return this.streamOf(this.stmt.streamById.get(id)); }
+  async findStreamByName(name: string) { return this.streamOf(this.stmt.streamByName.get(name)); }
+  async findStreamByArn(arn: string) { return this.streamOf(this.stmt.streamByArn.get(arn)); }
+  private streamOf(row: unknown) { return row ? toStream(row as StreamRow) : undefined; }
+
+  async listStreams(opts: { prefix?: string; afterName?: string; limit: number }) {
+    const prefix = opts.prefix ?? '';
+    return (this.stmt.listStreams.all(opts.afterName ?? '', prefix, prefix, opts.limit) as StreamRow[]).map(toStream);
+  }
+
+  async countStreams() { return (this.stmt.countStreams.get() as { n: number }).n; }
+
+  async updateStream(id: number, expectedVersion: string, p: StreamPatch) {
+    const info = this.stmt.updateStream.run(p.deviceName ?? null, p.mediaType ?? null, p.retentionHours ?? null,
+      p.version, id, expectedVersion);
+    return info.changes === 1;
+  }
+
+  async markDeleted(id: number) { return this.stmt.markDeleted.run(id).changes === 1; }
+  async listDeletedStreams() { return (this.stmt.deletedStreams.all() as { id: number }[]).map((r) => r.id); }
+  async purgeStream(id: number) {
+    this.db.transaction(() => { for (const s of this.stmt.purge) s.run(id); })();
+  }
+
+  async getTags(id: number) {
+    const tags: Record<string, string> = {};
+    for (const r of this.stmt.tags.all(id) as { key: string; value: string }[]) tags[r.key] = r.value;
+    return tags;
+  }
+
+  async putTags(id: number, tags: Record<string, string>, max: number) {
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(tags)) this.stmt.putTag.run(id, k, v);
+      if ((this.stmt.countTags.get(id) as { n: number }).n > max) throw new TooManyTagsError(); // rolls back
+    })();
+  }
+
+  async removeTags(id: number, keys: string[]) {
+    this.db.transaction(() => { for (const k of keys) this.stmt.removeTag.run(id, k); })();
+  }
+
+  async addTrackHeader(streamId: number, bytes: Buffer) {
+    return Number(this.stmt.addHeader.run(streamId, bytes).lastInsertRowid);
+  }
+  async getTrackHeader(id: number) {
+    const row = this.stmt.getHeader.get(id) as { bytes: Buffer } | undefined;
+    return row?.bytes;
+  }
+
+  async reserveSequence(count: number) {
+    return this.db.transaction(() => {
+      const next = Number((this.stmt.getSetting.get('next_seq') as { value: string } | undefined)?.value ?? '1');
+      this.stmt.setSetting.run('next_seq', String(next + count));
+      return next;
+    })();
+  }
+
+  async newSegment(streamId: number) { return Number(this.stmt.newSegment.run(streamId).lastInsertRowid); }
+
+  async insertFragments(rows: FragmentRecord[]) {
+    this.db.transaction(() => {
+      for (const f of rows) {
+        this.stmt.insertFragment.run(f.streamId, f.seq, f.producerMs, f.serverMs, f.lengthMs, f.size, f.nonce,
+          f.headerId, f.segment, f.offset);
+      }
+    })();
+  }
+
+  async listFragments(r: FragmentRange): Promise<FragmentSummary[]> {
+    const stmt = r.kind === 'producer' ? this.stmt.listByProducer : this.stmt.listByServer;
+    return stmt.all(r.streamId, r.afterMs, r.afterSeq, r.endMs, r.minServerMs, r.limit) as FragmentSummary[];
+  }
+
+  async getFragment(streamId: number, seq: number) {
+    const row = this.stmt.getFragment.get(streamId, seq) as FragmentRow | undefined;
+    return row && toFragment(row);
+  }
+
+  async fragmentsAfter(streamId: number, afterSeq: number, limit: number) {
+    return (this.stmt.after.all(streamId, afterSeq, limit) as FragmentRow[]).map(toFragment);
+  }
+
+  async firstFragmentAt(streamId: number, kind: TimestampKind, atMs: number) {
+    const stmt = kind === 'producer' ? this.stmt.firstAtProducer : this.stmt.firstAtServer;
+    const row = stmt.get(streamId, atMs) as FragmentRow | undefined;
+    return row && toFragment(row);
+  }
+
+  async lastFragment(streamId: number) {
+    const row = this.stmt.last.get(streamId) as FragmentRow | undefined;
+    return row && toFragment(row);
+  }
+
+  async expireFragments(streamId: number, minServerMs: number) {
+    return this.stmt.expire.run(streamId, streamId, minServerMs).changes;
+  }
+
+  async dropEmptySegments(streamId: number, keep: ReadonlySet<number>) {
+    return this.db.transaction(() => {
+      const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id).filter((id) => !keep.has(id));
+      for (const id of empty) this.stmt.dropSegment.run(id);
+      return empty;
+    })();
+  }
+
+  async getSetting(key: string) {
+    return (this.stmt.getSetting.get(key) as { value: string } | undefined)?.value;
+  }
+  async setSetting(key: string, value: string) { this.stmt.setSetting.run(key, value); }
+
+  async close() {
+    if (this.db.open) {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+}

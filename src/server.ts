@@ -67,7 +67,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const routes = new Map<string, Operation>(operations.map((op) => [op.path, op]));
   const shutdown = new AbortController();
   let baseUrl = '';
-  const server: ServerInfoImpl = { dataEndpoint: () => opts.publicUrl?.replace(/\/$/, '') ?? baseUrl };
+  let wildcard = false;
+  const server: ServerInfoImpl = {
+    dataEndpoint: (hostHeader) => {
+      if (opts.publicUrl) return opts.publicUrl.replace(/\/$/, '');
+      if (wildcard && hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader)) return `http://${hostHeader}`;
+      return baseUrl;
+    },
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<string> {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -79,7 +86,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!op || req.method !== 'POST') {
       throw new ApiError('UnknownOperationException', 404, `kvsd serves no operation at ${req.method} ${path}.`);
     }
-    const ctx: Context = { requestId, archive, server, shutdown: shutdown.signal };
+    const ctx: Context = { requestId, archive, server, shutdown: shutdown.signal, ...(req.headers.host && { host: req.headers.host }) };
     if (op.kind === 'json') {
       const input = validate(op.input, parseJson(await readBody(req)));
       sendJson(res, 200, await op.handle(input, ctx));
@@ -126,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${hostForUrl}:${address.port}`;
+  wildcard = address.address === '0.0.0.0' || address.address === '::';
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {

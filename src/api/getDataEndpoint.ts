@@ -15,9 +15,9 @@ export const getDataEndpoint: JsonOperation = {
     members: { ...streamRef.members, APIName: { type: 'string', enum: API_NAMES, required: true } },
     anyOf: streamRef.anyOf,
   },
-  async handle(input, { archive, server }) {
+  async handle(input, { archive, server, host }) {
     await archive.streams.resolve(input);
     // One kvsd listener serves every API, so every APIName gets the same base URL.
-    return { DataEndpoint: server.dataEndpoint() };
+    return { DataEndpoint: server.dataEndpoint(host) };
   },
 };

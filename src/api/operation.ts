@@ -7,12 +7,17 @@ import type { InputShape } from '../protocol/validator.js';
 import type { Archive } from '../archive/archive.js';
 
 export interface ServerInfo {
-  /** What GetDataEndpoint returns: --public-url, or the URL kvsd listens on. */
-  dataEndpoint(): string;
+  /**
+   * What GetDataEndpoint returns: --public-url, else the URL kvsd listens on; when it listens on a
+   * wildcard address (0.0.0.0, ::), the host the client used to reach it.
+   */
+  dataEndpoint(hostHeader?: string): string;
 }
 
 export interface Context {
   requestId: string;
+  /** The request's Host header, if any. */
+  host?: string;
   archive: Archive;
   server: ServerInfo;
   /** Aborted when the server shuts down, so that long-lived responses end cleanly. */

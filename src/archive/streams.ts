@@ -31,29 +31,41 @@ export class StreamRegistry {
     return `arn:aws:kinesisvideo:${this.id.region}:${this.id.accountId}:stream/${name}/${creationMs}`;
   }
 
+  /** The last creation time handed out: creation times (and so ARNs) strictly increase. */
+  private lastCreationMs = 0;
+
   async create(input: {
     StreamName: string; DeviceName?: string; MediaType?: string; KmsKeyId?: string; DataRetentionInHours?: number;
     Tags?: Record<string, string>; StreamStorageConfiguration?: { DefaultStorageTier?: string };
   }): Promise<StreamRecord> {
-    const creationMs = Date.now();
-    try {
-      return await this.catalog.createStream({
-        name: input.StreamName,
-        arn: this.arnFor(input.StreamName, creationMs),
-        ...(input.DeviceName !== undefined && { deviceName: input.DeviceName }),
-        ...(input.MediaType !== undefined && { mediaType: input.MediaType }),
-        kmsKeyId: input.KmsKeyId ?? `arn:aws:kms:${this.id.region}:${this.id.accountId}:alias/aws/kinesisvideo`,
-        version: newVersion(),
-        // CreateStream is asynchronous on AWS; kvsd's streams are usable at once.
-        status: 'ACTIVE',
-        creationMs,
-        retentionHours: input.DataRetentionInHours ?? 0,
-        storageTier: input.StreamStorageConfiguration?.DefaultStorageTier ?? 'HOT',
-        tags: input.Tags ?? {},
-      });
-    } catch (err) {
-      if (err instanceof NameTakenError) throw resourceInUse(`The stream ${input.StreamName} already exists.`);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      // The ARN embeds the creation time: a stream re-created in the millisecond its predecessor of the same
+      // name was deleted in must still get a new ARN (the old one must never name it).
+      const creationMs = Math.max(Date.now(), this.lastCreationMs + 1);
+      this.lastCreationMs = creationMs;
+      try {
+        return await this.catalog.createStream({
+          name: input.StreamName,
+          arn: this.arnFor(input.StreamName, creationMs),
+          ...(input.DeviceName !== undefined && { deviceName: input.DeviceName }),
+          ...(input.MediaType !== undefined && { mediaType: input.MediaType }),
+          kmsKeyId: input.KmsKeyId ?? `arn:aws:kms:${this.id.region}:${this.id.accountId}:alias/aws/kinesisvideo`,
+          version: newVersion(),
+          // CreateStream is asynchronous on AWS; kvsd's streams are usable at once.
+          status: 'ACTIVE',
+          creationMs,
+          retentionHours: input.DataRetentionInHours ?? 0,
+          storageTier: input.StreamStorageConfiguration?.DefaultStorageTier ?? 'HOT',
+          tags: input.Tags ?? {},
+        });
+      } catch (err) {
+        if (!(err instanceof NameTakenError)) throw err;
+        // A live stream has the name: the caller's conflict. Otherwise the ARN collided with a deleted stream
+        // not purged yet (another process, or the clock stepped back): the next millisecond gives a new ARN.
+        if (attempt >= 5 || (await this.catalog.findStreamByName(input.StreamName))) {
+          throw resourceInUse(`The stream ${input.StreamName} already exists.`);
+        }
+      }
     }
   }
 

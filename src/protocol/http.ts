@@ -5,17 +5,26 @@ import { ApiError, errorResponse, invalidArgument } from './errors.js';
 /** The largest legitimate JSON body (1,000 fragment numbers of 128 digits) is ~140 KB. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
-export async function readBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    let overflow = declared > limit;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // On overflow keep reading (and dropping) the body, so the keep-alive connection stays usable.
+    req.on('data', (chunk: Buffer) => {
+      if (overflow) return;
+      total += chunk.length;
+      if (total > limit) {
+        overflow = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => (overflow ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks, total))));
+    req.on('error', reject);
+  });
 }
 
 const tooLarge = (limit: number) =>

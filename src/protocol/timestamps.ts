@@ -6,13 +6,14 @@
 export function epochSecondsToMs(value: unknown): number | undefined {
   let n: number;
   if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  // Strings as the SDKs' own parsers take them, exponent included ("1.705489836421E9", how the real service writes).
+  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value)) n = Number(value);
   else return undefined;
   if (!Number.isFinite(n)) return undefined;
   const ms = Math.round(n * 1000);
   // Outside what a JS Date can hold is not a timestamp.
   if (Math.abs(ms) > 8.64e15) return undefined;
-  return ms;
+  return ms === 0 ? 0 : ms; // never -0 (e.g. from -0.0001)
 }
 
 /** Milliseconds to the JSON number the SDKs parse as a Date with millisecond precision. */

@@ -102,7 +102,10 @@ function check(shape: Shape, value: unknown, path: string, out: Collector): unkn
       const result: Record<string, unknown> = {};
       for (const [k, v] of entries) {
         check(shape.key, k, `${path}.${k}.key`, out);
-        result[k] = check(shape.value, v, `${path}.${k}.value`, out);
+        // defineProperty, not assignment: a key such as "__proto__" (a legal tag key) must stay an own entry.
+        Object.defineProperty(result, k, {
+          value: check(shape.value, v, `${path}.${k}.value`, out), enumerable: true, writable: true, configurable: true,
+        });
       }
       return result;
     }

@@ -10,28 +10,71 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { MediaStore, SegmentWriter } from './mediaStore.js';
 
+/** Appends are gathered into 256 KiB writes; every operation runs in order on one chain. */
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
 class LocalSegmentWriter implements SegmentWriter {
   position = 0;
-  private dirty = false;
+  private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private buffered = 0;
+  private written = 0;
+  private synced = 0;
+  private chain: Promise<void> = Promise.resolve();
+
   constructor(readonly segment: number, private readonly fh: FileHandle) {}
 
-  async append(bytes: Buffer) {
+  private serial(op: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(op);
+    // A failure is reported to its caller; the chain itself goes on.
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  append(bytes: Buffer): Promise<void> {
+    this.position += bytes.length;
+    return this.serial(async () => {
+      if (this.buffered + bytes.length > WRITE_BUFFER_BYTES) await this.flush();
+      if (bytes.length >= WRITE_BUFFER_BYTES) {
+        await this.writeAll(bytes);
+      } else {
+        bytes.copy(this.buffer, this.buffered);
+        this.buffered += bytes.length;
+      }
+    });
+  }
+
+  private async flush() {
+    if (this.buffered === 0) return;
+    const pending = this.buffered;
+    this.buffered = 0;
+    await this.writeAll(this.buffer.subarray(0, pending));
+  }
+
+  private async writeAll(bytes: Buffer) {
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, this.position + done);
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, this.written);
       done += bytesWritten;
+      this.written += bytesWritten;
     }
-    this.position += bytes.length;
-    this.dirty = true;
   }
 
-  async sync() {
-    if (!this.dirty) return;
-    this.dirty = false;
-    await this.fh.datasync();
+  sync(): Promise<void> {
+    return this.serial(async () => {
+      await this.flush();
+      if (this.synced === this.written) return;
+      const upTo = this.written;
+      await this.fh.datasync();
+      this.synced = upTo;
+    });
   }
 
-  async close() { await this.fh.close(); }
+  close(): Promise<void> {
+    return this.serial(async () => {
+      await this.flush();
+      await this.fh.close();
+    });
+  }
 }
 
 export class LocalMediaStore implements MediaStore {

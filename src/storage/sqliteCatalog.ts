@@ -14,7 +14,7 @@ import { NameTakenError, TooManyTagsError } from './catalog.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE streams (
-     id INTEGER PRIMARY KEY,
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
      name TEXT NOT NULL,
      arn TEXT NOT NULL UNIQUE,
      device_name TEXT,
@@ -32,9 +32,9 @@ const MIGRATIONS: string[] = [
      stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
      PRIMARY KEY (stream_id, key)
    ) WITHOUT ROWID;
-   CREATE TABLE track_headers (id INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL, bytes BLOB NOT NULL);
+   CREATE TABLE track_headers (id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id INTEGER NOT NULL, bytes BLOB NOT NULL);
    CREATE INDEX track_headers_stream ON track_headers(stream_id);
-   CREATE TABLE segments (id INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL);
+   CREATE TABLE segments (id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id INTEGER NOT NULL);
    CREATE INDEX segments_stream ON segments(stream_id);
    CREATE TABLE fragments (
      stream_id INTEGER NOT NULL,
@@ -107,13 +107,10 @@ export class SqliteCatalog implements Catalog {
         retention_hours = coalesce(?, retention_hours), version = ? WHERE id = ? AND version = ? AND deleted = 0`),
       markDeleted: db.prepare('UPDATE streams SET deleted = 1, status = \'DELETING\' WHERE id = ? AND deleted = 0'),
       deletedStreams: db.prepare('SELECT id FROM streams WHERE deleted = 1'),
-      purge: [
-        db.prepare('DELETE FROM fragments WHERE stream_id = ?'),
-        db.prepare('DELETE FROM stream_tags WHERE stream_id = ?'),
-        db.prepare('DELETE FROM track_headers WHERE stream_id = ?'),
-        db.prepare('DELETE FROM segments WHERE stream_id = ?'),
-        db.prepare('DELETE FROM streams WHERE id = ? AND deleted = 1'),
-      ],
+      // Every statement checks that the stream is marked deleted: a live stream is never purged.
+      purge: ['fragments', 'stream_tags', 'track_headers', 'segments'].map((table) => db.prepare(
+        `DELETE FROM ${table} WHERE stream_id = ? AND EXISTS (SELECT 1 FROM streams WHERE id = stream_id AND deleted = 1)`))
+        .concat(db.prepare('DELETE FROM streams WHERE id = ? AND deleted = 1')),
       tags: db.prepare('SELECT key, value FROM stream_tags WHERE stream_id = ? ORDER BY key'),
       putTag: db.prepare('INSERT INTO stream_tags (stream_id, key, value) VALUES (?, ?, ?) ON CONFLICT (stream_id, key) DO UPDATE SET value = excluded.value'),
       countTags: db.prepare('SELECT count(*) AS n FROM stream_tags WHERE stream_id = ?'),
@@ -196,9 +193,8 @@ export class SqliteCatalog implements Catalog {
   }
 
   async getTags(id: number) {
-    const tags: Record<string, string> = {};
-    for (const r of this.stmt.tags.all(id) as { key: string; value: string }[]) tags[r.key] = r.value;
-    return tags;
+    // fromEntries, not assignment: '__proto__' is a legal tag key.
+    return Object.fromEntries((this.stmt.tags.all(id) as { key: string; value: string }[]).map((r) => [r.key, r.value]));
   }
 
   async putTags(id: number, tags: Record<string, string>, max: number) {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need when missing, builds, and runs every test file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-prereqs.sh
+
+[ -d node_modules ] || npm ci
+npm run --silent build
+
+# Node 20's --test does not expand globs itself: list the files here.
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+if [ "${1:-}" != "" ]; then mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -E "$1"); fi
+exec node --import tsx --test --test-concurrency=2 "${files[@]}"

@@ -10,10 +10,12 @@ import { tagStream } from './tagStream.js';
 import { untagStream } from './untagStream.js';
 import { listTagsForStream } from './listTagsForStream.js';
 import { getDataEndpoint } from './getDataEndpoint.js';
+import { putMedia } from './putMedia.js';
+import { listFragments } from './listFragments.js';
 
 export const operations: Operation[] = [
   createStream, describeStream, listStreams, deleteStream, updateStream, updateDataRetention,
-  tagStream, untagStream, listTagsForStream, getDataEndpoint,
+  tagStream, untagStream, listTagsForStream, getDataEndpoint, putMedia, listFragments,
 ];
 
 export type { Operation, Context, ServerInfo } from './operation.js';

@@ -2,14 +2,19 @@
  * The archive: the domain object the operations talk to. It owns the catalog and the media store and
  * runs the background work: purging deleted streams and expiring fragments past their retention.
  */
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Catalog } from '../storage/catalog.js';
+import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
 import { SqliteCatalog } from '../storage/sqliteCatalog.js';
 import { LocalMediaStore } from '../storage/localMediaStore.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
+import { FragmentLister } from './listing.js';
+import { Committer } from './committer.js';
+import { SequenceAllocator } from './sequence.js';
+import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
 
 export interface ArchiveOptions extends Identity {
   dataDir: string;
@@ -20,10 +25,17 @@ export interface ArchiveOptions extends Identity {
 
 export class Archive {
   readonly streams: StreamRegistry;
+  readonly lister: FragmentLister;
   private sweepTimer?: NodeJS.Timeout;
   private maintenance: Promise<void> = Promise.resolve();
   /** Segments being written by live PutMedia sessions: never removed under them. */
   readonly activeSegments = new Set<number>();
+  private readonly committer: Committer;
+  private readonly sequence: SequenceAllocator;
+  /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
+  private readonly sessions = new Map<number, Set<IngestSession>>();
+  /** Emits `persisted:<streamId>` with each FragmentRecord as it becomes durable. */
+  readonly events = new EventEmitter().setMaxListeners(0);
 
   private constructor(
     readonly catalog: Catalog,
@@ -33,6 +45,35 @@ export class Archive {
     private readonly log: (event: Record<string, unknown>) => void,
   ) {
     this.streams = new StreamRegistry(catalog, identity);
+    this.lister = new FragmentLister(catalog, tokens);
+    this.committer = new Committer(catalog);
+    this.sequence = new SequenceAllocator(catalog);
+    this.streams.onDeleted = (stream) => {
+      for (const session of this.sessions.get(stream.id) ?? []) void session.abort(4008, 'the stream was deleted');
+    };
+  }
+
+  /** Opens a PutMedia session; `ack` receives its acknowledgements in order. */
+  openIngest(opts: SessionOptions, ack: (a: Ack) => void): { session: IngestSession; done: () => void } {
+    const session = new IngestSession({
+      catalog: this.catalog,
+      media: this.media,
+      committer: this.committer,
+      sequence: this.sequence,
+      activeSegments: this.activeSegments,
+      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => this.events.emit(`persisted:${stream.id}`, fragment),
+    }, opts, ack);
+    const id = opts.stream.id;
+    let set = this.sessions.get(id);
+    if (!set) this.sessions.set(id, (set = new Set()));
+    set.add(session);
+    return {
+      session,
+      done: () => {
+        set!.delete(session);
+        if (set!.size === 0 && this.sessions.get(id) === set) this.sessions.delete(id);
+      },
+    };
   }
 
   static async open(opts: ArchiveOptions): Promise<Archive> {
@@ -62,6 +103,8 @@ export class Archive {
   }
 
   private async purgeDeleted() {
+    // Fragments of a deleted stream still in a commit batch land first, then go with the rest.
+    await this.committer.drained();
     for (const id of await this.catalog.listDeletedStreams()) {
       // Files first: if we crash in between, the catalog still lists the stream for the next purge.
       await this.media.removeStream(id);

@@ -1,0 +1,74 @@
+/**
+ * ListFragments (archived media): the persisted fragments of a stream whose selected start timestamp
+ * lies in [StartTimestamp, EndTimestamp], both ends inclusive, in pages of MaxResults (default 100).
+ */
+import type { JsonOperation } from './operation.js';
+import { streamRef } from './shapes.js';
+import { formatFragmentNumber } from '../archive/fragmentNumbers.js';
+import { msToEpochSeconds } from '../protocol/timestamps.js';
+
+interface Input {
+  StreamName?: string;
+  StreamARN?: string;
+  MaxResults?: number;
+  NextToken?: string;
+  FragmentSelector?: {
+    FragmentSelectorType: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP';
+    TimestampRange: { StartTimestamp: number; EndTimestamp: number };
+  };
+}
+
+export const DEFAULT_MAX_RESULTS = 100;
+
+export const listFragments: JsonOperation<Input> = {
+  kind: 'json',
+  name: 'ListFragments',
+  path: '/listFragments',
+  input: {
+    type: 'structure',
+    members: {
+      ...streamRef.members,
+      MaxResults: { type: 'integer', min: 1, max: 1000 },
+      NextToken: { type: 'string', min: 1, max: 4096, pattern: '[a-zA-Z0-9+/]+={0,2}' },
+      FragmentSelector: {
+        type: 'structure',
+        members: {
+          FragmentSelectorType: { type: 'string', enum: ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'], required: true },
+          TimestampRange: {
+            type: 'structure',
+            required: true,
+            members: {
+              StartTimestamp: { type: 'timestamp', required: true },
+              EndTimestamp: { type: 'timestamp', required: true },
+            },
+          },
+        },
+      },
+    },
+    anyOf: streamRef.anyOf,
+  },
+  async handle(input, { archive }) {
+    const stream = await archive.streams.resolve(input);
+    const sel = input.FragmentSelector;
+    const page = await archive.lister.list(
+      stream,
+      sel && {
+        kind: sel.FragmentSelectorType === 'PRODUCER_TIMESTAMP' ? 'producer' : 'server',
+        startMs: sel.TimestampRange.StartTimestamp,
+        endMs: sel.TimestampRange.EndTimestamp,
+      },
+      input.NextToken,
+      input.MaxResults ?? DEFAULT_MAX_RESULTS,
+    );
+    return {
+      Fragments: page.fragments.map((f) => ({
+        FragmentNumber: formatFragmentNumber({ seq: f.seq, serverMs: f.serverMs, nonce: f.nonce }),
+        FragmentSizeInBytes: f.size,
+        ProducerTimestamp: msToEpochSeconds(f.producerMs),
+        ServerTimestamp: msToEpochSeconds(f.serverMs),
+        FragmentLengthInMilliseconds: f.lengthMs,
+      })),
+      ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+    };
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * Listing fragments: a keyset walk over the catalog's (stream, timestamp, seq) index.
+ * kvsd returns fragments in ascending order of the selected timestamp, ties broken by fragment number,
+ * within and across pages (AWS promises no order; this is kvsd's own guarantee). A page token is the
+ * last (timestamp, seq) returned, sealed with the stream's ARN and the selector: pages never repeat or
+ * skip a fragment that was persisted when the first page was served, even while ingest goes on.
+ */
+import { invalidArgument } from '../protocol/errors.js';
+import type { Catalog, FragmentSummary, StreamRecord, TimestampKind } from '../storage/catalog.js';
+import type { TokenSealer } from './tokens.js';
+
+export interface Selector { kind: TimestampKind; startMs: number; endMs: number }
+
+interface Cursor {
+  /** Stream ARN: a token never opens on another stream, nor on a re-created stream of the same name. */
+  a: string;
+  k: 'p' | 's';
+  s: number;
+  e: number;
+  /** Last (timestamp, seq) returned. */
+  t: number;
+  q: number;
+}
+
+const TOKEN_KIND = 'ListFragments';
+const BAD_TOKEN = 'NextToken is not a token ListFragments issued, or it was altered.';
+
+export interface FragmentPage { fragments: FragmentSummary[]; nextToken?: string }
+
+export class FragmentLister {
+  constructor(private readonly catalog: Catalog, private readonly tokens: TokenSealer) {}
+
+  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now()):
+    Promise<FragmentPage> {
+    let after: { ms: number; seq: number };
+    if (nextToken !== undefined) {
+      const c = this.tokens.open<Cursor>(TOKEN_KIND, nextToken);
+      if (!c) throw invalidArgument(BAD_TOKEN);
+      if (c.a !== stream.arn) throw invalidArgument('NextToken was issued for a different stream.');
+      const fromToken: Selector = { kind: c.k === 'p' ? 'producer' : 'server', startMs: c.s, endMs: c.e };
+      if (selector && (selector.kind !== fromToken.kind || selector.startMs !== fromToken.startMs || selector.endMs !== fromToken.endMs)) {
+        throw invalidArgument('FragmentSelector differs from the one NextToken was issued for.');
+      }
+      selector = fromToken;
+      after = { ms: c.t, seq: c.q };
+    } else {
+      if (!selector) throw invalidArgument('FragmentSelector is required when NextToken is not given.');
+      // seq starts at 1, so (startMs, 0) includes fragments exactly at StartTimestamp.
+      after = { ms: selector.startMs, seq: 0 };
+    }
+    if (selector.startMs > selector.endMs) {
+      throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
+    }
+    // A stream that retains nothing archives nothing.
+    if (stream.retentionHours === 0) return { fragments: [] };
+
+    const rows = await this.catalog.listFragments({
+      streamId: stream.id, kind: selector.kind, afterMs: after.ms, afterSeq: after.seq, endMs: selector.endMs,
+      minServerMs: now - stream.retentionHours * 3_600_000, limit: limit + 1,
+    });
+    if (rows.length <= limit) return { fragments: rows };
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1]!;
+    const cursor: Cursor = {
+      a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs,
+      t: selector.kind === 'producer' ? last.producerMs : last.serverMs, q: last.seq,
+    };
+    return { fragments: page, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
+  }
+}

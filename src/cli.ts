@@ -2,9 +2,14 @@
 /** The `kvsd` command. */
 import { parseArgs } from 'node:util';
 import { DEFAULTS, startServer } from './server.js';
+import { putCommand, PUT_USAGE } from './client/putCommand.js';
+import { Archive } from './archive/archive.js';
+import { seedFragments } from './archive/seed.js';
 
 const USAGE = `Usage:
   kvsd serve [options]      run the server
+  kvsd put --stream NAME [options] FILE|-    upload MKV with PutMedia (see kvsd put --help)
+  kvsd seed --stream NAME --fragments N [options]   bulk-load synthetic fragments (tests, benchmarks)
   kvsd help                 show this text
 
 Options of serve (each also read from the environment variable shown):
@@ -66,8 +71,67 @@ async function serve(args: string[]) {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+const SEED_USAGE = `Usage: kvsd seed --stream NAME --fragments N [options]
+Writes N one-frame fragments through the ingest path (exactly what PutMedia writes) straight into a
+data directory; a running kvsd on the same directory sees them at once.
+  --data-dir DIR       (KVSD_DATA_DIR, default ${DEFAULTS.dataDir})
+  --create             create the stream (retention 24 h) if it does not exist
+  --start T            producer timestamp of the first fragment, epoch seconds (default: now - N x interval)
+  --interval-ms MS     spacing of producer timestamps (default 2000)
+  --frame-bytes B      payload bytes per fragment (default 256)
+  --region R, --account-id N   for the ARN of a created stream`;
+
+async function seed(args: string[]) {
+  if (args.includes('--help')) return void process.stdout.write(`${SEED_USAGE}\n`);
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' }, stream: { type: 'string' }, fragments: { type: 'string' }, create: { type: 'boolean' },
+      start: { type: 'string' }, 'interval-ms': { type: 'string' }, 'frame-bytes': { type: 'string' },
+      region: { type: 'string' }, 'account-id': { type: 'string' },
+    },
+  });
+  const int = (name: string, text: string | undefined, fallback: number, min: number) => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isSafeInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}`);
+    return n;
+  };
+  if (!values.stream) fail(`--stream is required\n\n${SEED_USAGE}`);
+  const fragments = int('fragments', values.fragments, NaN, 1);
+  const intervalMs = int('interval-ms', values['interval-ms'], 2000, 1);
+  const frameBytes = int('frame-bytes', values['frame-bytes'], 256, 1);
+  const startMs = values.start !== undefined ? Math.round(Number(values.start) * 1000) : Date.now() - fragments * intervalMs;
+  if (!Number.isSafeInteger(startMs)) fail('--start must be epoch seconds');
+  const archive = await Archive.open({
+    dataDir: values['data-dir'] ?? process.env.KVSD_DATA_DIR ?? DEFAULTS.dataDir,
+    region: values.region ?? process.env.KVSD_REGION ?? DEFAULTS.region,
+    accountId: values['account-id'] ?? process.env.KVSD_ACCOUNT_ID ?? DEFAULTS.accountId,
+  });
+  try {
+    let stream = await archive.catalog.findStreamByName(values.stream);
+    if (!stream && values.create) stream = await archive.streams.create({ StreamName: values.stream, DataRetentionInHours: 24 });
+    if (!stream) fail(`stream ${values.stream} does not exist (use --create)`);
+    if (stream.retentionHours === 0) fail(`stream ${values.stream} retains no data (DataRetentionInHours 0)`);
+    const started = Date.now();
+    const result = await seedFragments(archive, stream, {
+      fragments, startMs, intervalMs, frameBytes,
+      onProgress: (n) => { if (n % 100_000 === 0) process.stderr.write(`seeded ${n}\n`); },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`${JSON.stringify({ stream: stream.name, ...result, seconds, fragmentsPerSecond: Math.round(result.persisted / seconds) })}\n`);
+    if (result.persisted !== fragments) process.exitCode = 1;
+  } finally {
+    await archive.close();
+  }
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve,
+  seed,
+  put: async (args) => {
+    if (args.includes('--help')) { process.stdout.write(`${PUT_USAGE}\n`); return; }
+    process.exitCode = await putCommand(args);
+  },
   help: async () => { process.stdout.write(USAGE); },
 };
 

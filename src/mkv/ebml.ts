@@ -8,6 +8,10 @@ export class MkvError extends Error {
 
 export const ID = {
   EBML: 0x1a45dfa3,
+  // EBML header children (written by the seeder)
+  DocType: 0x4282,
+  DocTypeVersion: 0x4287,
+  DocTypeReadVersion: 0x4285,
   Segment: 0x18538067,
   // Level 1 (children of Segment)
   SeekHead: 0x114d9b74,
@@ -20,6 +24,7 @@ export const ID = {
   Tags: 0x1254c367,
   // Info
   TimecodeScale: 0x2ad7b1,
+  MuxingApp: 0x4d80,
   // Tracks
   TrackEntry: 0xae,
   TrackNumber: 0xd7,

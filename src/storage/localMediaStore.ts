@@ -10,70 +10,79 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { MediaStore, SegmentWriter } from './mediaStore.js';
 
-/** Appends are gathered into 256 KiB writes; every operation runs in order on one chain. */
+/**
+ * Appends are gathered into 256 KiB positional writes. Writes at distinct offsets need no ordering, so
+ * an append never waits for a sync in progress: sync() hands off what is buffered, waits for the writes
+ * issued so far, then fdatasyncs. Ingest keeps reading while the previous fragment is being made durable.
+ */
 const WRITE_BUFFER_BYTES = 256 * 1024;
 
 class LocalSegmentWriter implements SegmentWriter {
   position = 0;
   private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private buffered = 0;
-  private written = 0;
-  private synced = 0;
-  private chain: Promise<void> = Promise.resolve();
+  /** File offset where the buffer's first byte goes. */
+  private bufferStart = 0;
+  private readonly writes = new Set<Promise<void>>();
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(readonly segment: number, private readonly fh: FileHandle) {}
 
-  private serial(op: () => Promise<void>): Promise<void> {
-    const next = this.chain.then(op);
-    // A failure is reported to its caller; the chain itself goes on.
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  append(bytes: Buffer): Promise<void> {
-    this.position += bytes.length;
-    return this.serial(async () => {
-      if (this.buffered + bytes.length > WRITE_BUFFER_BYTES) await this.flush();
-      if (bytes.length >= WRITE_BUFFER_BYTES) {
-        await this.writeAll(bytes);
-      } else {
-        bytes.copy(this.buffer, this.buffered);
-        this.buffered += bytes.length;
-      }
-    });
-  }
-
-  private async flush() {
-    if (this.buffered === 0) return;
-    const pending = this.buffered;
-    this.buffered = 0;
-    await this.writeAll(this.buffer.subarray(0, pending));
-  }
-
-  private async writeAll(bytes: Buffer) {
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, this.written);
-      done += bytesWritten;
-      this.written += bytesWritten;
+  async append(bytes: Buffer): Promise<void> {
+    if (bytes.length >= WRITE_BUFFER_BYTES) {
+      const handOff = this.handOff();
+      const direct = this.write(bytes, this.position);
+      this.position += bytes.length;
+      this.bufferStart = this.position;
+      await Promise.all([handOff, direct]);
+      return;
     }
+    if (this.buffered + bytes.length > WRITE_BUFFER_BYTES) await this.handOff();
+    bytes.copy(this.buffer, this.buffered);
+    this.buffered += bytes.length;
+    this.position += bytes.length;
+  }
+
+  /** Starts writing the buffered bytes; resolves when they are written. */
+  private handOff(): Promise<void> {
+    if (this.buffered === 0) return Promise.resolve();
+    const data = this.buffer.subarray(0, this.buffered);
+    const at = this.bufferStart;
+    this.buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.bufferStart += this.buffered;
+    this.buffered = 0;
+    return this.write(data, at);
+  }
+
+  private write(data: Buffer, at: number): Promise<void> {
+    const p = (async () => {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.fh.write(data, done, data.length - done, at + done);
+        done += bytesWritten;
+      }
+    })();
+    this.writes.add(p);
+    void p.finally(() => this.writes.delete(p)).catch(() => undefined);
+    return p;
   }
 
   sync(): Promise<void> {
-    return this.serial(async () => {
-      await this.flush();
-      if (this.synced === this.written) return;
-      const upTo = this.written;
+    void this.handOff();
+    const issued = [...this.writes];
+    // One fdatasync at a time; each covers every write that completed before it started.
+    const next = this.syncing.catch(() => undefined).then(async () => {
+      await Promise.all(issued);
       await this.fh.datasync();
-      this.synced = upTo;
     });
+    this.syncing = next;
+    return next;
   }
 
-  close(): Promise<void> {
-    return this.serial(async () => {
-      await this.flush();
-      await this.fh.close();
-    });
+  async close(): Promise<void> {
+    await this.handOff();
+    await Promise.allSettled([...this.writes, this.syncing]);
+    await this.fh.close();
   }
 }
 

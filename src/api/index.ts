@@ -12,10 +12,12 @@ import { listTagsForStream } from './listTagsForStream.js';
 import { getDataEndpoint } from './getDataEndpoint.js';
 import { putMedia } from './putMedia.js';
 import { listFragments } from './listFragments.js';
+import { getMediaForFragmentList } from './getMediaForFragmentList.js';
+import { getMedia } from './getMedia.js';
 
 export const operations: Operation[] = [
   createStream, describeStream, listStreams, deleteStream, updateStream, updateDataRetention,
-  tagStream, untagStream, listTagsForStream, getDataEndpoint, putMedia, listFragments,
+  tagStream, untagStream, listTagsForStream, getDataEndpoint, putMedia, listFragments, getMediaForFragmentList, getMedia,
 ];
 
 export type { Operation, Context, ServerInfo } from './operation.js';

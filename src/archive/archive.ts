@@ -12,6 +12,8 @@ import { LocalMediaStore } from '../storage/localMediaStore.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
+import { ArchiveReader } from './reading.js';
+import { LiveBuffer, type BufferedFragment } from './liveBuffer.js';
 import { Committer } from './committer.js';
 import { SequenceAllocator } from './sequence.js';
 import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
@@ -26,6 +28,9 @@ export interface ArchiveOptions extends Identity {
 export class Archive {
   readonly streams: StreamRegistry;
   readonly lister: FragmentLister;
+  readonly reader: ArchiveReader;
+  /** Recent fragments of streams that retain nothing, for GetMedia. */
+  readonly liveBuffer = new LiveBuffer();
   private sweepTimer?: NodeJS.Timeout;
   private maintenance: Promise<void> = Promise.resolve();
   /** Segments being written by live PutMedia sessions: never removed under them. */
@@ -34,7 +39,10 @@ export class Archive {
   private readonly sequence: SequenceAllocator;
   /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
   private readonly sessions = new Map<number, Set<IngestSession>>();
-  /** Emits `persisted:<streamId>` with each FragmentRecord as it becomes durable. */
+  /**
+   * Emits `available:<streamId>` when a fragment becomes readable (persisted, or buffered on a stream
+   * that retains nothing) and `deleted:<streamId>` when the stream is deleted: GetMedia follows these.
+   */
   readonly events = new EventEmitter().setMaxListeners(0);
 
   private constructor(
@@ -46,9 +54,12 @@ export class Archive {
   ) {
     this.streams = new StreamRegistry(catalog, identity);
     this.lister = new FragmentLister(catalog, tokens);
+    this.reader = new ArchiveReader(catalog, media, this.liveBuffer);
     this.committer = new Committer(catalog);
     this.sequence = new SequenceAllocator(catalog);
     this.streams.onDeleted = (stream) => {
+      this.liveBuffer.drop(stream.id);
+      this.events.emit(`deleted:${stream.id}`);
       for (const session of this.sessions.get(stream.id) ?? []) void session.abort(4008, 'the stream was deleted');
     };
   }
@@ -61,7 +72,11 @@ export class Archive {
       committer: this.committer,
       sequence: this.sequence,
       activeSegments: this.activeSegments,
-      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => this.events.emit(`persisted:${stream.id}`, fragment),
+      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => this.events.emit(`available:${stream.id}`, fragment),
+      onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
+        this.liveBuffer.add(stream.id, fragment);
+        this.events.emit(`available:${stream.id}`, fragment);
+      },
     }, opts, ack);
     const id = opts.stream.id;
     let set = this.sessions.get(id);

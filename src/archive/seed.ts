@@ -3,7 +3,7 @@
  * writes, because it *is* ingest: a synthetic MKV stream (one small H.264-labelled track, one cluster per
  * fragment, ABSOLUTE timecodes) is fed through the same IngestSession PutMedia uses, minus HTTP.
  */
-import { element, stringElement, uintElement, UNKNOWN_SIZE_SEGMENT_HEADER } from '../mkv/index.js';
+import { element, matroskaEbmlHeader, stringElement, uintElement, UNKNOWN_SIZE_SEGMENT_HEADER } from '../mkv/index.js';
 import { ID } from '../mkv/ebml.js';
 import type { StreamRecord } from '../storage/catalog.js';
 import type { Archive } from './archive.js';
@@ -26,11 +26,7 @@ const CLUSTERS_PER_CHUNK = 1000;
 const MAX_IN_FLIGHT = 20_000;
 
 function header(): Buffer {
-  const ebml = element(ID.EBML, Buffer.concat([
-    stringElement(ID.DocType, 'matroska'),
-    uintElement(ID.DocTypeVersion, 4),
-    uintElement(ID.DocTypeReadVersion, 2),
-  ]));
+  const ebml = matroskaEbmlHeader();
   const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-seed')]));
   const tracks = element(ID.Tracks, element(ID.TrackEntry, Buffer.concat([
     uintElement(ID.TrackNumber, 1),

@@ -2,4 +2,4 @@ export { ID, MkvError, UNKNOWN, children, encodeId, encodeSize, readElementHeade
 export type { Child, ElementHeader, Vint } from './ebml.js';
 export { MkvReader } from './reader.js';
 export type { FrameEvent, MkvEvent, TrackEntryInfo, TrackHeader } from './reader.js';
-export { UNKNOWN_SIZE_SEGMENT_HEADER, element, kvsTags, stringElement, uintElement } from './writer.js';
+export { UNKNOWN_SIZE_SEGMENT_HEADER, element, kvsTags, matroskaEbmlHeader, stringElement, uintElement } from './writer.js';

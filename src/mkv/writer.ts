@@ -45,3 +45,12 @@ export function kvsTags(tags: Array<[name: string, value: string]>): Buffer {
   const tag = element(ID.Tag, Buffer.concat(simpleTags), KVS_TAG_SIZE_WIDTH);
   return element(ID.Tags, tag, KVS_TAG_SIZE_WIDTH);
 }
+
+/** A plain Matroska EBML header, for documents that carry no producer header (error chunks, seeding). */
+export function matroskaEbmlHeader(): Buffer {
+  return element(ID.EBML, Buffer.concat([
+    stringElement(ID.DocType, 'matroska'),
+    uintElement(ID.DocTypeVersion, 4),
+    uintElement(ID.DocTypeReadVersion, 2),
+  ]));
+}

@@ -7,8 +7,9 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    let overflow = declared > limit;
+    // A declared length over the limit is refused before reading; the connection is then closed.
+    if (Number(req.headers['content-length'] ?? 0) > limit) return reject(tooLarge(limit));
+    let overflow = false;
     const chunks: Buffer[] = [];
     let total = 0;
     // On overflow keep reading (and dropping) the body, so the keep-alive connection stays usable.
@@ -55,4 +56,20 @@ export function sendError(res: ServerResponse, err: ApiError, requestId: string)
   }
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * Writes with backpressure: resolves when the response can take more, false if the client has gone
+ * (so that a streaming handler stops instead of waiting for a 'drain' that never comes).
+ */
+export function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }

@@ -96,7 +96,7 @@ export interface Catalog {
   getFragment(streamId: number, seq: number): Promise<FragmentRecord | undefined>;
   /** Fragments in ingestion order with seq > afterSeq (GetMedia). */
   fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;
-  /** The first fragment (ingestion order) whose selected timestamp is >= atMs. */
+  /** The fragment with the smallest (selected timestamp, seq) whose timestamp is >= atMs (an index seek). */
   firstFragmentAt(streamId: number, kind: TimestampKind, atMs: number): Promise<FragmentRecord | undefined>;
   lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
   /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */

@@ -93,7 +93,7 @@ export class SqliteCatalog implements Catalog {
         WHERE stream_id = ? AND (${column}, seq) > (?, ?) AND ${column} <= ? AND server_ms >= ?
         ORDER BY ${column}, seq LIMIT ?`);
     const firstAt = (column: string) => db.prepare(
-      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY seq LIMIT 1`);
+      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY ${column}, seq LIMIT 1`);
     this.stmt = {
       insertStream: db.prepare(`INSERT INTO streams (name, arn, device_name, media_type, kms_key_id, version, status,
         creation_ms, retention_hours, storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

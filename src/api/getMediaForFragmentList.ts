@@ -1,0 +1,35 @@
+/**
+ * GetMediaForFragmentList (archived media): the requested fragments, in request order, each as a
+ * complete MKV document. A number that names no fragment of this stream (never existed, another
+ * stream's, expired) yields AWS's in-stream error document (FRAGMENT_NOT_FOUND, 3000) in its place, and
+ * the response goes on with the next one.
+ */
+import type { StreamingOperation } from './operation.js';
+import { FragmentNumber, streamRef } from './shapes.js';
+import { errorDocument } from '../archive/reading.js';
+import { writeChunk } from '../protocol/http.js';
+import { startMediaResponse, writeFragment } from './mediaResponse.js';
+
+export const getMediaForFragmentList: StreamingOperation<{ StreamName?: string; StreamARN?: string; Fragments: string[] }> = {
+  kind: 'streaming',
+  name: 'GetMediaForFragmentList',
+  path: '/getMediaForFragmentList',
+  input: {
+    type: 'structure',
+    members: { ...streamRef.members, Fragments: { type: 'list', member: FragmentNumber, min: 1, max: 1000, required: true } },
+    anyOf: streamRef.anyOf,
+  },
+  async handle(_req, res, input, { archive }) {
+    const stream = await archive.streams.resolve(input);
+    // Look every fragment up before the 200, so that a catalog failure is still a proper error.
+    const now = Date.now();
+    const found = await Promise.all(input.Fragments.map((n) => archive.reader.lookup(stream, n, now)));
+    startMediaResponse(res);
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i];
+      const ok = f ? await writeFragment(res, f) : await writeChunk(res, errorDocument(input.Fragments[i]!, 'FRAGMENT_NOT_FOUND', 3000));
+      if (!ok) return;
+    }
+    res.end();
+  },
+};

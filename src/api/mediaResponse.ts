@@ -1,0 +1,24 @@
+/** Streaming a fragment's MKV document into a response, shared by GetMedia and GetMediaForFragmentList. */
+import type { ServerResponse } from 'node:http';
+import { fragmentPrefix, type ServedFragment } from '../archive/reading.js';
+import { writeChunk } from '../protocol/http.js';
+
+export function startMediaResponse(res: ServerResponse) {
+  // AWS answers video/webm for every codec (spec §7.1).
+  res.writeHead(200, { 'content-type': 'video/webm', 'transfer-encoding': 'chunked' });
+}
+
+/** Writes one fragment document; false if the client went away. */
+export async function writeFragment(res: ServerResponse, f: ServedFragment, trailer?: () => Buffer): Promise<boolean> {
+  if (!(await writeChunk(res, fragmentPrefix(await f.header(), f)))) return false;
+  // A plain read loop rather than pipeline(): pipeline leaves listeners on the response per fragment.
+  const body = f.body();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (!(await writeChunk(res, chunk))) return false;
+    }
+  } finally {
+    body.destroy();
+  }
+  return trailer ? writeChunk(res, trailer()) : !res.destroyed;
+}

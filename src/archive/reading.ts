@@ -1,0 +1,142 @@
+/**
+ * Reading the archive back as AWS does (spec §7.2): each fragment is a self-contained MKV document —
+ * the producer's EBML header, a Segment of unknown size, the producer's Info and Tracks, a Tags element
+ * with the fragment's number and timestamps, then the original Cluster byte for byte (GetMedia adds
+ * trailing tags for MILLIS_BEHIND_NOW and CONTINUATION_TOKEN). Cluster bytes stream from the media
+ * store by offset and length, so memory stays flat whatever the response size.
+ */
+import { Readable } from 'node:stream';
+import { kvsTags, matroskaEbmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER } from '../mkv/index.js';
+import type { Catalog, FragmentRecord, StreamRecord, TimestampKind } from '../storage/catalog.js';
+import type { MediaStore } from '../storage/mediaStore.js';
+import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
+import type { LiveBuffer } from './liveBuffer.js';
+import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';
+
+export interface ServedFragment {
+  seq: number;
+  number: string;
+  serverMs: number;
+  producerMs: number;
+  header(): Promise<StoredTrackHeader>;
+  /** The cluster's bytes, streamed. */
+  body(): Readable;
+}
+
+const seconds3 = (ms: number) => (ms / 1000).toFixed(3);
+
+/** Everything of a fragment's document before its Cluster. */
+export function fragmentPrefix(header: StoredTrackHeader, f: ServedFragment): Buffer {
+  return Buffer.concat([
+    header.ebmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER, header.infoAndTracks,
+    kvsTags([
+      ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.number],
+      ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.serverMs)],
+      ['AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', seconds3(f.producerMs)],
+    ]),
+  ]);
+}
+
+/** GetMedia's tags after each Cluster. */
+export function getMediaTrailer(f: ServedFragment, now = Date.now()): Buffer {
+  return kvsTags([
+    ['AWS_KINESISVIDEO_MILLIS_BEHIND_NOW', String(Math.max(0, now - f.serverMs))],
+    ['AWS_KINESISVIDEO_CONTINUATION_TOKEN', f.number],
+  ]);
+}
+
+/** The in-stream error AWS sends for a fragment it cannot serve (e.g. FRAGMENT_NOT_FOUND, 3000). */
+export function errorDocument(fragmentNumber: string, code: string, id: number): Buffer {
+  return Buffer.concat([
+    matroskaEbmlHeader(), UNKNOWN_SIZE_SEGMENT_HEADER,
+    kvsTags([
+      ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', fragmentNumber],
+      ['AWS_KINESISVIDEO_ERROR_CODE', code],
+      ['AWS_KINESISVIDEO_ERROR_ID', String(id)],
+    ]),
+  ]);
+}
+
+const HEADER_CACHE_SIZE = 256;
+
+export class ArchiveReader {
+  private readonly headers = new Map<number, StoredTrackHeader>();
+
+  constructor(private readonly catalog: Catalog, private readonly media: MediaStore, private readonly live: LiveBuffer) {}
+
+  private horizon(stream: StreamRecord, now: number) { return now - stream.retentionHours * 3_600_000; }
+
+  private async header(id: number): Promise<StoredTrackHeader> {
+    let h = this.headers.get(id);
+    if (!h) {
+      const blob = await this.catalog.getTrackHeader(id);
+      if (!blob) throw new Error(`track header ${id} is missing from the catalog`);
+      h = decodeTrackHeader(blob);
+      if (this.headers.size >= HEADER_CACHE_SIZE) this.headers.delete(this.headers.keys().next().value!);
+      this.headers.set(id, h);
+    }
+    return h;
+  }
+
+  private served(stream: StreamRecord, r: FragmentRecord): ServedFragment {
+    return {
+      seq: r.seq, serverMs: r.serverMs, producerMs: r.producerMs,
+      number: formatFragmentNumber({ seq: r.seq, serverMs: r.serverMs, nonce: r.nonce }),
+      header: () => this.header(r.headerId),
+      body: () => this.media.read(stream.id, r.segment, r.offset, r.size),
+    };
+  }
+
+  /** A fragment of this stream by its number, if it exists and has not expired. */
+  async lookup(stream: StreamRecord, fragmentNumber: string, now = Date.now()): Promise<ServedFragment | undefined> {
+    const p = parseFragmentNumber(fragmentNumber);
+    if (!p) return undefined;
+    if (stream.retentionHours === 0) {
+      const f = this.live.after(stream.id, p.seq - 1, 1, now)[0];
+      return f && f.seq === p.seq && f.nonce === p.nonce && f.serverMs === p.serverMs ? this.buffered(f) : undefined;
+    }
+    const r = await this.catalog.getFragment(stream.id, p.seq);
+    if (!r || r.nonce !== p.nonce || r.serverMs !== p.serverMs || r.serverMs < this.horizon(stream, now)) return undefined;
+    return this.served(stream, r);
+  }
+
+  /** Fragments with seq > afterSeq in ingestion order, skipping expired ones; `next` is where to go on. */
+  async after(stream: StreamRecord, afterSeq: number, limit: number, now = Date.now()): Promise<{ fragments: ServedFragment[]; next: number }> {
+    if (stream.retentionHours === 0) {
+      const fs = this.live.after(stream.id, afterSeq, limit, now);
+      return { fragments: fs.map((f) => this.buffered(f)), next: fs.length ? fs[fs.length - 1]!.seq : afterSeq };
+    }
+    const rows = await this.catalog.fragmentsAfter(stream.id, afterSeq, limit);
+    const horizon = this.horizon(stream, now);
+    return {
+      fragments: rows.filter((r) => r.serverMs >= horizon).map((r) => this.served(stream, r)),
+      next: rows.length ? rows[rows.length - 1]!.seq : afterSeq,
+    };
+  }
+
+  /** The seq of the newest fragment (0 if none): GetMedia NOW starts after it. */
+  async lastSeq(stream: StreamRecord): Promise<number> {
+    if (stream.retentionHours === 0) return this.live.last(stream.id)?.seq ?? 0;
+    return (await this.catalog.lastFragment(stream.id))?.seq ?? 0;
+  }
+
+  /** The seq just before the first fragment whose selected timestamp is at or after `atMs`, if any. */
+  async beforeTimestamp(stream: StreamRecord, kind: TimestampKind, atMs: number): Promise<number | undefined> {
+    if (stream.retentionHours === 0) {
+      const f = this.live.after(stream.id, 0, Number.MAX_SAFE_INTEGER)
+        .find((b) => (kind === 'producer' ? b.producerMs : b.serverMs) >= atMs);
+      return f && f.seq - 1;
+    }
+    const r = await this.catalog.firstFragmentAt(stream.id, kind, atMs);
+    return r && r.seq - 1;
+  }
+
+  private buffered(f: { seq: number; nonce: number; serverMs: number; producerMs: number; header: Buffer; cluster: Buffer }): ServedFragment {
+    return {
+      seq: f.seq, serverMs: f.serverMs, producerMs: f.producerMs,
+      number: formatFragmentNumber(f),
+      header: async () => decodeTrackHeader(f.header),
+      body: () => Readable.from([f.cluster]),
+    };
+  }
+}

@@ -80,7 +80,12 @@ export const putMedia: StreamingOperation = {
 
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    const send = (ack: Ack) => { if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(ack)}\n`); };
+    const send = (ack: Ack) => {
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(ack)}\n`);
+      // A fatal error ends the session even when it comes from outside (the stream was deleted: 4008)
+      // while the producer is sending nothing: the response must not idle on until the next chunk.
+      if (ack.EventType === 'ERROR') queueMicrotask(() => { if (session.closed) void finish('end'); });
+    };
     const { session, done } = archive.openIngest(
       { stream, timecodeType: input.FragmentTimecodeType, ...(producerStartMs !== undefined && { producerStartMs }) }, send);
 

@@ -12,6 +12,7 @@ import type { Committer } from './committer.js';
 import { formatFragmentNumber } from './fragmentNumbers.js';
 import type { SequenceAllocator } from './sequence.js';
 import { encodeTrackHeader } from './trackHeaders.js';
+import type { BufferedFragment } from './liveBuffer.js';
 
 /** ErrorId → ErrorCode of PutMedia's ERROR acknowledgements (spec §6.3). */
 export const ACK_ERRORS = {
@@ -50,6 +51,8 @@ export interface IngestDeps {
   activeSegments: Set<number>;
   /** Told of each persisted fragment (live readers follow the stream with it). */
   onPersisted(stream: StreamRecord, fragment: FragmentRecord): void;
+  /** Told of each received fragment of a stream that retains nothing, with its bytes (GetMedia's host buffer). */
+  onBuffered(stream: StreamRecord, fragment: BufferedFragment): void;
 }
 
 export interface SessionOptions {
@@ -72,6 +75,8 @@ interface OpenFragment {
   tracksSeen: Set<number>;
   /** An ERROR was sent for this fragment: its remaining bytes are dropped. */
   failed: boolean;
+  /** On streams that retain nothing: the cluster's bytes, kept for the host buffer. */
+  memory?: Buffer[];
 }
 
 class FatalIngestError extends Error {
@@ -98,17 +103,29 @@ export class IngestSession {
   /** Feeds the next bytes of the body; `arrivalMs` is when they arrived (server timestamps). */
   async push(chunk: Buffer, arrivalMs: number): Promise<void> {
     if (this.fatal) return;
-    await this.guard(async () => {
-      for (const ev of this.reader.push(chunk)) await this.handle(ev, arrivalMs);
-    });
+    await this.guard(() => this.handleAll(() => this.reader.push(chunk), arrivalMs));
+  }
+
+  /**
+   * Handles the events `read` returns. If it throws MkvError, the events the input completed before the
+   * invalid bytes are handled first (a cluster that ended just before garbage in the same chunk is still
+   * a fragment), then the error goes on to guard() as 4006.
+   */
+  private async handleAll(read: () => MkvEvent[], arrivalMs: number) {
+    let events: MkvEvent[];
+    try {
+      events = read();
+    } catch (err) {
+      if (err instanceof MkvError) for (const ev of err.events) await this.handle(ev, arrivalMs);
+      throw err;
+    }
+    for (const ev of events) await this.handle(ev, arrivalMs);
   }
 
   /** End of body: closes an open unknown-size cluster, then waits for every commit. */
   async finish(): Promise<void> {
     if (!this.fatal) {
-      await this.guard(async () => {
-        for (const ev of this.reader.end()) await this.handle(ev, Date.now());
-      });
+      await this.guard(() => this.handleAll(() => this.reader.end(), Date.now()));
     }
     await this.close();
   }
@@ -181,7 +198,7 @@ export class IngestSession {
     const nonce = randomInt(1 << 28);
     this.fragment = {
       seq, nonce, number: formatFragmentNumber({ seq, serverMs: arrivalMs, nonce }), serverMs: arrivalMs,
-      offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false,
+      offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false, ...(!this.persist && { memory: [] }),
     };
   }
 
@@ -237,6 +254,7 @@ export class IngestSession {
     if (f.failed) return;
     if (f.size > LIMITS.maxFragmentBytes) return this.sendError(4001, f, `fragment larger than ${LIMITS.maxFragmentBytes} bytes`);
     if (this.writer) await this.writer.append(bytes);
+    else f.memory?.push(Buffer.from(bytes));
   }
 
   private onClusterEnd() {
@@ -248,14 +266,22 @@ export class IngestSession {
     if (missing) return this.sendError(4011, f, `no frame for track ${missing.number}`);
     this.previousLastFrameMs = f.lastFrameMs!;
     this.ack({ EventType: 'RECEIVED', FragmentTimecode: f.timecode, FragmentNumber: f.number });
-    if (!this.writer) return;
-
     const { stream, timecodeType, producerStartMs } = this.opts;
     const timecodeMs = this.toMs(f.timecode);
+    const producerMs = timecodeType === 'RELATIVE' ? producerStartMs! + timecodeMs : timecodeMs;
+    if (!this.writer) {
+      if (f.memory) {
+        this.deps.onBuffered(stream, {
+          seq: f.seq, nonce: f.nonce, serverMs: f.serverMs, producerMs, header: this.header!.bytes, cluster: Buffer.concat(f.memory),
+        });
+      }
+      return;
+    }
+
     const row: FragmentRecord = {
       streamId: stream.id,
       seq: f.seq,
-      producerMs: timecodeType === 'RELATIVE' ? producerStartMs! + timecodeMs : timecodeMs,
+      producerMs,
       serverMs: f.serverMs,
       lengthMs: f.lastFrameMs! - f.firstFrameMs!,
       size: f.size,

@@ -120,12 +120,21 @@ export class ArchiveReader {
     return (await this.catalog.lastFragment(stream.id))?.seq ?? 0;
   }
 
-  /** The seq just before the first fragment whose selected timestamp is at or after `atMs`, if any. */
+  /**
+   * The seq just before the fragment GetMedia starts with for a timestamp: the fragment containing it
+   * (start <= ts <= start + length), else the first one starting after it; undefined if there is none.
+   */
   async beforeTimestamp(stream: StreamRecord, kind: TimestampKind, atMs: number): Promise<number | undefined> {
+    const ts = (f: { producerMs: number; serverMs: number }) => (kind === 'producer' ? f.producerMs : f.serverMs);
     if (stream.retentionHours === 0) {
-      const f = this.live.after(stream.id, 0, Number.MAX_SAFE_INTEGER)
-        .find((b) => (kind === 'producer' ? b.producerMs : b.serverMs) >= atMs);
-      return f && f.seq - 1;
+      const buffered = this.live.after(stream.id, 0, Number.MAX_SAFE_INTEGER);
+      // Buffered fragments carry no length: start with the last one at or before the timestamp.
+      const at = buffered.findLast((b) => ts(b) <= atMs) ?? buffered.find((b) => ts(b) >= atMs);
+      return at && at.seq - 1;
+    }
+    const containing = await this.catalog.lastFragmentAtOrBefore(stream.id, kind, atMs);
+    if (containing && ts(containing) + containing.lengthMs >= atMs && containing.serverMs >= this.horizon(stream, Date.now())) {
+      return containing.seq - 1;
     }
     const r = await this.catalog.firstFragmentAt(stream.id, kind, atMs);
     return r && r.seq - 1;

@@ -98,6 +98,8 @@ export interface Catalog {
   fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;
   /** The fragment with the smallest (selected timestamp, seq) whose timestamp is >= atMs (an index seek). */
   firstFragmentAt(streamId: number, kind: TimestampKind, atMs: number): Promise<FragmentRecord | undefined>;
+  /** The fragment with the greatest (selected timestamp, seq) whose timestamp is <= atMs (an index seek). */
+  lastFragmentAtOrBefore(streamId: number, kind: TimestampKind, atMs: number): Promise<FragmentRecord | undefined>;
   lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
   /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */
   expireFragments(streamId: number, minServerMs: number): Promise<number>;

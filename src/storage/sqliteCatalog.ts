@@ -92,6 +92,8 @@ export class SqliteCatalog implements Catalog {
          FROM fragments INDEXED BY ${index}
         WHERE stream_id = ? AND (${column}, seq) > (?, ?) AND ${column} <= ? AND server_ms >= ?
         ORDER BY ${column}, seq LIMIT ?`);
+    const lastAtOrBefore = (column: string) => db.prepare(
+      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} <= ? ORDER BY ${column} DESC, seq DESC LIMIT 1`);
     const firstAt = (column: string) => db.prepare(
       `SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY ${column}, seq LIMIT 1`);
     this.stmt = {
@@ -126,6 +128,8 @@ export class SqliteCatalog implements Catalog {
       after: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       firstAtProducer: firstAt('producer_ms'),
       firstAtServer: firstAt('server_ms'),
+      lastAtOrBeforeProducer: lastAtOrBefore('producer_ms'),
+      lastAtOrBeforeServer: lastAtOrBefore('server_ms'),
       last: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
       expire: db.prepare('DELETE FROM fragments WHERE stream_id = ? AND seq IN (SELECT seq FROM fragments INDEXED BY fragments_by_server WHERE stream_id = ? AND server_ms < ?)'),
       emptySegments: db.prepare(`SELECT id FROM segments s WHERE stream_id = ?
@@ -251,6 +255,12 @@ export class SqliteCatalog implements Catalog {
 
   async firstFragmentAt(streamId: number, kind: TimestampKind, atMs: number) {
     const stmt = kind === 'producer' ? this.stmt.firstAtProducer : this.stmt.firstAtServer;
+    const row = stmt.get(streamId, atMs) as FragmentRow | undefined;
+    return row && toFragment(row);
+  }
+
+  async lastFragmentAtOrBefore(streamId: number, kind: TimestampKind, atMs: number) {
+    const stmt = kind === 'producer' ? this.stmt.lastAtOrBeforeProducer : this.stmt.lastAtOrBeforeServer;
     const row = stmt.get(streamId, atMs) as FragmentRow | undefined;
     return row && toFragment(row);
   }

@@ -420,17 +420,22 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           assert.deepEqual(await catalog.listFragments({ streamId: 987654, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 10 }), []);
         });
 
-        it(`firstFragmentAt(${kind}): the first in ingestion order whose timestamp is >= the instant`, async () => {
+        it(`firstFragmentAt(${kind}) / lastFragmentAtOrBefore(${kind}): index seeks by timestamp, ties by seq`, async () => {
           const { s, headerId, segment } = await streamWithSegment();
-          // Not monotonic: 1000, 3000, 2000, 4000 in ingestion order.
-          const rows = await insert(s.id, layout([1000, 3000, 2000, 4000]), segment, headerId);
+          // Not monotonic: 1000, 3000, 2000, 4000, 2000 in ingestion order.
+          const rows = await insert(s.id, layout([1000, 3000, 2000, 4000, 2000]), segment, headerId);
           assert.deepEqual(await catalog.firstFragmentAt(s.id, kind, 0), rows[0]);
           assert.deepEqual(await catalog.firstFragmentAt(s.id, kind, 1000), rows[0], 'inclusive');
-          assert.deepEqual(await catalog.firstFragmentAt(s.id, kind, 1500), rows[1], 'ingestion order, not timestamp order');
+          assert.deepEqual(await catalog.firstFragmentAt(s.id, kind, 1500), rows[2], 'timestamp order, then seq');
           assert.deepEqual(await catalog.firstFragmentAt(s.id, kind, 3500), rows[3]);
           assert.equal(await catalog.firstFragmentAt(s.id, kind, 4001), undefined);
+          assert.equal(await catalog.lastFragmentAtOrBefore(s.id, kind, 999), undefined);
+          assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 1000), rows[0], 'inclusive');
+          assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 2999), rows[4], 'greatest timestamp, then greatest seq');
+          assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 1e13), rows[3]);
           const other = await create();
           assert.equal(await catalog.firstFragmentAt(other.id, kind, 0), undefined);
+          assert.equal(await catalog.lastFragmentAtOrBefore(other.id, kind, 1e13), undefined);
         });
       }
 

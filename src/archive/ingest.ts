@@ -116,18 +116,42 @@ export class IngestSession {
     try {
       events = read();
     } catch (err) {
-      if (err instanceof MkvError) for (const ev of err.events) await this.handle(ev, arrivalMs);
+      if (err instanceof MkvError) await this.handleEach(err.events, arrivalMs);
       throw err;
     }
-    for (const ev of events) await this.handle(ev, arrivalMs);
+    await this.handleEach(events, arrivalMs);
+  }
+
+  /**
+   * One chunk can hold many clusters, and handling them awaits (sequence numbers, segment writes): an abort
+   * from outside (stream deleted, shutdown) can land in between. From then on nothing more is handled: no
+   * acknowledgement after the ERROR, and no commit of a deleted stream's fragment racing its purge.
+   */
+  private async handleEach(events: MkvEvent[], arrivalMs: number) {
+    for (const ev of events) {
+      if (this.fatal) return;
+      await this.handle(ev, arrivalMs);
+    }
   }
 
   /** End of body: closes an open unknown-size cluster, then waits for every commit. */
   async finish(): Promise<void> {
     if (!this.fatal) {
-      await this.guard(() => this.handleAll(() => this.reader.end(), Date.now()));
+      await this.guard(() => this.handleAll(() => this.endOfBody(), Date.now()));
     }
     await this.close();
+  }
+
+  /**
+   * The reader's end of input. An unknown-size cluster cut inside a frame is not a fragment: storing it would
+   * serve a truncated frame. It becomes a 4006 for that fragment, after the events before it.
+   */
+  private endOfBody(): MkvEvent[] {
+    const events = this.reader.end();
+    if (!this.reader.endedInsideElement) return events;
+    const err = new MkvError('the body ends inside an element of the last (unknown-size) Cluster');
+    err.events = events.slice(0, events.findLastIndex((e) => e.kind === 'clusterEnd'));
+    throw err;
   }
 
   /** Ends the session from outside (stream deleted, server shutting down). */
@@ -151,6 +175,9 @@ export class IngestSession {
     try {
       await work();
     } catch (err) {
+      // Work that was in flight when the session was aborted may fail (its segment was closed): the abort's
+      // ERROR already ended the session.
+      if (this.fatal) return;
       if (err instanceof MkvError) this.sendError(4006, this.fragment, err.message);
       else if (err instanceof FatalIngestError) this.sendError(err.errorId, this.fragment, err.message);
       else this.sendError(5000, this.fragment, String(err));

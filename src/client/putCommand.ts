@@ -43,6 +43,17 @@ function progress(total: number) {
 }
 
 export async function putCommand(args: string[]): Promise<number> {
+  try {
+    return await put(args);
+  } catch (err) {
+    // The service's error code is what scripts and people look for ("ResourceNotFoundException: ..."), so it
+    // goes into the message the CLI prints; the service message alone does not name it.
+    if (err instanceof KvsServiceError) throw new Error(`${err.code} (HTTP ${err.statusCode}): ${err.message}`);
+    throw err;
+  }
+}
+
+async function put(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

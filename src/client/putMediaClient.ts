@@ -63,7 +63,11 @@ async function signedHeaders(opts: ClientOptions, path: string, headers: Record<
 
 async function errorFrom(res: IncomingMessage): Promise<KvsServiceError> {
   let text = '';
-  for await (const chunk of res) text += chunk;
+  try {
+    for await (const chunk of res) text += chunk;
+  } catch {
+    // The server may close the connection right after the error (it refuses the body): keep what came.
+  }
   let body: { message?: string; Message?: string; __type?: string } = {};
   try { body = JSON.parse(text); } catch { /* not JSON */ }
   const code = String(res.headers['x-amzn-errortype'] ?? body.__type ?? res.statusCode).split(':')[0]!;
@@ -76,6 +80,9 @@ function post(endpoint: string, path: string, headers: Record<string, string>): 
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return send(url, { method: 'POST', headers });
 }
+
+/** How long the body waits for the server's answer to the headers (see putMedia). */
+const BODY_WAIT_MS = 1000;
 
 export class PutMediaClient {
   constructor(private readonly opts: ClientOptions) {}
@@ -101,16 +108,39 @@ export class PutMediaClient {
       req.once('response', resolve);
       req.once('error', reject);
     });
+    response.catch(() => undefined); // awaited below
     const source = input.body instanceof Uint8Array ? Readable.from([input.body]) : Readable.from(input.body);
     source.on('error', (err) => req.destroy(err));
-    source.pipe(req);
 
-    const res = await response;
+    // The headers go first, the body only once the server has answered them (kvsd, and KVS per its docs, answer
+    // 200 or an error right after checking the headers) or after BODY_WAIT_MS. A refused request then never
+    // races our body writes against the server closing the connection: that race loses the error response
+    // and leaves only EPIPE/ECONNRESET. (curl waits for "100 Continue" in the same way.)
+    req.flushHeaders();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      response.then(() => undefined, () => undefined),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, BODY_WAIT_MS); }),
+    ]);
+    clearTimeout(timer);
+
+    let res: IncomingMessage;
+    try {
+      const answered = await Promise.race([response, Promise.resolve(undefined)]);
+      if (answered === undefined || answered.statusCode === 200) source.pipe(req);
+      res = await response;
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
     if (res.statusCode !== 200) {
+      // Stop sending, read the error body, and only then drop the connection (destroying it first could lose
+      // the body, and with it the message).
       source.unpipe(req);
       source.destroy();
+      const error = await errorFrom(res);
       req.destroy();
-      throw await errorFrom(res);
+      throw error;
     }
     let pending = '';
     try {

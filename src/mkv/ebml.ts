@@ -1,9 +1,17 @@
 // EBML primitives: variable-length integers, element headers and the Matroska IDs kvsd uses.
 // Element IDs are kept with their marker bits (0x1A45DFA3, not 0x0A45DFA3), as the specs write them.
 
+import type { MkvEvent } from './reader.js';
+
 /** Invalid or unsupported Matroska input; the message says what and at which input offset. */
 export class MkvError extends Error {
   override name = 'MkvError';
+  /**
+   * Set by MkvReader when push() or end() throws: the events that the same input completed before the
+   * invalid bytes (a whole cluster may end in the chunk that also holds the garbage after it). They are
+   * valid and still count; without them the outcome would depend on how the input happened to be chunked.
+   */
+  events: MkvEvent[] = [];
 }
 
 export const ID = {

@@ -132,6 +132,11 @@ export class MkvReader {
   private cluster: Cluster | undefined;
   private failure: MkvError | undefined;
   private ended = false;
+  /**
+   * After end(): whether the input stopped inside an element of the unknown-size Cluster it closed (a cut
+   * frame). The cluster is still reported whole; a caller that stores clusters should not keep this one.
+   */
+  endedInsideElement = false;
 
   private ebmlHeader: Buffer | undefined;
   private info: { raw: Buffer; timecodeScaleNs: number } | undefined;
@@ -179,6 +184,8 @@ export class MkvReader {
       parse();
     } catch (err) {
       this.failure = err instanceof MkvError ? err : new MkvError(String(err));
+      // The events completed before the error are not lost with it.
+      if (err instanceof MkvError) err.events = this.takeEvents();
       throw err;
     }
   }
@@ -465,6 +472,7 @@ export class MkvReader {
   private finish(): void {
     if (this.cluster && this.cluster.end === undefined) {
       // An unknown-size Cluster ends with the input: the rest of its last child, however cut, belongs to it.
+      this.endedInsideElement = this.queue.length > 0 || this.state.kind !== 'element' || this.stack.at(-1)?.kind === 'blockGroup';
       this.advance(this.queue.length);
       while (this.cluster) this.closeContainer();
       this.state = AT_ELEMENT;

@@ -142,17 +142,18 @@ export class SqliteCatalog implements Catalog {
 
   private migrate() {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)');
-    const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
-    const current = row.v ?? 0;
-    if (current > MIGRATIONS.length) {
-      throw new Error(`catalog schema version ${current} is newer than this kvsd (${MIGRATIONS.length}); upgrade kvsd`);
-    }
-    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
+    // One IMMEDIATE transaction: two processes opening a fresh data directory must not both migrate.
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+      const current = row.v ?? 0;
+      if (current > MIGRATIONS.length) {
+        throw new Error(`catalog schema version ${current} is newer than this kvsd (${MIGRATIONS.length}); upgrade kvsd`);
+      }
+      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
         this.db.exec(MIGRATIONS[v - 1]!);
         this.db.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
-      })();
-    }
+      }
+    }).immediate();
   }
 
   async createStream(s: NewStream): Promise<StreamRecord> {
@@ -221,11 +222,13 @@ export class SqliteCatalog implements Catalog {
   }
 
   async reserveSequence(count: number) {
+    // IMMEDIATE: a read-then-write transaction must hold the write lock from the start, or a writer in
+    // another process (kvsd seed) makes it fail with SQLITE_BUSY instead of waiting for busy_timeout.
     return this.db.transaction(() => {
       const next = Number((this.stmt.getSetting.get('next_seq') as { value: string } | undefined)?.value ?? '1');
       this.stmt.setSetting.run('next_seq', String(next + count));
       return next;
-    })();
+    }).immediate();
   }
 
   async newSegment(streamId: number) { return Number(this.stmt.newSegment.run(streamId).lastInsertRowid); }
@@ -279,7 +282,7 @@ export class SqliteCatalog implements Catalog {
       const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id).filter((id) => !keep.has(id));
       for (const id of empty) this.stmt.dropSegment.run(id);
       return empty;
-    })();
+    }).immediate();
   }
 
   async getSetting(key: string) {

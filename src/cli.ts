@@ -20,6 +20,23 @@ Options of serve (each also read from the environment variable shown):
   --account-id N       12-digit account in ARNs (KVSD_ACCOUNT_ID, default ${DEFAULTS.accountId})
   --public-url URL     what GetDataEndpoint returns behind a proxy (KVSD_PUBLIC_URL)
   --quiet              no request log (KVSD_QUIET=1)
+
+  Who may do what (docs/auth.md):
+  --auth FILE          SigV4 principals and per-stream permissions, JSON (KVSD_AUTH). Without it any
+                       well-formed request is accepted, and kvsd only listens on loopback addresses
+  --allow-anonymous    listen on a non-loopback address without --auth (KVSD_ALLOW_ANONYMOUS=1)
+  --quotas aws|off|FILE  request rates and connection limits: AWS's numbers, none (default), or a JSON
+                       file (KVSD_QUOTAS)
+  --mode default|aws   aws: AWS's published behaviour for testing KVS code: --quotas aws, ListFragments
+                       unordered, fragments listable a delay after PERSISTED, credential scope must
+                       name --region (KVSD_MODE, default default)
+  --visibility-delay-ms MS|MIN-MAX  delay before a PERSISTED fragment is listable (KVSD_VISIBILITY_DELAY_MS,
+                       default 0, or 0-1000 with --mode aws)
+
+  Hardening:
+  --max-connections N  simultaneous TCP connections (KVSD_MAX_CONNECTIONS, default 1000)
+  --max-header-bytes N request line and headers (KVSD_MAX_HEADER_BYTES, default 16384)
+  --body-timeout-ms MS time allowed for a JSON request body; PutMedia exempt (KVSD_BODY_TIMEOUT_MS, default 30000)
 `;
 
 const SERVE_OPTIONS = {
@@ -30,6 +47,14 @@ const SERVE_OPTIONS = {
   'account-id': { type: 'string', env: 'KVSD_ACCOUNT_ID' },
   'public-url': { type: 'string', env: 'KVSD_PUBLIC_URL' },
   quiet: { type: 'boolean', env: 'KVSD_QUIET' },
+  auth: { type: 'string', env: 'KVSD_AUTH' },
+  'allow-anonymous': { type: 'boolean', env: 'KVSD_ALLOW_ANONYMOUS' },
+  quotas: { type: 'string', env: 'KVSD_QUOTAS' },
+  mode: { type: 'string', env: 'KVSD_MODE' },
+  'visibility-delay-ms': { type: 'string', env: 'KVSD_VISIBILITY_DELAY_MS' },
+  'max-connections': { type: 'string', env: 'KVSD_MAX_CONNECTIONS' },
+  'max-header-bytes': { type: 'string', env: 'KVSD_MAX_HEADER_BYTES' },
+  'body-timeout-ms': { type: 'string', env: 'KVSD_BODY_TIMEOUT_MS' },
 } as const;
 
 function fail(message: string): never {
@@ -52,13 +77,29 @@ async function serve(args: string[]) {
   const portText = opt('port');
   const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(`--port must be 0..65535, got '${portText}'`);
-  const quiet = values.quiet === true || /^(1|true|yes)$/i.test(process.env.KVSD_QUIET ?? '');
+  const flag = (name: 'quiet' | 'allow-anonymous') =>
+    values[name] === true || /^(1|true|yes)$/i.test(process.env[SERVE_OPTIONS[name].env] ?? '');
+  const quiet = flag('quiet');
+  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms') => {
+    const text = opt(name);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) fail(`--${name} must be a whole number, got '${text}'`);
+    return Number(text);
+  };
+  const mode = opt('mode');
+  if (mode !== undefined && mode !== 'default' && mode !== 'aws') fail(`--mode must be 'default' or 'aws', got '${mode}'`);
 
   const server = await startServer({
     host: opt('host'), port, dataDir: opt('data-dir'), region: opt('region'), accountId: opt('account-id'),
     publicUrl: opt('public-url'), log: !quiet,
+    auth: opt('auth'), allowAnonymous: flag('allow-anonymous'), quotas: opt('quotas'), mode,
+    visibilityDelayMs: opt('visibility-delay-ms'),
+    maxConnections: int('max-connections'), maxHeaderBytes: int('max-header-bytes'), bodyTimeoutMs: int('body-timeout-ms'),
   }).catch((err: Error) => fail(err.message));
   process.stdout.write(`kvsd listening on ${server.url}\n`);
+  const auth = opt('auth');
+  process.stdout.write(auth ? `kvsd: requests must be signed (SigV4) by a principal of ${auth}\n`
+    : 'kvsd: no --auth: requests are not authenticated, every caller may do everything\n');
 
   let stopping = false;
   const stop = (signal: string) => {

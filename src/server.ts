@@ -2,12 +2,21 @@
  * The composition root: opens the archive, registers the operations and serves them over HTTP.
  * One listener serves the control-plane, media and archived-media paths (they never collide).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { operations, type Context, type Operation } from './api/index.js';
 import { Archive } from './archive/archive.js';
+import { FaithfulLister, parseDelaySpec, VisibilityGate, type DelaySpec, type FragmentListing } from './archive/awsMode.js';
+import type { FragmentRecord, StreamRecord } from './storage/catalog.js';
+import { AccessControl, streamsOf, type Caller } from './auth/access.js';
+import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
+import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
 import { ApiError, errorResponse } from './protocol/errors.js';
 import { parseJson, readBody, sendError, sendJson } from './protocol/http.js';
+import {
+  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, throttleReads, within,
+} from './protocol/limits.js';
 import { newRequestId } from './protocol/requestId.js';
 import { validate } from './protocol/validator.js';
 
@@ -23,6 +32,35 @@ export interface ServerOptions {
   log?: boolean | ((line: Record<string, unknown>) => void);
   /** Retention sweep period, ms (tests shorten it). */
   sweepIntervalMs?: number;
+
+  /**
+   * SigV4 authentication and per-stream permissions (docs/auth.md): the path of an --auth JSON file, or its
+   * content. Without it every well-formed request is accepted, and kvsd only listens on loopback addresses.
+   */
+  auth?: string | AuthConfig;
+  /** Listen on a non-loopback address without `auth` (refused otherwise). */
+  allowAnonymous?: boolean;
+  /**
+   * Request quotas: 'off' (the default), 'aws' (AWS's published numbers; the default of mode 'aws'), the path
+   * of a quota JSON file, or its content (src/auth/quotas.ts, docs/auth.md).
+   */
+  quotas?: 'off' | 'aws' | string | QuotaConfig;
+  /**
+   * 'default': friendly (ListFragments sorted, fragments listable at once, no quotas). 'aws': as AWS documents
+   * the service: quotas 'aws', ListFragments unordered within and across pages, fragments listable only a
+   * visibility delay after PERSISTED, and the credential scope must name kvsd's region.
+   */
+  mode?: 'default' | 'aws';
+  /** Delay between PERSISTED and listable: ms, or 'MIN-MAX' for a random delay per fragment. Mode 'aws': '0-1000'. */
+  visibilityDelayMs?: number | string;
+  /** Most simultaneous TCP connections; more are dropped at once (default 1000). */
+  maxConnections?: number;
+  /** Most bytes of request line and headers (default 16 KiB); more is answered 431. */
+  maxHeaderBytes?: number;
+  /** Time allowed for a JSON request body (default 30 s); PutMedia's streaming body is exempt. */
+  bodyTimeoutMs?: number;
+  /** Time allowed for the request line and headers (default 30 s). */
+  headersTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -43,6 +81,13 @@ export const DEFAULTS = {
 
 function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>> & ServerOptions) {
   if (!/^\d{12}$/.test(o.accountId)) throw new Error(`--account-id must be 12 digits, got '${o.accountId}'`);
+  if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'aws') throw new Error(`--mode must be 'default' or 'aws', got '${String(o.mode)}'`);
+  for (const [name, value, min] of [
+    ['--max-connections', o.maxConnections, 1], ['--max-header-bytes', o.maxHeaderBytes, 1024],
+    ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1],
+  ] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+  }
   if (!/^[a-z0-9-]+$/.test(o.region)) throw new Error(`--region must match [a-z0-9-]+, got '${o.region}'`);
   if (o.publicUrl !== undefined && !/^https?:\/\/[^/]+$/.test(o.publicUrl.replace(/\/$/, ''))) {
     throw new Error(`--public-url must be a base URL such as https://kvs.example.com, got '${o.publicUrl}'`);
@@ -60,9 +105,29 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     typeof DEFAULTS & ServerOptions;
   validateOptions(opts);
   const log = loggerFrom(opts.log);
+  const aws = opts.mode === 'aws';
+  const authConfig = typeof opts.auth === 'string' ? loadAuthFile(opts.auth) : opts.auth && parseAuthConfig(opts.auth);
+  if (!authConfig && !opts.allowAnonymous && !(await isLoopback(opts.host))) {
+    throw new Error(`refusing to listen on ${opts.host} without --auth: anyone who can reach it could read, write and delete `
+      + 'every stream. Give --auth FILE (principals and permissions, see docs/auth.md), listen on a loopback address '
+      + '(--host 127.0.0.1), or pass --allow-anonymous if an open server is really what you want.');
+  }
+  const quotaConfig = resolveQuotas(opts.quotas ?? (aws ? 'aws' : 'off'));
+  const delay = resolveDelay(opts.visibilityDelayMs ?? (aws ? '0-1000' : undefined));
+  const access = new AccessControl({ region: opts.region, accountId: opts.accountId, strictRegion: aws, ...(authConfig && { auth: authConfig }) });
+  const quotas = quotaConfig && new QuotaEnforcer(quotaConfig);
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+
   const archive = await Archive.open({
     dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
   });
+  const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
+  if (visibility) {
+    archive.events.on('persisted', (stream: StreamRecord, fragment: FragmentRecord) => visibility.persisted(stream.id, fragment.seq));
+  }
+  const lister: FragmentListing | undefined = aws || visibility
+    ? new FaithfulLister(archive.catalog, archive.tokens, archive.lister, { unordered: aws, ...(visibility && { visibility }) })
+    : undefined;
 
   const routes = new Map<string, Operation>(operations.map((op) => [op.path, op]));
   const shutdown = new AbortController();
@@ -76,59 +141,104 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<string> {
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, seen: { caller?: Caller }): Promise<string> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'GET' && path === '/health') {
       sendJson(res, 200, { status: 'ok' });
       return 'Health';
     }
     const op = routes.get(path);
+    // Who is calling: header checks first, before a byte of body is read; then the signature, over the body
+    // read once here (JSON input). PutMedia's input is in its headers; its body is the media stream.
+    const authentication = access.begin(req);
+    const inputInHeaders = op?.kind === 'streaming' && !op.input;
+    const body = inputInHeaders ? undefined : await within(readBody(req), bodyTimeoutMs);
+    const caller = await authentication.finish(body);
+    seen.caller = caller;
     if (!op || req.method !== 'POST') {
       throw new ApiError('UnknownOperationException', 404, `kvsd serves no operation at ${req.method} ${path}.`);
     }
-    const ctx: Context = { requestId, archive, server, shutdown: shutdown.signal, ...(req.headers.host && { host: req.headers.host }) };
-    if (op.kind === 'json') {
-      const input = validate(op.input, parseJson(await readBody(req)));
-      sendJson(res, 200, await op.handle(input, ctx));
-    } else {
-      const input = op.input ? validate(op.input, parseJson(await readBody(req))) : undefined;
-      await op.handle(req, res, input, ctx);
+    const input = body !== undefined && (op.kind === 'json' || op.input) ? validate(op.input!, parseJson(body)) : undefined;
+    const streams = streamsOf(input, req.headers, inputInHeaders);
+    access.authorize(caller, op.name, streams);
+
+    const evicted = new AbortController();
+    const admission = quotas?.admit(op.name, streams[0], { streaming: op.kind === 'streaming', evict: () => evicted.abort() });
+    try {
+      const ctx: Context = {
+        requestId, archive, server,
+        // A streaming connection also ends when a newer one replaces it (PutMedia: "the last connection is accepted").
+        shutdown: admission && op.kind === 'streaming' ? AbortSignal.any([shutdown.signal, evicted.signal]) : shutdown.signal,
+        ...(req.headers.host && { host: req.headers.host }),
+        ...(lister && { lister }),
+      };
+      if (op.kind === 'json') {
+        sendJson(res, 200, await op.handle(input, ctx));
+      } else {
+        if (admission?.bandwidth && inputInHeaders) throttleReads(req, admission.bandwidth);
+        await op.handle(req, res, input, ctx);
+      }
+    } finally {
+      admission?.release();
     }
     return op.name;
   }
 
-  const http: Server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 }, (req, res) => {
+  const http: Server = createServer({
+    // No overall request deadline: PutMedia bodies are live streams. JSON bodies have bodyTimeoutMs (handle).
+    requestTimeout: 0,
+    headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: 1_000,
+    keepAliveTimeout: 30_000,
+    maxHeaderSize: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+  }, (req, res) => {
     const started = process.hrtime.bigint();
     const requestId = newRequestId();
     res.setHeader('x-amzn-requestid', requestId);
     res.setHeader('x-amz-requestid', requestId);
     let opName = 'Unknown';
-    handle(req, res, requestId)
+    // Never log headers, bodies or keys: only who called (the principal's name), what, and the outcome.
+    const seen: { caller?: Caller } = {};
+    handle(req, res, requestId, seen)
       .then((name) => { opName = name; })
       .catch((err: unknown) => {
         const apiError = err instanceof ApiError ? err : internalFailure(err, requestId, log);
         opName = routes.get((req.url ?? '').split('?')[0]!)?.name ?? 'Unknown';
+        // A body we did not read (refused early) cannot be skipped safely: close after answering.
+        if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
         sendError(res, apiError, requestId);
-        // A request whose body we did not read would otherwise hold the connection.
-        if (!req.complete) req.resume();
       })
       .finally(() => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        log({ level: 'info', requestId, operation: opName, status: res.statusCode, durationMs: Math.round(ms * 100) / 100 });
+        log({
+          level: 'info', requestId, operation: opName, status: res.statusCode, durationMs: Math.round(ms * 100) / 100,
+          ...(seen.caller && access.enabled && { principal: seen.caller.name }),
+          ...(res.statusCode >= 400 && { error: String(res.getHeader('x-amzn-errortype') ?? '') }),
+        });
       });
   });
-  http.on('clientError', (err, socket) => {
-    // Malformed HTTP never reaches a handler: answer 400 in AWS's shape if the socket still can be written.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP never reaches a handler: answer in AWS's shape if the socket still can be written.
     if (!socket.writable) return socket.destroy();
-    const { headers, body } = errorResponse(new ApiError('InvalidArgumentException', 400, `Malformed HTTP request: ${err.message}`), newRequestId());
+    const error = err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError('InvalidArgumentException', 431, `The request line and headers exceed ${opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES} bytes.`)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError('RequestTimeoutException', 408, 'The request headers were not received in time.')
+        : new ApiError('InvalidArgumentException', 400, `Malformed HTTP request: ${err.message}`);
+    const { headers, body } = errorResponse(error, newRequestId());
     const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
       .map(([k, v]) => `${k}: ${v}`).join('\r\n');
-    socket.end(`HTTP/1.1 400 Bad Request\r\n${head}\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
   });
+  // Connections beyond this are dropped as they arrive (node closes the socket).
+  http.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port, opts.host, () => { http.off('error', reject); resolve(); });
+  }).catch(async (err: unknown) => {
+    await archive.close();
+    throw err;
   });
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -151,6 +261,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 }
 
 type ServerInfoImpl = Context['server'];
+
+/** True if every address `host` stands for is a loopback address. */
+async function isLoopback(host: string): Promise<boolean> {
+  let addresses: string[];
+  if (isIP(host)) addresses = [host];
+  else {
+    try {
+      addresses = (await lookup(host, { all: true })).map((a) => a.address);
+    } catch {
+      return false;
+    }
+  }
+  return addresses.length > 0 && addresses.every((a) => /^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a));
+}
+
+function resolveQuotas(q: NonNullable<ServerOptions['quotas']>): QuotaConfig | undefined {
+  if (q === 'off') return undefined;
+  if (q === 'aws') return AWS_QUOTAS;
+  if (typeof q === 'string') return loadQuotaFile(q);
+  return parseQuotaConfig(q);
+}
+
+function resolveDelay(d: number | string | undefined): DelaySpec | undefined {
+  if (d === undefined) return undefined;
+  const spec = parseDelaySpec(String(d));
+  if (!spec) throw new Error(`--visibility-delay-ms must be milliseconds (1500) or a range MIN-MAX (0-1000), got '${d}'`);
+  return spec;
+}
 
 function internalFailure(err: unknown, requestId: string, log: (line: Record<string, unknown>) => void): ApiError {
   log({ level: 'error', requestId, msg: 'unhandled error', error: err instanceof Error ? err.stack : String(err) });

@@ -47,10 +47,10 @@ export const listFragments: JsonOperation<Input> = {
     },
     anyOf: streamRef.anyOf,
   },
-  async handle(input, { archive }) {
+  async handle(input, { archive, lister }) {
     const stream = await archive.streams.resolve(input);
     const sel = input.FragmentSelector;
-    const page = await archive.lister.list(
+    const page = await (lister ?? archive.lister).list(
       stream,
       sel && {
         kind: sel.FragmentSelectorType === 'PRODUCER_TIMESTAMP' ? 'producer' : 'server',

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InputShape } from '../protocol/validator.js';
 import type { Archive } from '../archive/archive.js';
+import type { FragmentListing } from '../archive/awsMode.js';
 
 export interface ServerInfo {
   /**
@@ -22,6 +23,8 @@ export interface Context {
   server: ServerInfo;
   /** Aborted when the server shuts down, so that long-lived responses end cleanly. */
   shutdown: AbortSignal;
+  /** ListFragments lists through this when set (--mode aws, --visibility-delay-ms: src/archive/awsMode.ts), else archive.lister. */
+  lister?: FragmentListing;
 }
 
 export interface JsonOperation<I = any> {

@@ -72,7 +72,11 @@ export class Archive {
       committer: this.committer,
       sequence: this.sequence,
       activeSegments: this.activeSegments,
-      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => this.events.emit(`available:${stream.id}`, fragment),
+      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
+        // `persisted` (all streams) lets --mode aws delay when a fragment becomes listable (src/archive/awsMode.ts).
+        this.events.emit('persisted', stream, fragment);
+        this.events.emit(`available:${stream.id}`, fragment);
+      },
       onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
         this.liveBuffer.add(stream.id, fragment);
         this.events.emit(`available:${stream.id}`, fragment);

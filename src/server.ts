@@ -204,9 +204,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .catch((err: unknown) => {
         const apiError = err instanceof ApiError ? err : internalFailure(err, requestId, log);
         opName = routes.get((req.url ?? '').split('?')[0]!)?.name ?? 'Unknown';
-        // A body we did not read (refused early) cannot be skipped safely: close after answering.
-        if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
         sendError(res, apiError, requestId);
+        if (!req.complete) drainRefusedBody(req);
       })
       .finally(() => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -288,6 +287,27 @@ function resolveDelay(d: number | string | undefined): DelaySpec | undefined {
   const spec = parseDelaySpec(String(d));
   if (!spec) throw new Error(`--visibility-delay-ms must be milliseconds (1500) or a range MIN-MAX (0-1000), got '${d}'`);
   return spec;
+}
+
+/**
+ * After refusing a request whose body was not read (a PutMedia to an unknown stream, a declared body
+ * over the limit), keep reading and dropping the body for a while: a producer that streams before it
+ * reads then gets the error instead of a reset. Past the bound the connection is cut.
+ */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+const DRAIN_MAX_MS = 2_000;
+function drainRefusedBody(req: IncomingMessage) {
+  let drained = 0;
+  const cut = () => { clearTimeout(timer); req.socket.destroy(); };
+  const timer = setTimeout(cut, DRAIN_MAX_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_MAX_BYTES) cut();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 function internalFailure(err: unknown, requestId: string, log: (line: Record<string, unknown>) => void): ApiError {

@@ -101,7 +101,24 @@ export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: str
   },
   async handle(_req, res, input, { archive, shutdown }) {
     const stream = await archive.streams.resolve(input);
-    let after = await startAfter(archive, stream, input.StartSelector);
+    // Fragments are read in seq order, but a seq is taken when a cluster starts: with concurrent PutMedia
+    // sessions on one stream, a fragment can become readable after one with a higher seq was already sent.
+    // Such late fragments are caught from the `available` events: any whose seq a read may already have
+    // passed (a read was in flight, or the seq is at or below `after`) is remembered in `late` and sent
+    // after the next read, unless that read returned it.
+    const late = new Set<number>();
+    let reading = true;
+    let after = 0;
+    const available = `available:${stream.id}`;
+    const onAvailable = (f: { seq: number }) => { if (reading || f.seq <= after) late.add(f.seq); };
+    archive.events.on(available, onAvailable);
+    try {
+      after = await startAfter(archive, stream, input.StartSelector);
+    } catch (err) {
+      archive.events.off(available, onAvailable);
+      throw err;
+    }
+    reading = false;
     startMediaResponse(res);
 
     // Everything that ends the response wakes the loop through one controller.
@@ -116,20 +133,35 @@ export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: str
         // Listen before looking, so that a fragment landing in between still wakes us.
         const wake = nextAvailable(archive, stream.id, stop.signal);
         try {
-          const { fragments, next } = await archive.reader.after(stream, after, BATCH);
-          for (const f of fragments) {
+          reading = true;
+          let batch: Awaited<ReturnType<typeof archive.reader.after>>;
+          try {
+            batch = await archive.reader.after(stream, after, BATCH);
+          } finally {
+            reading = false;
+          }
+          const { fragments, next } = batch;
+          const moved = next !== after;
+          after = next;
+          // Late seqs above `after` come with the next read; those this read returned are sent now.
+          for (const seq of late) if (seq > after) late.delete(seq);
+          for (const f of fragments) late.delete(f.seq);
+          const lateSeqs = [...late].sort((a, b) => a - b);
+          late.clear();
+          const lateFragments = (await Promise.all(lateSeqs.map((seq) => archive.reader.bySeq(stream, seq))))
+            .filter((f): f is NonNullable<typeof f> => f !== undefined);
+          const all = lateFragments.length ? [...fragments, ...lateFragments].sort((a, b) => a.seq - b.seq) : fragments;
+          for (const f of all) {
             if (!(await writeFragment(res, f, () => getMediaTrailer(f)))) return;
           }
-          if (next !== after) {
-            after = next;
-            continue;
-          }
+          if (moved || all.length > 0) continue;
           await wake.promise;
         } finally {
           wake.cancel();
         }
       }
     } finally {
+      archive.events.off(available, onAvailable);
       res.off('close', end);
       archive.events.off(deleted, end);
       shutdown.removeEventListener('abort', end);

@@ -1,8 +1,8 @@
 /**
  * GetMediaForFragmentList (archived media): the requested fragments, in request order, each as a
  * complete MKV document. A number that names no fragment of this stream (never existed, another
- * stream's, expired) yields AWS's in-stream error document (FRAGMENT_NOT_FOUND, 3000) in its place, and
- * the response goes on with the next one.
+ * stream's, expired, or any fragment of a stream that retains nothing) yields AWS's in-stream error
+ * document (FRAGMENT_NOT_FOUND, 3000) in its place, and the response goes on with the next one.
  */
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
@@ -23,7 +23,11 @@ export const getMediaForFragmentList: StreamingOperation<{ StreamName?: string; 
     const stream = await archive.streams.resolve(input);
     // Look every fragment up before the 200, so that a catalog failure is still a proper error.
     const now = Date.now();
-    const found = await Promise.all(input.Fragments.map((n) => archive.reader.lookup(stream, n, now)));
+    // A stream that retains nothing archives nothing (spec §5: no GetMediaForFragmentList): its host buffer
+    // is for GetMedia alone, so every number gets the not-found document.
+    const found = stream.retentionHours === 0
+      ? input.Fragments.map(() => undefined)
+      : await Promise.all(input.Fragments.map((n) => archive.reader.lookup(stream, n, now)));
     startMediaResponse(res);
     for (let i = 0; i < found.length; i++) {
       const f = found[i];

@@ -6,6 +6,9 @@ import { writeChunk } from '../protocol/http.js';
 export function startMediaResponse(res: ServerResponse) {
   // AWS answers video/webm for every codec (spec §7.1).
   res.writeHead(200, { 'content-type': 'video/webm', 'transfer-encoding': 'chunked' });
+  // Send the status line and headers now: a GetMedia at the live edge (NOW, or after the last fragment)
+  // writes nothing until the next fragment, and clients (the SDKs' send(), the CLI) wait for the headers.
+  res.flushHeaders();
 }
 
 /** Writes one fragment document; false if the client went away. */

@@ -20,7 +20,11 @@ export class LiveBuffer {
   add(streamId: number, f: BufferedFragment, now = Date.now()) {
     let s = this.streams.get(streamId);
     if (!s) this.streams.set(streamId, (s = { fragments: [], bytes: 0 }));
-    s.fragments.push(f);
+    // Kept in fragment-number (seq) order, which readers page through: concurrent PutMedia sessions on one
+    // stream can complete fragments out of that order (a fragment's seq is taken when its cluster starts).
+    let i = s.fragments.length;
+    while (i > 0 && s.fragments[i - 1]!.seq > f.seq) i--;
+    s.fragments.splice(i, 0, f);
     s.bytes += f.cluster.length;
     this.evict(s, now);
   }
@@ -31,7 +35,7 @@ export class LiveBuffer {
     }
   }
 
-  /** Buffered fragments with seq > afterSeq, oldest first. */
+  /** Buffered fragments with seq > afterSeq, in seq order. */
   after(streamId: number, afterSeq: number, limit: number, now = Date.now()): BufferedFragment[] {
     const s = this.streams.get(streamId);
     if (!s) return [];

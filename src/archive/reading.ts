@@ -100,6 +100,16 @@ export class ArchiveReader {
     return this.served(stream, r);
   }
 
+  /** A fragment of this stream by its seq, if it is (still) readable. */
+  async bySeq(stream: StreamRecord, seq: number, now = Date.now()): Promise<ServedFragment | undefined> {
+    if (stream.retentionHours === 0) {
+      const f = this.live.after(stream.id, seq - 1, 1, now)[0];
+      return f && f.seq === seq ? this.buffered(f) : undefined;
+    }
+    const r = await this.catalog.getFragment(stream.id, seq);
+    return r && r.serverMs >= this.horizon(stream, now) ? this.served(stream, r) : undefined;
+  }
+
   /** Fragments with seq > afterSeq in ingestion order, skipping expired ones; `next` is where to go on. */
   async after(stream: StreamRecord, afterSeq: number, limit: number, now = Date.now()): Promise<{ fragments: ServedFragment[]; next: number }> {
     if (stream.retentionHours === 0) {

@@ -7,6 +7,8 @@ bash scripts/install-test-prereqs.sh
 
 [ -d node_modules ] || npm ci
 npm run --silent build
+# The build checks src/; this also type-checks the tests and benchmarks.
+npx tsc -p tsconfig.test.json
 
 # Node 20's --test does not expand globs itself: list the files here.
 mapfile -t files < <(find test -name '*.test.ts' | sort)

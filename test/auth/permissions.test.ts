@@ -114,7 +114,7 @@ describe('viewer key (ListFragments, GetMedia*, Describe*, List*, GetDataEndpoin
         await c[op](stream);
       }
     }
-    const listed = await c.ListStreams('');
+    const listed = await c.ListStreams();
     assert.deepEqual(listed.StreamInfoList?.map((s) => s.StreamName), ['cam-1', 'cam-2']);
   });
   it('may not write', async () => {
@@ -135,7 +135,7 @@ describe('admin key (kinesisvideo:* on *)', () => {
     const info = (await c.DescribeStream('cam-1')).StreamInfo!;
     assert.equal(info.DeviceName, 'x');
     assert.equal(info.DataRetentionInHours, 24, 'no refused UpdateDataRetention landed');
-    const streams = (await c.ListStreams('')).StreamInfoList!.map((s) => s.StreamName);
+    const streams = (await c.ListStreams()).StreamInfoList!.map((s) => s.StreamName);
     assert.deepEqual(streams, ['cam-1', 'cam-2'], 'no refused CreateStream or DeleteStream landed');
   });
 });

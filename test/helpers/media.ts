@@ -66,7 +66,7 @@ export async function gstMkvFile(opts: GstOptions = {}): Promise<string> {
 }
 
 /** Runs `command args` once with stdout to a file in the cache, keyed by the command line. */
-async function cached(command: string, args: string[]): Promise<string> {
+export async function cached(command: string, args: string[]): Promise<string> {
   mkdirSync(CACHE_DIR, { recursive: true });
   const key = createHash('sha256').update(JSON.stringify([command, ...args])).digest('hex').slice(0, 16);
   const file = join(CACHE_DIR, `${command}-${key}.mkv`);

@@ -3,9 +3,7 @@
  * over the real client and over raw node:http (crafted chunking, bad headers), ListFragments through the
  * SDK, and read-only access to what kvsd stored (catalog.sqlite and the .seg files).
  */
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +16,7 @@ import {
 import { ID, UNKNOWN_SIZE_SEGMENT_HEADER, element, encodeId, stringElement, uintElement } from '../../src/mkv/index.js';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
 import { clientConfig } from './server.js';
-import { mkvinfoClusters } from './media.js';
+import { cached, mkvinfoClusters } from './media.js';
 
 export type Ack = PutMediaAck;
 
@@ -27,33 +25,10 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // ---------------------------------------------------------------------------------------------------
 // Real MKV whose cluster timecodes are epoch milliseconds (what ABSOLUTE producers send)
 
-const CACHE_DIR = join(tmpdir(), 'kvsd-test-media');
-
-async function cachedRun(command: string, args: string[]): Promise<string> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify([command, ...args])).digest('hex').slice(0, 16);
-  const file = join(CACHE_DIR, `${command}-${key}.mkv`);
-  if (existsSync(file) && statSync(file).size > 0) return file;
-  const partial = `${file}.${process.pid}.partial`;
-  const out = openSync(partial, 'w');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', out, 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${stderr}`))));
-    });
-  } finally {
-    closeSync(out);
-  }
-  renameSync(partial, file);
-  return file;
-}
 
 /** ffmpeg (known-size clusters with CRC-32), 10 s at 25 fps, cluster timecodes = startMs + media time. */
 export function ffmpegEpochMkvFile(startMs: number): Promise<string> {
-  return cachedRun('ffmpeg', [
+  return cached('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '10',
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-output_ts_offset', (startMs / 1000).toFixed(3),
@@ -63,7 +38,7 @@ export function ffmpegEpochMkvFile(startMs: number): Promise<string> {
 
 /** GStreamer matroskamux streamable=true (unknown-size clusters), 250 frames, timecodes = startMs + media time. */
 export function gstEpochMkvFile(startMs: number): Promise<string> {
-  return cachedRun('gst-launch-1.0', [
+  return cached('gst-launch-1.0', [
     '-q', 'videotestsrc', 'num-buffers=250', 'pattern=ball', `timestamp-offset=${BigInt(startMs) * 1_000_000n}`,
     '!', 'video/x-raw,width=640,height=360,framerate=25/1',
     '!', 'x264enc', 'key-int-max=50', 'tune=zerolatency', 'speed-preset=veryfast', 'bitrate=500',

@@ -20,6 +20,8 @@ import {
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
 import { awsEnv, clientConfig } from './server.js';
 import { mkvinfoClusters } from './media.js';
+import { eventually } from './putMedia.js';
+export { eventually };
 
 export const AWS = '/usr/bin/aws';
 export const PYTHON = '/usr/bin/python3';
@@ -539,18 +541,6 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** Polls until `check` passes or `ms` elapse (then its last failure is thrown). */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
 
 /** Deterministic shuffle (mulberry32). */
 export function shuffled<T>(list: T[], seed: number): T[] {

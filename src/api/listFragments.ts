@@ -6,6 +6,7 @@ import type { JsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 import { formatFragmentNumber } from '../archive/fragmentNumbers.js';
 import { msToEpochSeconds } from '../protocol/timestamps.js';
+import { JsonText } from '../protocol/http.js';
 
 interface Input {
   StreamName?: string;
@@ -60,15 +61,16 @@ export const listFragments: JsonOperation<Input> = {
       input.NextToken,
       input.MaxResults ?? DEFAULT_MAX_RESULTS,
     );
-    return {
-      Fragments: page.fragments.map((f) => ({
-        FragmentNumber: formatFragmentNumber({ seq: f.seq, serverMs: f.serverMs, nonce: f.nonce }),
-        FragmentSizeInBytes: f.size,
-        ProducerTimestamp: msToEpochSeconds(f.producerMs),
-        ServerTimestamp: msToEpochSeconds(f.serverMs),
-        FragmentLengthInMilliseconds: f.lengthMs,
-      })),
-      ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
-    };
+    // Serialised by hand: the same JSON that JSON.stringify would write (numbers and digit strings
+    // need no escaping; the token is base64), at a fraction of the cost on the busiest path.
+    let json = '{"Fragments":[';
+    for (let i = 0; i < page.fragments.length; i++) {
+      const f = page.fragments[i]!;
+      json += `${i ? ',' : ''}{"FragmentNumber":"${formatFragmentNumber(f)}","FragmentSizeInBytes":${f.size},`
+        + `"ProducerTimestamp":${msToEpochSeconds(f.producerMs)},"ServerTimestamp":${msToEpochSeconds(f.serverMs)},`
+        + `"FragmentLengthInMilliseconds":${f.lengthMs}}`;
+    }
+    json += page.nextToken !== undefined ? `],"NextToken":"${page.nextToken}"}` : ']}';
+    return new JsonText(json);
   },
 };

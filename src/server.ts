@@ -2,6 +2,7 @@
  * The composition root: opens the archive, registers the operations and serves them over HTTP.
  * One listener serves the control-plane, media and archived-media paths (they never collide).
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -131,6 +132,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const routes = new Map<string, Operation>(operations.map((op) => [op.path, op]));
   const shutdown = new AbortController();
+  // Every live PutMedia/GetMedia listens for shutdown: any number of them is expected.
+  setMaxListeners(0, shutdown.signal);
   let baseUrl = '';
   let wildcard = false;
   const server: ServerInfoImpl = {

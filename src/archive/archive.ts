@@ -72,6 +72,7 @@ export class Archive {
       committer: this.committer,
       sequence: this.sequence,
       activeSegments: this.activeSegments,
+      log: this.log,
       onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
         // `persisted` (all streams) lets --mode aws delay when a fragment becomes listable (src/archive/awsMode.ts).
         this.events.emit('persisted', stream, fragment);

@@ -53,6 +53,8 @@ export interface IngestDeps {
   onPersisted(stream: StreamRecord, fragment: FragmentRecord): void;
   /** Told of each received fragment of a stream that retains nothing, with its bytes (GetMedia's host buffer). */
   onBuffered(stream: StreamRecord, fragment: BufferedFragment): void;
+  /** The server log: an ERROR acknowledgement carries only a code, the log says what was wrong. */
+  log(event: Record<string, unknown>): void;
 }
 
 export interface SessionOptions {
@@ -161,14 +163,14 @@ export class IngestSession {
     await this.close();
   }
 
+  /** Waits for every commit (a segment's fragments are durable before its file closes), then closes it. */
   private async close() {
     while (this.commits.size > 0) await Promise.allSettled([...this.commits]);
-    if (this.writer) {
-      const w = this.writer;
-      this.writer = undefined;
-      await w.close().catch(() => undefined);
-      this.deps.activeSegments.delete(w.segment);
-    }
+    const w = this.writer;
+    if (!w) return;
+    this.writer = undefined;
+    await w.close().catch(() => undefined);
+    this.deps.activeSegments.delete(w.segment);
   }
 
   private async guard(work: () => Promise<void>) {
@@ -185,8 +187,12 @@ export class IngestSession {
     }
   }
 
-  private sendError(errorId: AckErrorId, f: OpenFragment | undefined, _message: string) {
+  private sendError(errorId: AckErrorId, f: OpenFragment | undefined, message: string) {
     if (f) f.failed = true;
+    this.deps.log({
+      level: 'warn', msg: 'PutMedia ERROR acknowledgement', stream: this.opts.stream.name, errorId,
+      fragmentNumber: f?.number ?? '', detail: message,
+    });
     this.ack({
       EventType: 'ERROR',
       FragmentTimecode: f?.timecode ?? -1,
@@ -231,13 +237,7 @@ export class IngestSession {
 
   private async ensureWriter() {
     if (this.writer && this.writer.position < LIMITS.segmentBytes) return;
-    if (this.writer) {
-      // Rotate: the old segment's fragments must be durable before its file is closed.
-      const old = this.writer;
-      while (this.commits.size > 0) await Promise.allSettled([...this.commits]);
-      await old.close();
-      this.deps.activeSegments.delete(old.segment);
-    }
+    await this.close(); // rotate: a session starts a new segment past LIMITS.segmentBytes
     const { stream } = this.opts;
     const segment = await this.deps.catalog.newSegment(stream.id);
     this.deps.activeSegments.add(segment);

@@ -91,13 +91,9 @@ export class ArchiveReader {
   async lookup(stream: StreamRecord, fragmentNumber: string, now = Date.now()): Promise<ServedFragment | undefined> {
     const p = parseFragmentNumber(fragmentNumber);
     if (!p) return undefined;
-    if (stream.retentionHours === 0) {
-      const f = this.live.after(stream.id, p.seq - 1, 1, now)[0];
-      return f && f.seq === p.seq && f.nonce === p.nonce && f.serverMs === p.serverMs ? this.buffered(f) : undefined;
-    }
-    const r = await this.catalog.getFragment(stream.id, p.seq);
-    if (!r || r.nonce !== p.nonce || r.serverMs !== p.serverMs || r.serverMs < this.horizon(stream, now)) return undefined;
-    return this.served(stream, r);
+    // The seq finds the fragment; the whole number (server time and nonce too) must match it.
+    const f = await this.bySeq(stream, p.seq, now);
+    return f?.number === fragmentNumber ? f : undefined;
   }
 
   /** A fragment of this stream by its seq, if it is (still) readable. */

@@ -37,6 +37,10 @@ Options of serve (each also read from the environment variable shown):
   --max-connections N  simultaneous TCP connections (KVSD_MAX_CONNECTIONS, default 1000)
   --max-header-bytes N request line and headers (KVSD_MAX_HEADER_BYTES, default 16384)
   --body-timeout-ms MS time allowed for a JSON request body; PutMedia exempt (KVSD_BODY_TIMEOUT_MS, default 30000)
+
+Performance:
+  --catalog-readers N  threads reading ListFragments pages, 0 = main thread (KVSD_CATALOG_READERS,
+                       default: cores - 1, at most 4)
 `;
 
 const SERVE_OPTIONS = {
@@ -55,6 +59,7 @@ const SERVE_OPTIONS = {
   'max-connections': { type: 'string', env: 'KVSD_MAX_CONNECTIONS' },
   'max-header-bytes': { type: 'string', env: 'KVSD_MAX_HEADER_BYTES' },
   'body-timeout-ms': { type: 'string', env: 'KVSD_BODY_TIMEOUT_MS' },
+  'catalog-readers': { type: 'string', env: 'KVSD_CATALOG_READERS' },
 } as const;
 
 function fail(message: string): never {
@@ -80,7 +85,7 @@ async function serve(args: string[]) {
   const flag = (name: 'quiet' | 'allow-anonymous') =>
     values[name] === true || /^(1|true|yes)$/i.test(process.env[SERVE_OPTIONS[name].env] ?? '');
   const quiet = flag('quiet');
-  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms') => {
+  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms' | 'catalog-readers') => {
     const text = opt(name);
     if (text === undefined) return undefined;
     if (!/^\d+$/.test(text)) fail(`--${name} must be a whole number, got '${text}'`);
@@ -95,6 +100,7 @@ async function serve(args: string[]) {
     auth: opt('auth'), allowAnonymous: flag('allow-anonymous'), quotas: opt('quotas'), mode,
     visibilityDelayMs: opt('visibility-delay-ms'),
     maxConnections: int('max-connections'), maxHeaderBytes: int('max-header-bytes'), bodyTimeoutMs: int('body-timeout-ms'),
+    catalogReaders: int('catalog-readers'),
   }).catch((err: Error) => fail(err.message));
   process.stdout.write(`kvsd listening on ${server.url}\n`);
   const auth = opt('auth');

@@ -33,6 +33,8 @@ export interface ServerOptions {
   log?: boolean | ((line: Record<string, unknown>) => void);
   /** Retention sweep period, ms (tests shorten it). */
   sweepIntervalMs?: number;
+  /** Threads reading ListFragments pages from the catalog; 0 reads on the main thread (default: cores - 1, at most 4). */
+  catalogReaders?: number;
 
   /**
    * SigV4 authentication and per-stream permissions (docs/auth.md): the path of an --auth JSON file, or its
@@ -85,10 +87,11 @@ function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>
   if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'aws') throw new Error(`--mode must be 'default' or 'aws', got '${String(o.mode)}'`);
   for (const [name, value, min] of [
     ['--max-connections', o.maxConnections, 1], ['--max-header-bytes', o.maxHeaderBytes, 1024],
-    ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1],
+    ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1], ['--catalog-readers', o.catalogReaders, 0],
   ] as const) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
   }
+  if (o.catalogReaders !== undefined && o.catalogReaders > 64) throw new Error(`--catalog-readers must be at most 64, got '${o.catalogReaders}'`);
   if (!/^[a-z0-9-]+$/.test(o.region)) throw new Error(`--region must match [a-z0-9-]+, got '${o.region}'`);
   if (o.publicUrl !== undefined && !/^https?:\/\/[^/]+$/.test(o.publicUrl.replace(/\/$/, ''))) {
     throw new Error(`--public-url must be a base URL such as https://kvs.example.com, got '${o.publicUrl}'`);
@@ -121,6 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const archive = await Archive.open({
     dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
+    ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
   });
   const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
   if (visibility) {

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
@@ -12,6 +13,7 @@ import { LocalMediaStore } from '../storage/localMediaStore.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
+import { renderEntry } from './listingEntry.js';
 import { ArchiveReader } from './reading.js';
 import { LiveBuffer, type BufferedFragment } from './liveBuffer.js';
 import { Committer } from './committer.js';
@@ -22,8 +24,13 @@ export interface ArchiveOptions extends Identity {
   dataDir: string;
   /** How often retention is enforced in the background (ms). */
   sweepIntervalMs?: number;
+  /** Catalog reader threads for ListFragments pages (default: one per core but one, at most 4). */
+  catalogReaders?: number;
   log?: (event: Record<string, unknown>) => void;
 }
+
+/** Setting that says every fragment of the catalog has its listing entry. */
+const ENTRIES_COMPLETE = 'listing_entries_complete';
 
 export class Archive {
   readonly streams: StreamRegistry;
@@ -98,16 +105,40 @@ export class Archive {
 
   static async open(opts: ArchiveOptions): Promise<Archive> {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    const catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'));
+    const readers = opts.catalogReaders ?? Math.min(4, availableParallelism() - 1);
+    const catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
     const media = new LocalMediaStore(join(opts.dataDir, 'media'));
     const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
     const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
+    await archive.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
     archive.schedule(() => archive.purgeDeleted());
     const interval = opts.sweepIntervalMs ?? 60_000;
     archive.sweepTimer = setInterval(() => archive.schedule(() => archive.expireAll()), interval);
     archive.sweepTimer.unref();
     return archive;
+  }
+
+  /**
+   * Fragments stored by a kvsd without listing entries (catalog schema 1) get them before anything is
+   * served: a listing must never meet a fragment without one.
+   */
+  private async fillListingEntries() {
+    // Once done, never again: looking for fragments without an entry reads the whole table.
+    if (await this.catalog.getSetting(ENTRIES_COMPLETE) === 'yes') return;
+    let after = { streamId: 0, seq: 0 };
+    let filled = 0;
+    for (;;) {
+      const rows = await this.catalog.fragmentsWithoutEntry(after, 5000);
+      if (rows.length === 0) break;
+      await this.catalog.setFragmentEntries(rows.map((f) => ({ streamId: f.streamId, seq: f.seq, entry: renderEntry(f) })));
+      const last = rows[rows.length - 1]!;
+      after = { streamId: last.streamId, seq: last.seq };
+      filled += rows.length;
+      if (filled % 500_000 < rows.length) this.log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
+    }
+    if (filled > 0) this.log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
+    await this.catalog.setSetting(ENTRIES_COMPLETE, 'yes');
   }
 
   /** Runs background work one job at a time, logging (never throwing) failures. */

@@ -17,8 +17,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../protocol/errors.js';
-import type { Catalog, FragmentSummary, StreamRecord } from '../storage/catalog.js';
-import type { FragmentLister, FragmentPage, Selector } from './listing.js';
+import type { Catalog, ListedFragment, StreamRecord } from '../storage/catalog.js';
+import { joinRows, type FragmentLister, type FragmentPage, type Selector } from './listing.js';
 import type { TokenSealer } from './tokens.js';
 
 /** How many sub-ranges a listing is cut into. */
@@ -125,9 +125,9 @@ export class FaithfulLister implements FragmentListing {
 
   async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now()):
     Promise<FragmentPage> {
+    const gate = this.opts.visibility;
     if (!this.opts.unordered) {
-      const page = await this.sorted.list(stream, selector, nextToken, limit, now);
-      return this.opts.visibility ? { ...page, fragments: this.opts.visibility.filter(stream.id, page.fragments) } : page;
+      return this.sorted.list(stream, selector, nextToken, limit, now, gate && ((id, rows) => gate.filter(id, rows)));
     }
     let slices: SliceCursor[];
     let sel: Selector;
@@ -146,13 +146,13 @@ export class FaithfulLister implements FragmentListing {
       if (sel.startMs > sel.endMs) {
         throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
       }
-      if (stream.retentionHours === 0) return { fragments: [] };
+      if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
       slices = await this.slice(stream, sel, now);
     }
-    if (stream.retentionHours === 0) return { fragments: [] };
+    if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
 
     const minServerMs = now - stream.retentionHours * 3_600_000;
-    const out: FragmentSummary[] = [];
+    const out: ListedFragment[] = [];
     let need = limit;
     while (need > 0 && slices.length > 0) {
       for (const slice of shuffle([...slices])) {
@@ -173,12 +173,13 @@ export class FaithfulLister implements FragmentListing {
         }
       }
     }
-    const fragments = shuffle(this.opts.visibility ? this.opts.visibility.filter(stream.id, out) : out);
-    if (slices.length === 0) return { fragments };
+    const fragments = shuffle(gate ? gate.filter(stream.id, out) : out);
+    const page = { entries: joinRows(fragments), count: fragments.length };
+    if (slices.length === 0) return page;
     const cursor: Cursor = {
       a: stream.arn, k: sel.kind === 'producer' ? 'p' : 's', s: sel.startMs, e: sel.endMs, c: slices.map((s) => [s.t, s.q, s.e]),
     };
-    return { fragments, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
+    return { ...page, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
   }
 
   /** Cuts [start, end] into sub-ranges that partition it exactly; evenly where the fragments are. */

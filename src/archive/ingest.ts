@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { MkvError, MkvReader, type MkvEvent, type TrackHeader } from '../mkv/index.js';
+import { renderEntry } from './listingEntry.js';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore, SegmentWriter } from '../storage/mediaStore.js';
 import type { Committer } from './committer.js';
@@ -305,17 +306,12 @@ export class IngestSession {
       return;
     }
 
+    const fields = {
+      seq: f.seq, producerMs, serverMs: f.serverMs, lengthMs: f.lastFrameMs! - f.firstFrameMs!, size: f.size, nonce: f.nonce,
+    };
     const row: FragmentRecord = {
-      streamId: stream.id,
-      seq: f.seq,
-      producerMs,
-      serverMs: f.serverMs,
-      lengthMs: f.lastFrameMs! - f.firstFrameMs!,
-      size: f.size,
-      nonce: f.nonce,
-      headerId: this.header!.id,
-      segment: this.writer.segment,
-      offset: f.offset,
+      streamId: stream.id, ...fields, headerId: this.header!.id, segment: this.writer.segment, offset: f.offset,
+      entry: renderEntry(fields, f.number),
     };
     const commit = this.deps.committer.commit(this.writer, row).then(
       () => {

@@ -6,7 +6,8 @@
  * skip a fragment that was persisted when the first page was served, even while ingest goes on.
  */
 import { invalidArgument } from '../protocol/errors.js';
-import type { Catalog, FragmentSummary, StreamRecord, TimestampKind } from '../storage/catalog.js';
+import type { Catalog, FragmentRange, ListedFragment, StreamRecord, TimestampKind } from '../storage/catalog.js';
+import { dropLastEntry, lastEntryKey } from './listingEntry.js';
 import type { TokenSealer } from './tokens.js';
 
 export interface Selector { kind: TimestampKind; startMs: number; endMs: number }
@@ -25,13 +26,25 @@ interface Cursor {
 const TOKEN_KIND = 'ListFragments';
 const BAD_TOKEN = 'NextToken is not a token ListFragments issued, or it was altered.';
 
-export interface FragmentPage { fragments: FragmentSummary[]; nextToken?: string }
+/** A page: the listing entries of its fragments (src/archive/listingEntry.ts) joined by ',', in order. */
+export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
+
+/** Joins the entries of listing rows into a page body. */
+export function joinRows(rows: ListedFragment[]): Buffer {
+  return Buffer.from(rows.map((r) => r.entry).join(','), 'latin1');
+}
+
+const EMPTY: FragmentPage = { entries: Buffer.alloc(0), count: 0 };
 
 export class FragmentLister {
   constructor(private readonly catalog: Catalog, private readonly tokens: TokenSealer) {}
 
-  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now()):
-    Promise<FragmentPage> {
+  /**
+   * `visible`, when given, drops rows from the page after the cursor has passed them (fragments not yet
+   * visible in --visibility-delay-ms); the page is then built from rows instead of joined by the catalog.
+   */
+  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now(),
+    visible?: (streamId: number, rows: ListedFragment[]) => ListedFragment[]): Promise<FragmentPage> {
     let after: { ms: number; seq: number };
     if (nextToken !== undefined) {
       const c = this.tokens.open<Cursor>(TOKEN_KIND, nextToken);
@@ -52,19 +65,33 @@ export class FragmentLister {
       throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
     }
     // A stream that retains nothing archives nothing.
-    if (stream.retentionHours === 0) return { fragments: [] };
+    if (stream.retentionHours === 0) return EMPTY;
 
-    const rows = await this.catalog.listFragments({
+    const range: FragmentRange = {
       streamId: stream.id, kind: selector.kind, afterMs: after.ms, afterSeq: after.seq, endMs: selector.endMs,
       minServerMs: now - stream.retentionHours * 3_600_000, limit: limit + 1,
-    });
-    if (rows.length <= limit) return { fragments: rows };
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1]!;
-    const cursor: Cursor = {
-      a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs,
-      t: selector.kind === 'producer' ? last.producerMs : last.serverMs, q: last.seq,
     };
-    return { fragments: page, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
+    let entries: Buffer;
+    let count: number;
+    let last: { ms: number; seq: number };
+    if (visible) {
+      const rows = await this.catalog.listFragments(range);
+      const page = rows.slice(0, limit);
+      const shown = visible(stream.id, page);
+      if (rows.length <= limit) return { entries: joinRows(shown), count: shown.length };
+      const l = page[page.length - 1]!;
+      [entries, count, last] = [joinRows(shown), shown.length, { ms: selector.kind === 'producer' ? l.producerMs : l.serverMs, seq: l.seq }];
+    } else {
+      // The hot path: SQLite joins limit + 1 entries; the extra one only says that more follow.
+      const joined = await this.catalog.joinFragmentEntries(range);
+      if (joined.count <= limit) return { entries: joined.joined, count: joined.count };
+      entries = dropLastEntry(joined.joined);
+      count = limit;
+      last = lastEntryKey(entries, selector.kind);
+    }
+    const cursor: Cursor = {
+      a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs, t: last.ms, q: last.seq,
+    };
+    return { entries, count, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
   }
 }

@@ -21,9 +21,22 @@ export function newVersion(): string {
   return v;
 }
 
+/** How long a hot read path may reuse a stream lookup (only this process changes streams; see resolveRecent). */
+const RECENT_MS = 1000;
+const RECENT_MAX = 10_000;
+
 export class StreamRegistry {
   /** Called when a stream is deleted, so ingest and readers on it can stop. */
   onDeleted: (stream: StreamRecord) => void = () => {};
+  /** Recent lookups by 'n:' + name and 'a:' + ARN; emptied by every change this registry makes. */
+  private readonly recent = new Map<string, { stream: StreamRecord; at: number }>();
+  /** Bumped with every change: a lookup that raced a change is not remembered. */
+  private generation = 0;
+
+  private forgetRecent() {
+    this.recent.clear();
+    this.generation++;
+  }
 
   constructor(private readonly catalog: Catalog, private readonly id: Identity) {}
 
@@ -43,6 +56,7 @@ export class StreamRegistry {
       // name was deleted in must still get a new ARN (the old one must never name it).
       const creationMs = Math.max(Date.now(), this.lastCreationMs + 1);
       this.lastCreationMs = creationMs;
+      this.forgetRecent();
       try {
         return await this.catalog.createStream({
           name: input.StreamName,
@@ -89,6 +103,24 @@ export class StreamRegistry {
     throw invalidArgument('Either StreamName or StreamARN must be specified.');
   }
 
+  /**
+   * resolve() for the read-only hot paths (ListFragments): a lookup of the last second is reused. Streams
+   * change only through this registry, which forgets every lookup when it changes one; other processes on
+   * the same catalog (`kvsd seed`) only create streams, and a stream not found is never remembered.
+   */
+  async resolveRecent(ref: StreamRef, now = Date.now()): Promise<StreamRecord> {
+    const key = ref.StreamARN !== undefined ? `a:${ref.StreamARN}` : `n:${ref.StreamName ?? ''}`;
+    const hit = this.recent.get(key);
+    if (hit && now - hit.at < RECENT_MS && (ref.StreamName === undefined || ref.StreamName === hit.stream.name)) return hit.stream;
+    const generation = this.generation;
+    const stream = await this.resolve(ref);
+    if (generation === this.generation) {
+      if (this.recent.size >= RECENT_MAX) this.recent.clear();
+      this.recent.set(key, { stream, at: now });
+    }
+    return stream;
+  }
+
   async byId(id: number) { return this.catalog.getStream(id); }
 
   async list(opts: { prefix?: string; afterName?: string; limit: number }) { return this.catalog.listStreams(opts); }
@@ -97,7 +129,9 @@ export class StreamRegistry {
 
   async update(stream: StreamRecord, currentVersion: string, patch: { deviceName?: string; mediaType?: string; retentionHours?: number }) {
     if (stream.version !== currentVersion) throw this.staleVersion(stream);
+    this.forgetRecent();
     const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
+    this.forgetRecent();
     if (!ok) throw this.staleVersion(stream);
   }
 
@@ -119,7 +153,10 @@ export class StreamRegistry {
     const stream = await this.catalog.findStreamByArn(arn);
     if (!stream) throw streamNotFound();
     if (currentVersion !== undefined && currentVersion !== stream.version) throw this.staleVersion(stream);
-    if (!(await this.catalog.markDeleted(stream.id))) throw streamNotFound();
+    this.forgetRecent();
+    const deleted = await this.catalog.markDeleted(stream.id);
+    this.forgetRecent();
+    if (!deleted) throw streamNotFound();
     this.onDeleted(stream);
   }
 

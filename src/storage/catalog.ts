@@ -40,10 +40,19 @@ export interface FragmentRecord {
   headerId: number;
   segment: number;
   offset: number;
+  /**
+   * What ListFragments reports about the fragment, rendered once by the archive when it is stored
+   * (src/archive/listingEntry.ts). Opaque to the catalog, which keeps it in its listing indexes and hands
+   * it back as is.
+   */
+  entry: string;
 }
 
-/** What a listing returns: everything ListFragments needs, read from a covering index. */
-export type FragmentSummary = Pick<FragmentRecord, 'seq' | 'producerMs' | 'serverMs' | 'lengthMs' | 'size' | 'nonce'>;
+/** What a listing row holds: its keys and its entry, read from a covering index. */
+export type ListedFragment = Pick<FragmentRecord, 'seq' | 'producerMs' | 'serverMs' | 'entry'>;
+
+/** A run of listing entries in listing order, joined by ',' in one buffer. */
+export interface JoinedEntries { joined: Buffer; count: number }
 
 export type TimestampKind = 'producer' | 'server';
 
@@ -92,7 +101,17 @@ export interface Catalog {
   newSegment(streamId: number): Promise<number>;
   /** Inserts fragments atomically and durably: when this resolves they survive a crash. */
   insertFragments(rows: FragmentRecord[]): Promise<void>;
-  listFragments(range: FragmentRange): Promise<FragmentSummary[]>;
+  listFragments(range: FragmentRange): Promise<ListedFragment[]>;
+  /**
+   * The same rows as listFragments, only their entries, joined by ',' (ListFragments' hot path: one read,
+   * one buffer). Implementations may read on other threads or connections; what insertFragments had
+   * committed before the call is visible.
+   */
+  joinFragmentEntries(range: FragmentRange): Promise<JoinedEntries>;
+  /** Fragments stored by a kvsd older than listing entries, in (stream, seq) order after the cursor. */
+  fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number): Promise<FragmentRecord[]>;
+  /** Fills in entries of fragmentsWithoutEntry (upgrading a catalog). */
+  setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]): Promise<void>;
   getFragment(streamId: number, seq: number): Promise<FragmentRecord | undefined>;
   /** Fragments in ingestion order with seq > afterSeq (GetMedia). */
   fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;

@@ -3,14 +3,17 @@
  * that returned survives kill -9 and power loss alike.
  *
  * Fragments are stored clustered on (stream, seq) and indexed by covering indexes on
- * (stream, producer_ms, seq, ...) and (stream, server_ms, seq, ...): a ListFragments page is one
- * B-tree descent plus a sequential read of the page, O(log n + page), whatever the archive size.
+ * (stream, producer_ms, seq, ...) and (stream, server_ms, seq, ...) that end with each fragment's
+ * listing entry: a ListFragments page is one B-tree descent plus a sequential read of the page,
+ * O(log n + page) whatever the archive size, and SQLite joins the entries into the page body itself.
  */
 import Database from 'better-sqlite3';
 import type {
-  Catalog, FragmentRange, FragmentRecord, FragmentSummary, NewStream, StreamPatch, StreamRecord, TimestampKind,
+  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, StreamPatch, StreamRecord, TimestampKind,
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
+import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
+import { SqliteReaders } from './sqliteReaders.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE streams (
@@ -53,6 +56,13 @@ const MIGRATIONS: string[] = [
    CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, length_ms, size, nonce);
    CREATE INDEX fragments_by_segment ON fragments(stream_id, segment);
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // 2: listing entries (src/archive/listingEntry.ts) in the listing indexes, which now hold what a listing
+  // row needs and nothing else. Fragments stored before this have '' until the archive fills them in.
+  `ALTER TABLE fragments ADD COLUMN entry TEXT NOT NULL DEFAULT '';
+   DROP INDEX fragments_by_producer;
+   DROP INDEX fragments_by_server;
+   CREATE INDEX fragments_by_producer ON fragments(stream_id, producer_ms, seq, server_ms, entry);
+   CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, entry);`,
 ];
 
 interface StreamRow {
@@ -61,7 +71,7 @@ interface StreamRow {
 }
 interface FragmentRow {
   stream_id: number; seq: number; producer_ms: number; server_ms: number; length_ms: number; size: number; nonce: number;
-  header_id: number; segment: number; offset: number;
+  header_id: number; segment: number; offset: number; entry: string;
 }
 
 const toStream = (r: StreamRow): StreamRecord => ({
@@ -72,14 +82,21 @@ const toStream = (r: StreamRow): StreamRecord => ({
 });
 const toFragment = (r: FragmentRow): FragmentRecord => ({
   streamId: r.stream_id, seq: r.seq, producerMs: r.producer_ms, serverMs: r.server_ms, lengthMs: r.length_ms,
-  size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset,
+  size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset, entry: r.entry,
 });
 
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly listing: ListingStatements;
+  private readonly readers?: SqliteReaders;
 
-  constructor(file: string) {
+  /**
+   * `readers`: threads that serve ListFragments pages with their own connections (0: read on this thread;
+   * also the case when running from TypeScript sources, where the thread script is not built, unless
+   * `readerScript` points at a built one).
+   */
+  constructor(file: string, opts: { readers?: number; readerScript?: URL } = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -87,12 +104,10 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('foreign_keys = OFF');
     this.migrate();
     const db = this.db;
-    // Raw rows (arrays): better-sqlite3 builds row objects in C++ at about twice the cost of doing it in JS.
-    const listBy = (column: string, index: string) => db.prepare(
-      `SELECT seq, producer_ms, server_ms, length_ms, size, nonce
-         FROM fragments INDEXED BY ${index}
-        WHERE stream_id = ? AND (${column}, seq) > (?, ?) AND ${column} <= ? AND server_ms >= ?
-        ORDER BY ${column}, seq LIMIT ?`).raw(true);
+    this.listing = listingStatements(db);
+    if ((opts.readers ?? 0) > 0 && SqliteReaders.available(opts.readerScript)) {
+      this.readers = new SqliteReaders(file, opts.readers!, opts.readerScript);
+    }
     const lastAtOrBefore = (column: string) => db.prepare(
       `SELECT * FROM fragments WHERE stream_id = ? AND ${column} <= ? ORDER BY ${column} DESC, seq DESC LIMIT 1`);
     const firstAt = (column: string) => db.prepare(
@@ -122,9 +137,10 @@ export class SqliteCatalog implements Catalog {
       getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
       newSegment: db.prepare('INSERT INTO segments (stream_id) VALUES (?)'),
       insertFragment: db.prepare(`INSERT INTO fragments (stream_id, seq, producer_ms, server_ms, length_ms, size, nonce,
-        header_id, segment, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      listByProducer: listBy('producer_ms', 'fragments_by_producer'),
-      listByServer: listBy('server_ms', 'fragments_by_server'),
+        header_id, segment, offset, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      withoutEntry: db.prepare(`SELECT * FROM fragments WHERE (stream_id, seq) > (?, ?) AND entry = ''
+        ORDER BY stream_id, seq LIMIT ?`),
+      setEntry: db.prepare('UPDATE fragments SET entry = ? WHERE stream_id = ? AND seq = ?'),
       getFragment: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND seq = ?'),
       after: db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       firstAtProducer: firstAt('producer_ms'),
@@ -237,21 +253,37 @@ export class SqliteCatalog implements Catalog {
   async insertFragments(rows: FragmentRecord[]) {
     this.db.transaction(() => {
       for (const f of rows) {
+        // '' marks a fragment of an older kvsd still to be upgraded; a new one always has its entry.
+        if (!f.entry) throw new Error(`fragment ${f.seq} has no listing entry`);
         this.stmt.insertFragment.run(f.streamId, f.seq, f.producerMs, f.serverMs, f.lengthMs, f.size, f.nonce,
-          f.headerId, f.segment, f.offset);
+          f.headerId, f.segment, f.offset, f.entry);
       }
     })();
   }
 
-  async listFragments(r: FragmentRange): Promise<FragmentSummary[]> {
-    const stmt = r.kind === 'producer' ? this.stmt.listByProducer : this.stmt.listByServer;
-    const rows = stmt.all(r.streamId, r.afterMs, r.afterSeq, r.endMs, r.minServerMs, r.limit) as number[][];
-    const out: FragmentSummary[] = new Array(rows.length);
+  async listFragments(r: FragmentRange): Promise<ListedFragment[]> {
+    const rows = this.listing.rows[r.kind].all(...rangeArgs(r)) as [number, number, number, string][];
+    const out: ListedFragment[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      out[i] = { seq: row[0]!, producerMs: row[1]!, serverMs: row[2]!, lengthMs: row[3]!, size: row[4]!, nonce: row[5]! };
+      out[i] = { seq: row[0], producerMs: row[1], serverMs: row[2], entry: row[3] };
     }
     return out;
+  }
+
+  /** Reader threads serving joinFragmentEntries (0: this thread). */
+  get readerThreads() { return this.readers?.size ?? 0; }
+
+  async joinFragmentEntries(r: FragmentRange): Promise<JoinedEntries> {
+    return this.readers ? this.readers.join(r) : joinEntries(this.listing, r);
+  }
+
+  async fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number) {
+    return (this.stmt.withoutEntry.all(after.streamId, after.seq, limit) as FragmentRow[]).map(toFragment);
+  }
+
+  async setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]) {
+    this.db.transaction(() => { for (const r of rows) this.stmt.setEntry.run(r.entry, r.streamId, r.seq); })();
   }
 
   async getFragment(streamId: number, seq: number) {
@@ -298,6 +330,7 @@ export class SqliteCatalog implements Catalog {
   async setSetting(key: string, value: string) { this.stmt.setSetting.run(key, value); }
 
   async close() {
+    await this.readers?.close();
     if (this.db.open) {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();

@@ -29,18 +29,18 @@ describe('retention', () => {
     assert.equal(seeded.persisted, 50);
     const mediaDir = join(dataDir, 'media', String(stream.id));
     assert.equal(readdirSync(mediaDir).length, 1);
-    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).fragments.length, 50);
+    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).count, 50);
 
     // Within the hour nothing goes.
     await archive.expireAll(Date.now() + 30 * 60_000);
-    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).fragments.length, 50);
+    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).count, 50);
     assert.equal(readdirSync(mediaDir).length, 1);
 
     // Past it, rows and files go; the listing applies the horizon even before the sweep.
     const later = Date.now() + 2 * 3_600_000;
-    assert.equal((await archive.lister.list(stream, selector, undefined, 1000, later)).fragments.length, 0);
+    assert.equal((await archive.lister.list(stream, selector, undefined, 1000, later)).count, 0);
     await archive.expireAll(later);
-    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).fragments.length, 0);
+    assert.equal((await archive.lister.list(stream, selector, undefined, 1000)).count, 0);
     assert.equal(readdirSync(mediaDir).length, 0);
     await archive.close();
   });
@@ -75,7 +75,7 @@ describe('deletion', () => {
     assert.deepEqual(await reopened.catalog.listDeletedStreams(), []);
     const again = await reopened.streams.create({ StreamName: 'd1', DataRetentionInHours: 24 });
     assert.notEqual(again.arn, stream.arn);
-    assert.equal((await reopened.lister.list(again, selector, undefined, 1000)).fragments.length, 0);
+    assert.equal((await reopened.lister.list(again, selector, undefined, 1000)).count, 0);
     await reopened.close();
   });
 

@@ -11,13 +11,14 @@
  * - Unset optional stream fields (deviceName, mediaType) come back absent, not null.
  * - Ids of streams and segments are never handed out twice, even after purge / dropEmptySegments (media
  *   files and open readers are keyed by them).
- * - listFragments returns exactly the FragmentSummary fields.
+ * - listFragments returns exactly the ListedFragment fields; joinFragmentEntries returns the same rows'
+ *   entries, byte for byte, joined by ','. Entries are opaque strings to the catalog.
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   NameTakenError, TooManyTagsError,
-  type Catalog, type FragmentRecord, type FragmentSummary, type NewStream, type StreamRecord, type TimestampKind,
+  type Catalog, type FragmentRecord, type FragmentRange, type ListedFragment, type NewStream, type StreamRecord, type TimestampKind,
 } from '../../src/storage/catalog.js';
 
 let streamCounter = 0;
@@ -40,8 +41,7 @@ export function newStream(overrides: Partial<NewStream> = {}): NewStream {
   };
 }
 
-const summary = (f: FragmentRecord): FragmentSummary =>
-  ({ seq: f.seq, producerMs: f.producerMs, serverMs: f.serverMs, lengthMs: f.lengthMs, size: f.size, nonce: f.nonce });
+const summary = (f: FragmentRecord): ListedFragment => ({ seq: f.seq, producerMs: f.producerMs, serverMs: f.serverMs, entry: f.entry });
 
 export function catalogConformance(name: string, make: () => Promise<Catalog>) {
   describe(`Catalog conformance: ${name}`, () => {
@@ -55,8 +55,18 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
     let nonceCounter = 0;
     const frag = (streamId: number, seq: number, producerMs: number, serverMs: number, o: Partial<FragmentRecord> = {}): FragmentRecord => ({
       streamId, seq, producerMs, serverMs, lengthMs: 2000, size: 1000 + seq, nonce: (++nonceCounter * 7919) % (1 << 28),
-      headerId: 1, segment: 1, offset: seq * 1000, ...o,
+      headerId: 1, segment: 1, offset: seq * 1000, entry: `{"s":${streamId},"q":${seq},"x":"é,{"}`, ...o,
     });
+
+    /** listFragments, checking that joinFragmentEntries gives the same rows' entries. */
+    async function list(range: FragmentRange): Promise<ListedFragment[]> {
+      const rows = await catalog.listFragments(range);
+      const joined = await catalog.joinFragmentEntries(range);
+      assert.ok(Buffer.isBuffer(joined.joined), 'joined entries are a Buffer');
+      assert.equal(joined.count, rows.length, 'joinFragmentEntries counts the same rows');
+      assert.equal(joined.joined.toString('utf8'), rows.map((r) => r.entry).join(','), 'joinFragmentEntries joins the same entries');
+      return rows;
+    }
 
     /** A stream with a header and a segment, ready for fragments. */
     async function streamWithSegment(o: Partial<NewStream> = {}) {
@@ -76,11 +86,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
     /** Every fragment of a range, read page by page with the keyset cursor. */
     async function listAll(streamId: number, kind: TimestampKind, startMs: number, endMs: number, pageSize: number, minServerMs = 0) {
-      const all: FragmentSummary[] = [];
+      const all: ListedFragment[] = [];
       let afterMs = startMs - 1; // (startMs - 1, +inf) < (startMs, any seq): start is inclusive
       let afterSeq = Number.MAX_SAFE_INTEGER;
       for (let pages = 0; pages < 1000; pages++) {
-        const page = await catalog.listFragments({ streamId, kind, afterMs, afterSeq, endMs, minServerMs, limit: pageSize });
+        const page = await list({ streamId, kind, afterMs, afterSeq, endMs, minServerMs, limit: pageSize });
         assert.ok(page.length <= pageSize, 'a page never exceeds the limit');
         all.push(...page);
         if (page.length < pageSize) return all;
@@ -341,12 +351,22 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const row: FragmentRecord = {
           streamId: s.id, seq, producerMs: 1_705_489_836_421, serverMs: 1_705_489_837_000, lengthMs: 1999,
           size: 5_000_000, nonce: (1 << 28) - 1, headerId, segment, offset: 2 ** 40 + 3, // offsets beyond 32 bits
+          entry: '{"FragmentNumber":"1","ServerTimestamp":1705489837}',
         };
         await catalog.insertFragments([row]);
         assert.deepEqual(await catalog.getFragment(s.id, row.seq), row);
         assert.equal(await catalog.getFragment(s.id, row.seq + 1), undefined);
         const other = await create();
         assert.equal(await catalog.getFragment(other.id, row.seq), undefined, 'a fragment belongs to its stream');
+      });
+
+      it('insertFragments refuses a fragment without a listing entry, and stores nothing of the batch', async () => {
+        const { s, headerId, segment } = await streamWithSegment();
+        const first = await catalog.reserveSequence(2);
+        await assert.rejects(catalog.insertFragments([
+          frag(s.id, first, 1000, 1000, { segment, headerId }), frag(s.id, first + 1, 2000, 2000, { segment, headerId, entry: '' }),
+        ]));
+        assert.equal(await catalog.getFragment(s.id, first), undefined);
       });
 
       it('insertFragments is atomic: a batch with a duplicate stores nothing', async () => {
@@ -360,18 +380,18 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       });
 
       for (const kind of ['producer', 'server'] as const) {
-        const ts = (f: FragmentSummary | FragmentRecord) => (kind === 'producer' ? f.producerMs : f.serverMs);
+        const ts = (f: ListedFragment | FragmentRecord) => (kind === 'producer' ? f.producerMs : f.serverMs);
         /** [producerMs, serverMs] so that the selected timestamp has ties and is not in ingestion order. */
         const layout = (t: number[]): [number, number][] => t.map((v, i) =>
           kind === 'producer' ? [v, 50_000 + i] : [90_000 - i, v]);
 
-        it(`listFragments by ${kind} timestamp: ordered by (timestamp, seq), exactly the summary fields`, async () => {
+        it(`listFragments by ${kind} timestamp: ordered by (timestamp, seq), exactly the listing fields`, async () => {
           const { s, headerId, segment } = await streamWithSegment();
           const rows = await insert(s.id, layout([3000, 1000, 2000, 2000, 1000, 5000]), segment, headerId);
-          const got = await catalog.listFragments({ streamId: s.id, kind, afterMs: -1, afterSeq: 0, endMs: 10_000, minServerMs: 0, limit: 100 });
+          const got = await list({ streamId: s.id, kind, afterMs: -1, afterSeq: 0, endMs: 10_000, minServerMs: 0, limit: 100 });
           const expected = [...rows].sort((a, b) => ts(a) - ts(b) || a.seq - b.seq).map(summary);
           assert.deepEqual(got, expected);
-          for (const g of got) assert.deepEqual(Object.keys(g).sort(), ['lengthMs', 'nonce', 'producerMs', 'seq', 'serverMs', 'size']);
+          for (const g of got) assert.deepEqual(Object.keys(g).sort(), ['entry', 'producerMs', 'seq', 'serverMs']);
         });
 
         it(`listFragments by ${kind} timestamp: keyset pages split ties by seq, never repeat or skip`, async () => {
@@ -385,7 +405,7 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           }
           // A cursor in the middle of a tie: strictly after (ts, seq).
           const mid = expected[6]!;
-          const rest = await catalog.listFragments({ streamId: s.id, kind, afterMs: ts(mid), afterSeq: mid.seq, endMs: 1_000_000, minServerMs: 0, limit: 100 });
+          const rest = await list({ streamId: s.id, kind, afterMs: ts(mid), afterSeq: mid.seq, endMs: 1_000_000, minServerMs: 0, limit: 100 });
           assert.deepEqual(rest, expected.slice(7));
         });
 
@@ -415,9 +435,9 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           const b = await streamWithSegment();
           const ra = await insert(a.s.id, layout([1000, 2000, 3000]), a.segment, a.headerId);
           await insert(b.s.id, layout([1000, 2000, 3000]), b.segment, b.headerId);
-          const page = await catalog.listFragments({ streamId: a.s.id, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 2 });
+          const page = await list({ streamId: a.s.id, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 2 });
           assert.deepEqual(page, [...ra].sort((x, y) => ts(x) - ts(y) || x.seq - y.seq).slice(0, 2).map(summary));
-          assert.deepEqual(await catalog.listFragments({ streamId: 987654, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 10 }), []);
+          assert.deepEqual(await list({ streamId: 987654, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 10 }), []);
         });
 
         it(`firstFragmentAt(${kind}) / lastFragmentAtOrBefore(${kind}): index seeks by timestamp, ties by seq`, async () => {

@@ -19,6 +19,14 @@ const tempFile = () => join(dir, `catalog-${++files}.sqlite`);
 
 catalogConformance('SqliteCatalog', async () => new SqliteCatalog(tempFile()));
 
+// Reader threads run compiled JavaScript (npm test builds dist/ first): the same suite through them.
+const readerScript = new URL('../../dist/src/storage/sqliteReaderThread.js', import.meta.url);
+catalogConformance('SqliteCatalog with 2 reader threads', async () => {
+  const c = new SqliteCatalog(tempFile(), { readers: 2, readerScript });
+  assert.equal(c.readerThreads, 2, 'the listing goes through reader threads');
+  return c;
+});
+
 describe('SqliteCatalog on disk', () => {
   it('keeps streams, tags, headers, fragments, settings and the sequence across close and reopen', async () => {
     const file = tempFile();
@@ -27,7 +35,7 @@ describe('SqliteCatalog on disk', () => {
     const headerId = await c1.addTrackHeader(s.id, Buffer.from([1, 2, 3]));
     const segment = await c1.newSegment(s.id);
     const seq = await c1.reserveSequence(10);
-    const frag = { streamId: s.id, seq, producerMs: 1000, serverMs: 2000, lengthMs: 2000, size: 10, nonce: 5, headerId, segment, offset: 0 };
+    const frag = { streamId: s.id, seq, producerMs: 1000, serverMs: 2000, lengthMs: 2000, size: 10, nonce: 5, headerId, segment, offset: 0, entry: '{}' };
     await c1.insertFragments([frag]);
     await c1.setSetting('k', 'v');
     assert.equal(await c1.updateStream(s.id, s.version, { version: 'v2', retentionHours: 12 }), true);

@@ -40,6 +40,7 @@ export class SqliteReaders {
       if (!p) return;
       this.pending.delete(m.id);
       reader.inFlight--;
+      this.served++;
       if ('error' in m) p.reject(new Error(m.error));
       else p.resolve({ joined: Buffer.from(m.joined.buffer, m.joined.byteOffset, m.joined.byteLength), count: m.count });
     });
@@ -59,6 +60,10 @@ export class SqliteReaders {
   }
 
   get size() { return this.readers.length; }
+  /** Reads answered by the threads so far. */
+  served = 0;
+  /** Some read is in flight on a thread. */
+  get busy() { return this.pending.size > 0; }
 
   join(range: FragmentRange): Promise<JoinedEntries> {
     if (this.closed) return Promise.reject(new Error('catalog is closed'));

@@ -27,6 +27,29 @@ catalogConformance('SqliteCatalog with 2 reader threads', async () => {
   return c;
 });
 
+describe('SqliteCatalog reader threads', () => {
+  it('serve concurrent page reads, with what the main connection committed just before', async () => {
+    const c = new SqliteCatalog(tempFile(), { readers: 2, readerScript });
+    try {
+      const s = await c.createStream(newStream({ name: 'threads' }));
+      const headerId = await c.addTrackHeader(s.id, Buffer.from('h'));
+      const segment = await c.newSegment(s.id);
+      const range = { streamId: s.id, kind: 'producer' as const, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 1000 };
+      for (let round = 1; round <= 20; round++) {
+        const seq = await c.reserveSequence(1);
+        await c.insertFragments([{ streamId: s.id, seq, producerMs: round, serverMs: round, lengthMs: 1, size: 1, nonce: 0, headerId, segment, offset: 0, entry: `{"r":${round}}` }]);
+        // Back to back, as concurrent requests come: the threads answer, and see the row committed above.
+        const pages = await Promise.all(Array.from({ length: 8 }, () => c.joinFragmentEntries(range)));
+        for (const p of pages) assert.equal(p.count, round);
+        assert.equal(pages[7]!.joined.toString(), Array.from({ length: round }, (_, i) => `{"r":${i + 1}}`).join(','));
+      }
+      assert.ok(c.threadReads >= 20 * 7, `the threads answered ${c.threadReads} of 160 reads`);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('SqliteCatalog on disk', () => {
   it('keeps streams, tags, headers, fragments, settings and the sequence across close and reopen', async () => {
     const file = tempFile();

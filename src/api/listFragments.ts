@@ -4,7 +4,7 @@
  */
 import type { JsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
-import { JsonText } from '../protocol/http.js';
+import { JsonBytes } from '../protocol/http.js';
 
 interface Input {
   StreamName?: string;
@@ -18,6 +18,8 @@ interface Input {
 }
 
 export const DEFAULT_MAX_RESULTS = 100;
+const PAGE_START = Buffer.from('{"Fragments":[');
+const PAGE_END = Buffer.from(']}');
 
 export const listFragments: JsonOperation<Input> = {
   kind: 'json',
@@ -61,8 +63,9 @@ export const listFragments: JsonOperation<Input> = {
     );
     // The entries are the Fragment objects already in JSON (src/archive/listingEntry.ts); the token is
     // base64 and needs no escaping.
-    return new JsonText(page.nextToken !== undefined
-      ? `{"Fragments":[${page.entries}],"NextToken":"${page.nextToken}"}`
-      : `{"Fragments":[${page.entries}]}`);
+    return new JsonBytes([
+      PAGE_START, page.entries,
+      page.nextToken !== undefined ? Buffer.from(`],"NextToken":"${page.nextToken}"}`, 'latin1') : PAGE_END,
+    ]);
   },
 };

@@ -146,10 +146,10 @@ export class FaithfulLister implements FragmentListing {
       if (sel.startMs > sel.endMs) {
         throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
       }
-      if (stream.retentionHours === 0) return { entries: '', count: 0 };
+      if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
       slices = await this.slice(stream, sel, now);
     }
-    if (stream.retentionHours === 0) return { entries: '', count: 0 };
+    if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
 
     const minServerMs = now - stream.retentionHours * 3_600_000;
     const out: ListedFragment[] = [];

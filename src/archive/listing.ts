@@ -27,14 +27,14 @@ const TOKEN_KIND = 'ListFragments';
 const BAD_TOKEN = 'NextToken is not a token ListFragments issued, or it was altered.';
 
 /** A page: the listing entries of its fragments (src/archive/listingEntry.ts) joined by ',', in order. */
-export interface FragmentPage { entries: string; count: number; nextToken?: string }
+export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
 
 /** Joins the entries of listing rows into a page body. */
-export function joinRows(rows: ListedFragment[]): string {
-  return rows.map((r) => r.entry).join(',');
+export function joinRows(rows: ListedFragment[]): Buffer {
+  return Buffer.from(rows.map((r) => r.entry).join(','), 'latin1');
 }
 
-const EMPTY: FragmentPage = { entries: '', count: 0 };
+const EMPTY: FragmentPage = { entries: Buffer.alloc(0), count: 0 };
 
 export class FragmentLister {
   constructor(private readonly catalog: Catalog, private readonly tokens: TokenSealer) {}
@@ -71,7 +71,7 @@ export class FragmentLister {
       streamId: stream.id, kind: selector.kind, afterMs: after.ms, afterSeq: after.seq, endMs: selector.endMs,
       minServerMs: now - stream.retentionHours * 3_600_000, limit: limit + 1,
     };
-    let entries: string;
+    let entries: Buffer;
     let count: number;
     let last: { ms: number; seq: number };
     if (visible) {

@@ -14,9 +14,10 @@ import type { TimestampKind } from '../storage/catalog.js';
 export interface EntryFields { seq: number; serverMs: number; nonce: number; producerMs: number; size: number; lengthMs: number }
 
 const ENTRY_START = '{"FragmentNumber":"';
-const BETWEEN_ENTRIES = `,${ENTRY_START}`;
-const PRODUCER = '"ProducerTimestamp":';
-const SERVER = '"ServerTimestamp":';
+const BETWEEN_ENTRIES = Buffer.from(`,${ENTRY_START}`);
+const ENTRY_START_BYTES = Buffer.from(ENTRY_START);
+const PRODUCER = Buffer.from('"ProducerTimestamp":');
+const SERVER = Buffer.from('"ServerTimestamp":');
 
 /** Same text as JSON.stringify of the Fragment object would give, in the model's member order. */
 export function renderEntry(f: EntryFields, fragmentNumber = formatFragmentNumber(f)): string {
@@ -26,23 +27,23 @@ export function renderEntry(f: EntryFields, fragmentNumber = formatFragmentNumbe
 }
 
 /** Joined entries without the last one (`count` > 1). */
-export function dropLastEntry(joined: string): string {
-  return joined.slice(0, joined.lastIndexOf(BETWEEN_ENTRIES));
+export function dropLastEntry(joined: Buffer): Buffer {
+  return joined.subarray(0, joined.lastIndexOf(BETWEEN_ENTRIES));
 }
 
 /**
  * The listing key (selected timestamp, seq) of the last entry of a non-empty joined run: what a page
  * token resumes after.
  */
-export function lastEntryKey(joined: string, kind: TimestampKind): { ms: number; seq: number } {
-  const start = joined.lastIndexOf(ENTRY_START);
-  const numberStart = start + ENTRY_START.length;
-  const parts = parseFragmentNumber(joined.slice(numberStart, joined.indexOf('"', numberStart)));
+export function lastEntryKey(joined: Buffer, kind: TimestampKind): { ms: number; seq: number } {
+  const start = joined.lastIndexOf(ENTRY_START_BYTES);
+  const numberStart = start + ENTRY_START_BYTES.length;
+  const parts = parseFragmentNumber(joined.toString('latin1', numberStart, joined.indexOf(0x22 /* " */, numberStart)));
   const name = kind === 'producer' ? PRODUCER : SERVER;
   const valueStart = joined.indexOf(name, start) + name.length;
   let valueEnd = valueStart;
-  while (valueEnd < joined.length && joined[valueEnd] !== ',' && joined[valueEnd] !== '}') valueEnd++;
-  const seconds = Number(joined.slice(valueStart, valueEnd));
+  while (valueEnd < joined.length && joined[valueEnd] !== 0x2c /* , */ && joined[valueEnd] !== 0x7d /* } */) valueEnd++;
+  const seconds = Number(joined.toString('latin1', valueStart, valueEnd));
   if (!parts || start < 0 || valueStart < name.length || !Number.isFinite(seconds)) {
     throw new Error('listing entry is not in the stored format');
   }

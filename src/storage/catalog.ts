@@ -51,8 +51,8 @@ export interface FragmentRecord {
 /** What a listing row holds: its keys and its entry, read from a covering index. */
 export type ListedFragment = Pick<FragmentRecord, 'seq' | 'producerMs' | 'serverMs' | 'entry'>;
 
-/** A run of listing entries in listing order, joined by ','. */
-export interface JoinedEntries { joined: string; count: number }
+/** A run of listing entries in listing order, joined by ',' in one buffer. */
+export interface JoinedEntries { joined: Buffer; count: number }
 
 export type TimestampKind = 'producer' | 'server';
 
@@ -104,7 +104,7 @@ export interface Catalog {
   listFragments(range: FragmentRange): Promise<ListedFragment[]>;
   /**
    * The same rows as listFragments, only their entries, joined by ',' (ListFragments' hot path: one read,
-   * one string). Implementations may read on other threads or connections; what insertFragments had
+   * one buffer). Implementations may read on other threads or connections; what insertFragments had
    * committed before the call is visible.
    */
   joinFragmentEntries(range: FragmentRange): Promise<JoinedEntries>;

@@ -9,7 +9,7 @@ import type { FragmentRange } from './catalog.js';
 import { joinEntries, listingStatements } from './sqliteListing.js';
 
 export interface ReadRequest { id: number; range: FragmentRange }
-export type ReadReply = { id: number; joined: string; count: number } | { id: number; error: string };
+export type ReadReply = { id: number; joined: Uint8Array; count: number } | { id: number; error: string };
 
 const port = parentPort!;
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
@@ -21,6 +21,10 @@ port.on('message', (m: ReadRequest) => {
   try {
     const { joined, count } = joinEntries(statements, m.range);
     reply = { id: m.id, joined, count };
+    // Hand the bytes over instead of copying them, when the buffer owns its memory.
+    const owned = joined.byteOffset === 0 && joined.byteLength === joined.buffer.byteLength && joined.byteLength > 0;
+    port.postMessage(reply, owned ? [joined.buffer as ArrayBuffer] : []);
+    return;
   } catch (err) {
     reply = { id: m.id, error: err instanceof Error ? err.message : String(err) };
   }

@@ -42,7 +42,7 @@ export class SqliteReaders {
       reader.inFlight--;
       this.served++;
       if ('error' in m) p.reject(new Error(m.error));
-      else p.resolve({ joined: m.joined, count: m.count });
+      else p.resolve({ joined: Buffer.from(m.joined.buffer, m.joined.byteOffset, m.joined.byteLength), count: m.count });
     });
     const lost = (why: string) => {
       // A thread that died takes its requests with it: fail them, and read on a fresh thread from now on.

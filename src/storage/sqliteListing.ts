@@ -21,7 +21,8 @@ export function listingStatements(db: Database.Database): ListingStatements {
   // Raw rows (arrays): better-sqlite3 builds row objects in C++ at about twice the cost of doing it in JS.
   const rows = (kind: 'producer' | 'server') => db.prepare(`SELECT seq, producer_ms, server_ms, entry ${where(kind)}`).raw(true);
   // One value per page, built by SQLite: the entries joined, as a BLOB so that it reaches JS as a Buffer
-  // that the response writes as is (no UTF-16 string to build and encode again).
+  // that the response writes as is. (Strings measured 3x slower for 1000-fragment pages: copied between
+  // threads, flattened, encoded again, and kept in V8's large-object space.)
   const joined = (kind: 'producer' | 'server') =>
     db.prepare(`SELECT CAST(group_concat(entry, ',') AS BLOB), count(*) FROM (SELECT entry ${where(kind)})`).raw(true);
   return {

@@ -11,17 +11,20 @@ import type { Readable } from 'node:stream';
 import type { MediaStore, SegmentWriter } from './mediaStore.js';
 
 /**
- * Appends are gathered into 256 KiB positional writes. Writes at distinct offsets need no ordering, so
- * an append never waits for a sync in progress: sync() hands off what is buffered, waits for the writes
- * issued so far, then fdatasyncs. Ingest keeps reading while the previous fragment is being made durable.
+ * Appends are gathered into positional writes of at least 256 KiB, written with one pwritev of the
+ * appended buffers themselves: no copy, no fresh 256 KiB buffer per write (at 1000 producers those copies
+ * and allocations were most of ingest's garbage). Appended buffers must not change afterwards; PutMedia's
+ * are views of the request's received chunks, which nothing writes to. Writes at distinct offsets need no
+ * ordering, so an append never waits for a sync in progress: sync() hands off what is gathered, waits for
+ * the writes issued so far, then fdatasyncs. Ingest keeps reading while the previous fragment is made durable.
  */
 const WRITE_BUFFER_BYTES = 256 * 1024;
 
 class LocalSegmentWriter implements SegmentWriter {
   position = 0;
-  private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private gathered: Buffer[] = [];
   private buffered = 0;
-  /** File offset where the buffer's first byte goes. */
+  /** File offset where the first gathered byte goes. */
   private bufferStart = 0;
   private readonly writes = new Set<Promise<void>>();
   private syncing: Promise<void> = Promise.resolve();
@@ -29,37 +32,33 @@ class LocalSegmentWriter implements SegmentWriter {
   constructor(readonly segment: number, private readonly fh: FileHandle) {}
 
   async append(bytes: Buffer): Promise<void> {
-    if (bytes.length >= WRITE_BUFFER_BYTES) {
-      const handOff = this.handOff();
-      const direct = this.write(bytes, this.position);
-      this.position += bytes.length;
-      this.bufferStart = this.position;
-      await Promise.all([handOff, direct]);
-      return;
-    }
-    if (this.buffered + bytes.length > WRITE_BUFFER_BYTES) await this.handOff();
-    bytes.copy(this.buffer, this.buffered);
+    if (bytes.length === 0) return;
+    this.gathered.push(bytes);
     this.buffered += bytes.length;
     this.position += bytes.length;
+    if (this.buffered >= WRITE_BUFFER_BYTES) await this.handOff();
   }
 
-  /** Starts writing the buffered bytes; resolves when they are written. */
+  /** Starts writing the gathered bytes; resolves when they are written. */
   private handOff(): Promise<void> {
     if (this.buffered === 0) return Promise.resolve();
-    const data = this.buffer.subarray(0, this.buffered);
+    const data = this.gathered;
     const at = this.bufferStart;
-    this.buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.gathered = [];
     this.bufferStart += this.buffered;
     this.buffered = 0;
     return this.write(data, at);
   }
 
-  private write(data: Buffer, at: number): Promise<void> {
+  private write(data: Buffer[], at: number): Promise<void> {
     const p = (async () => {
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await this.fh.write(data, done, data.length - done, at + done);
-        done += bytesWritten;
+      let rest = data;
+      let position = at;
+      while (rest.length > 0) {
+        const { bytesWritten } = await this.fh.writev(rest, position);
+        if (bytesWritten === 0) throw new Error(`segment ${this.segment}: the file system wrote nothing`);
+        position += bytesWritten;
+        rest = skipBytes(rest, bytesWritten);
       }
     })();
     this.writes.add(p);
@@ -84,6 +83,14 @@ class LocalSegmentWriter implements SegmentWriter {
     await Promise.allSettled([...this.writes, this.syncing]);
     await this.fh.close();
   }
+}
+
+/** What is left of `chunks` after their first `n` bytes (a short write). */
+export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < chunks.length && n >= chunks[i]!.length) n -= chunks[i++]!.length;
+  if (i === chunks.length) return [];
+  return [chunks[i]!.subarray(n), ...chunks.slice(i + 1)];
 }
 
 export class LocalMediaStore implements MediaStore {

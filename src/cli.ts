@@ -153,6 +153,7 @@ async function seed(args: string[]) {
     dataDir: values['data-dir'] ?? process.env.KVSD_DATA_DIR ?? DEFAULTS.dataDir,
     region: values.region ?? process.env.KVSD_REGION ?? DEFAULTS.region,
     accountId: values['account-id'] ?? process.env.KVSD_ACCOUNT_ID ?? DEFAULTS.accountId,
+    catalogReaders: 0, // seeding never lists
   });
   try {
     let stream = await archive.catalog.findStreamByName(values.stream);

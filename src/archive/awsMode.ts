@@ -18,7 +18,7 @@
 import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../protocol/errors.js';
 import type { Catalog, ListedFragment, StreamRecord } from '../storage/catalog.js';
-import { joinRows, type FragmentLister, type FragmentPage, type Selector } from './listing.js';
+import { EMPTY_PAGE, joinRows, type FragmentLister, type FragmentPage, type Selector } from './listing.js';
 import type { TokenSealer } from './tokens.js';
 
 /** How many sub-ranges a listing is cut into. */
@@ -146,10 +146,10 @@ export class FaithfulLister implements FragmentListing {
       if (sel.startMs > sel.endMs) {
         throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
       }
-      if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
+      if (stream.retentionHours === 0) return EMPTY_PAGE;
       slices = await this.slice(stream, sel, now);
     }
-    if (stream.retentionHours === 0) return { entries: Buffer.alloc(0), count: 0 };
+    if (stream.retentionHours === 0) return EMPTY_PAGE;
 
     const minServerMs = now - stream.retentionHours * 3_600_000;
     const out: ListedFragment[] = [];

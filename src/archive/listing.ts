@@ -29,12 +29,12 @@ const BAD_TOKEN = 'NextToken is not a token ListFragments issued, or it was alte
 /** A page: the listing entries of its fragments (src/archive/listingEntry.ts) joined by ',', in order. */
 export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
 
-/** Joins the entries of listing rows into a page body. */
+/** Joins the entries of listing rows into a page body, as the catalog's joinFragmentEntries does (UTF-8). */
 export function joinRows(rows: ListedFragment[]): Buffer {
-  return Buffer.from(rows.map((r) => r.entry).join(','), 'latin1');
+  return Buffer.from(rows.map((r) => r.entry).join(','));
 }
 
-const EMPTY: FragmentPage = { entries: Buffer.alloc(0), count: 0 };
+export const EMPTY_PAGE: FragmentPage = { entries: Buffer.alloc(0), count: 0 };
 
 export class FragmentLister {
   constructor(private readonly catalog: Catalog, private readonly tokens: TokenSealer) {}
@@ -65,33 +65,34 @@ export class FragmentLister {
       throw invalidArgument('The FragmentSelector TimestampRange StartTimestamp must not be after its EndTimestamp.');
     }
     // A stream that retains nothing archives nothing.
-    if (stream.retentionHours === 0) return EMPTY;
+    if (stream.retentionHours === 0) return EMPTY_PAGE;
 
     const range: FragmentRange = {
       streamId: stream.id, kind: selector.kind, afterMs: after.ms, afterSeq: after.seq, endMs: selector.endMs,
       minServerMs: now - stream.retentionHours * 3_600_000, limit: limit + 1,
     };
-    let entries: Buffer;
-    let count: number;
-    let last: { ms: number; seq: number };
     if (visible) {
       const rows = await this.catalog.listFragments(range);
       const page = rows.slice(0, limit);
       const shown = visible(stream.id, page);
-      if (rows.length <= limit) return { entries: joinRows(shown), count: shown.length };
+      const entries = joinRows(shown);
+      if (rows.length <= limit) return { entries, count: shown.length };
       const l = page[page.length - 1]!;
-      [entries, count, last] = [joinRows(shown), shown.length, { ms: selector.kind === 'producer' ? l.producerMs : l.serverMs, seq: l.seq }];
-    } else {
-      // The hot path: SQLite joins limit + 1 entries; the extra one only says that more follow.
-      const joined = await this.catalog.joinFragmentEntries(range);
-      if (joined.count <= limit) return { entries: joined.joined, count: joined.count };
-      entries = dropLastEntry(joined.joined);
-      count = limit;
-      last = lastEntryKey(entries, selector.kind);
+      return this.withToken(stream, selector, { entries, count: shown.length }, selector.kind === 'producer' ? l.producerMs : l.serverMs, l.seq);
     }
+    // The hot path: SQLite joins limit + 1 entries; the extra one only says that more follow.
+    const joined = await this.catalog.joinFragmentEntries(range);
+    if (joined.count <= limit) return { entries: joined.joined, count: joined.count };
+    const entries = dropLastEntry(joined.joined);
+    const last = lastEntryKey(entries, selector.kind);
+    return this.withToken(stream, selector, { entries, count: limit }, last.ms, last.seq);
+  }
+
+  /** The page with a token that resumes after (ms, seq), its last fragment. */
+  private withToken(stream: StreamRecord, selector: Selector, page: FragmentPage, ms: number, seq: number): FragmentPage {
     const cursor: Cursor = {
-      a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs, t: last.ms, q: last.seq,
+      a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs, t: ms, q: seq,
     };
-    return { entries, count, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
+    return { ...page, nextToken: this.tokens.seal(TOKEN_KIND, cursor) };
   }
 }

@@ -28,9 +28,12 @@ const RECENT_MAX = 10_000;
 export class StreamRegistry {
   /** Called when a stream is deleted, so ingest and readers on it can stop. */
   onDeleted: (stream: StreamRecord) => void = () => {};
-  /** Recent lookups by 'n:' + name and 'a:' + ARN; emptied by every change this registry makes. */
+  /**
+   * Recent lookups by 'n:' + name and 'a:' + ARN; emptied after every update and deletion (a creation
+   * invalidates nothing: only live streams are remembered, and a live stream's name cannot be created).
+   */
   private readonly recent = new Map<string, { stream: StreamRecord; at: number }>();
-  /** Bumped with every change: a lookup that raced a change is not remembered. */
+  /** Bumped after every change: a lookup that raced a change is not remembered. */
   private generation = 0;
 
   private forgetRecent() {
@@ -56,7 +59,6 @@ export class StreamRegistry {
       // name was deleted in must still get a new ARN (the old one must never name it).
       const creationMs = Math.max(Date.now(), this.lastCreationMs + 1);
       this.lastCreationMs = creationMs;
-      this.forgetRecent();
       try {
         return await this.catalog.createStream({
           name: input.StreamName,
@@ -129,7 +131,6 @@ export class StreamRegistry {
 
   async update(stream: StreamRecord, currentVersion: string, patch: { deviceName?: string; mediaType?: string; retentionHours?: number }) {
     if (stream.version !== currentVersion) throw this.staleVersion(stream);
-    this.forgetRecent();
     const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
     this.forgetRecent();
     if (!ok) throw this.staleVersion(stream);
@@ -153,7 +154,6 @@ export class StreamRegistry {
     const stream = await this.catalog.findStreamByArn(arn);
     if (!stream) throw streamNotFound();
     if (currentVersion !== undefined && currentVersion !== stream.version) throw this.staleVersion(stream);
-    this.forgetRecent();
     const deleted = await this.catalog.markDeleted(stream.id);
     this.forgetRecent();
     if (!deleted) throw streamNotFound();

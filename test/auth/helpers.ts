@@ -5,7 +5,6 @@
  * and curl, and crafted MKV for PutMedia.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -18,6 +17,9 @@ import { KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
 import { NodeSha256 } from '../../src/protocol/sha256.js';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
 import { craftCluster, craftHeader, frames } from '../helpers/putMedia.js';
+import { run as runTool, type Run } from '../helpers/server.js';
+
+export type { Run };
 
 export const AWS = '/usr/bin/aws';
 export const PYTHON = '/usr/bin/python3';
@@ -144,15 +146,9 @@ export function errorOf(res: RawResponse): { code: string; message: string } {
 // ---------------------------------------------------------------------------------------------------
 // Python clients and curl
 
-export interface Run { code: number; stdout: string; stderr: string }
-
+/** The shared tool runner with `env` added to this process's environment. */
 export function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env: { ...(process.env as Record<string, string>), ...env }, timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
+  return runTool(file, args, { env: { ...process.env, ...env }, timeoutMs: 60_000 });
 }
 
 export function awsEnvFor(key: Key): Record<string, string> {

@@ -4,7 +4,6 @@
  * raw HTTP (for what no SDK would send), the AWS CLI v2 (/usr/bin/aws) and boto3 (/usr/bin/python3).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
@@ -14,7 +13,7 @@ import {
   KinesisVideoArchivedMediaClient, ListFragmentsCommand, type Fragment, type ListFragmentsCommandInput,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
-import { awsEnv, clientConfig } from './server.js';
+import { awsEnv, clientConfig, run, type Run } from './server.js';
 import { mkvinfoClusters, type MkvinfoCluster } from './media.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
@@ -28,18 +27,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // ---------------------------------------------------------------------------------------------------
 // Processes
 
-export interface Run { code: number; stdout: string; stderr: string }
-
-export function run(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
-        resolveRun({ code: err ? (err.code as number) : 0, stdout, stderr });
-      });
-    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
-  });
-}
+export { run, type Run };
 
 export interface SeedOptions {
   fragments: number;

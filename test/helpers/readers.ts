@@ -5,7 +5,6 @@
  * the control plane and ListFragments through the SDKs, raw HTTP, child processes, and /proc probes.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
@@ -18,7 +17,7 @@ import {
   KinesisVideoMediaClient, GetMediaCommand, type GetMediaCommandInput,
 } from '@aws-sdk/client-kinesis-video-media';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
-import { awsEnv, clientConfig } from './server.js';
+import { awsEnv, clientConfig, run, type Run } from './server.js';
 import { mkvinfoClusters } from './media.js';
 import { eventually } from './putMedia.js';
 export { eventually };
@@ -472,18 +471,7 @@ export function assertWireError(r: RawResponse, status: number, code: string) {
   assert.ok(r.json.message.length > 0);
 }
 
-export interface Run { code: number; stdout: string; stderr: string }
-
-export function run(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-      });
-    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
-  });
-}
+export { run, type Run };
 
 export { awsEnv };
 

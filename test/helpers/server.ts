@@ -2,7 +2,7 @@
  * Starts a real kvsd process (the built CLI) on a free loopback port, for integration tests.
  * Stopped by PID; `kill9()` simulates a crash, `restart()` starts again on the same data directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -82,6 +82,21 @@ export function clientConfig(url: string) {
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'kvsd-test-secret' },
     maxAttempts: 1,
   };
+}
+
+/** What a command-line tool (aws, python3, curl, ffprobe...) did: its exit code and output. */
+export interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs a tool to completion; rejects only if it could not be run (or timed out). */
+export function run(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
+        resolveRun({ code: err ? (err.code as number) : 0, stdout, stderr });
+      });
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+  });
 }
 
 /** Environment for /usr/bin/aws and /usr/bin/python3 (boto3) pointed at kvsd. */

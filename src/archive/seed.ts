@@ -25,7 +25,8 @@ const CLUSTERS_PER_CHUNK = 1000;
 /** Pause feeding while this many fragments wait for their commit, to bound memory. */
 const MAX_IN_FLIGHT = 20_000;
 
-function header(): Buffer {
+/** The synthetic MKV's EBML header, Info and Tracks: one H.264-labelled video track. */
+export function seedHeader(): Buffer {
   const ebml = matroskaEbmlHeader();
   const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-seed')]));
   const tracks = element(ID.Tracks, element(ID.TrackEntry, Buffer.concat([
@@ -36,7 +37,8 @@ function header(): Buffer {
   return Buffer.concat([ebml, UNKNOWN_SIZE_SEGMENT_HEADER, info, tracks]);
 }
 
-function cluster(timecodeMs: number, frame: Buffer): Buffer {
+/** One fragment of the synthetic MKV: a Cluster with one key frame of `frame`'s bytes. */
+export function seedCluster(timecodeMs: number, frame: Buffer): Buffer {
   // SimpleBlock: track 1 (vint 0x81), relative timecode 0, keyframe flag.
   const block = element(ID.SimpleBlock, Buffer.concat([Buffer.from([0x81, 0x00, 0x00, 0x80]), frame]));
   return element(ID.Cluster, Buffer.concat([uintElement(ID.Timecode, timecodeMs), block]));
@@ -50,11 +52,11 @@ export async function seedFragments(archive: Archive, stream: StreamRecord, opts
   });
   try {
     const frame = Buffer.alloc(opts.frameBytes, 0x42);
-    await session.push(header(), Date.now());
+    await session.push(seedHeader(), Date.now());
     for (let i = 0; i < opts.fragments && !session.closed; i += CLUSTERS_PER_CHUNK) {
       const n = Math.min(CLUSTERS_PER_CHUNK, opts.fragments - i);
       const parts: Buffer[] = [];
-      for (let j = 0; j < n; j++) parts.push(cluster(opts.startMs + (i + j) * opts.intervalMs, frame));
+      for (let j = 0; j < n; j++) parts.push(seedCluster(opts.startMs + (i + j) * opts.intervalMs, frame));
       await session.push(Buffer.concat(parts), Date.now());
       while (i + n - result.persisted - result.errors > MAX_IN_FLIGHT) await new Promise((r) => setTimeout(r, 5));
       opts.onProgress?.(i + n);

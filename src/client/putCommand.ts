@@ -107,11 +107,11 @@ function timecodesFromInput(firstClusterMs: number | undefined): Timecodes {
 }
 
 /** The line that says an upload ended before all of its input was sent, or undefined if it was all sent. */
-function unsentInput(body: Readonly<BodyProgress>, fileBytes: number | undefined): string | undefined {
+function unsentInput(body: Readonly<BodyProgress>, input: string, fileBytes: number | undefined): string | undefined {
   if (body.complete) return undefined;
   return fileBytes !== undefined
-    ? `the upload was cut off: ${megabytes(body.bytesSent)} of ${megabytes(fileBytes)} sent, the rest of the file was not`
-    : `the upload was cut off after ${megabytes(body.bytesSent)}: input from stdin was left unsent`;
+    ? `the upload was cut off: ${megabytes(body.bytesSent)} of ${megabytes(fileBytes)} sent, the rest of ${input} was not`
+    : `the upload was cut off after ${megabytes(body.bytesSent)}: input from ${input} was left unsent`;
 }
 
 export async function putCommand(args: string[]): Promise<number> {
@@ -129,16 +129,17 @@ export async function putCommand(args: string[]): Promise<number> {
 
   if (switchOn(parsed, OPTION.create)) await createStreamIfMissing(opts, stream);
 
-  const fileBytes = file === '-' ? undefined : statSync(file).size;
+  const stat = file === '-' ? undefined : statSync(file);
+  const fileBytes = stat?.isFile() ? stat.size : undefined; // a pipe or device has no size to show progress against
   const source: Readable = file === '-' ? process.stdin : createReadStream(file);
   try {
-    return await upload(stream, source, fileBytes, flagged, opts);
+    return await upload(stream, source, file === '-' ? 'stdin' : file, fileBytes, flagged, opts);
   } finally {
     source.destroy(); // stdin left unread would keep the process alive
   }
 }
 
-async function upload(stream: string, source: Readable, fileBytes: number | undefined, flagged: Timecodes | undefined,
+async function upload(stream: string, source: Readable, inputName: string, fileBytes: number | undefined, flagged: Timecodes | undefined,
   opts: ClientOptions): Promise<number> {
   const start = flagged ? undefined : await readInputStart(source);
   const timecodes = flagged ?? timecodesFromInput(start?.firstClusterMs);
@@ -170,7 +171,7 @@ async function upload(stream: string, source: Readable, fileBytes: number | unde
   const notPersisted = [...received].filter((n) => !persisted.has(n)).length;
   const counts = errors.summary();
   say(`${received.size} fragments received, ${persisted.size} persisted, ${errors.total} errors${counts ? ` (${counts})` : ''}`);
-  const unsent = unsentInput(session.body, fileBytes);
+  const unsent = unsentInput(session.body, inputName, fileBytes);
   if (lost !== undefined) {
     say(`the connection was lost: ${lost instanceof Error ? lost.message : String(lost)}`);
     if (unsent) say(unsent);

@@ -33,6 +33,7 @@ export class UsageError extends Error {
 }
 
 export interface ParsedCommandLine {
+  command: string;
   /** --help or -h was given: nothing else was checked. */
   help: boolean;
   /** Each given flag: its value, or true for a switch. Environment variables are not merged in (see optionText). */
@@ -49,7 +50,7 @@ export function isHelpFlag(arg: string | undefined): boolean {
 export function parseCommandLine(command: string, specs: readonly OptionSpec[], args: readonly string[],
   opts: { positionals?: boolean } = {}): ParsedCommandLine {
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const parsed: ParsedCommandLine = { help: false, values: new Map(), positionals: [] };
+  const parsed: ParsedCommandLine = { command, help: false, values: new Map(), positionals: [] };
   // Help wins over every other mistake: someone who asks for it gets it.
   const end = args.indexOf('--');
   if ((end < 0 ? args : args.slice(0, end)).some(isHelpFlag)) return { ...parsed, help: true };
@@ -72,9 +73,7 @@ export function parseCommandLine(command: string, specs: readonly OptionSpec[], 
     if (eq >= 0) value = arg.slice(eq + 1);
     else if (i + 1 < args.length) value = args[++i]!;
     else throw new UsageError(command, `--${name} needs a value (${spec.value})`);
-    if (spec.choices && !spec.choices.includes(value)) {
-      throw new UsageError(command, `--${name} must be ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got '${value}'`);
-    }
+    checkChoice(command, spec, value);
     parsed.values.set(name, value);
   }
   if (!opts.positionals && parsed.positionals.length > 0) {
@@ -83,11 +82,22 @@ export function parseCommandLine(command: string, specs: readonly OptionSpec[], 
   return parsed;
 }
 
-/** The value of a flag that takes one: the command line's, else its environment variable's (empty = unset). */
+/**
+ * The value of a flag that takes one: the command line's, else its environment variable's (empty = unset),
+ * held to the flag's choices either way.
+ */
 export function optionText(parsed: ParsedCommandLine, spec: OptionSpec, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const given = parsed.values.get(spec.name);
   if (typeof given === 'string') return given;
-  return (spec.env && env[spec.env]) || undefined;
+  const text = (spec.env && env[spec.env]) || undefined;
+  if (text !== undefined) checkChoice(parsed.command, spec, text);
+  return text;
+}
+
+function checkChoice(command: string, spec: OptionSpec, value: string) {
+  if (spec.choices && !spec.choices.includes(value)) {
+    throw new UsageError(command, `--${spec.name} must be ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got '${value}'`);
+  }
 }
 
 /** Whether a switch is on: given on the command line, or its environment variable is 1, true or yes. */
@@ -105,7 +115,29 @@ export function wholeNumber(command: string, name: string, text: string, min: nu
   return n;
 }
 
-/** The option lines of --help: `--flag VALUE  description (ENV, default X)`, under their groups. */
+/** Width --help wraps descriptions at. */
+const HELP_COLUMNS = 100;
+
+/** `text` in lines of at most `columns` characters (a longer word stays whole), each but the first indented. */
+function wrap(text: string, firstWidth: number, indent: number, columns = HELP_COLUMNS): string {
+  const lines: string[] = [];
+  let line = '';
+  let room = columns - firstWidth;
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+      room = columns - indent;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+/**
+ * The option lines of --help: `--flag VALUE  description (ENV, default X)`, under their groups; a long
+ * description goes on over indented lines.
+ */
 export function formatOptions(specs: readonly OptionSpec[]): string {
   const left = (s: OptionSpec) => `--${s.name}${s.value ? ` ${s.value}` : ''}`;
   const width = Math.max(...specs.map((s) => left(s).length)) + 2;
@@ -120,7 +152,8 @@ export function formatOptions(specs: readonly OptionSpec[]): string {
       s.env && (s.value ? s.env : `${s.env}=1`),
       s.default !== undefined && `default ${s.default}`,
     ].filter(Boolean);
-    lines.push(`  ${left(s).padEnd(width)}${s.description}${notes.length ? ` (${notes.join(', ')})` : ''}`);
+    const head = `  ${left(s).padEnd(width)}`;
+    lines.push(`${head}${wrap(`${s.description}${notes.length ? ` (${notes.join(', ')})` : ''}`, head.length, head.length)}`);
   }
   return lines.join('\n');
 }

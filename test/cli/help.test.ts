@@ -27,6 +27,17 @@ const SERVE_FLAGS: [flag: string, env: string, shownDefault: string | undefined]
   ['--catalog-readers N', 'KVSD_CATALOG_READERS', 'cores - 1, at most 4'],
 ];
 
+/** The options of a usage text, flag line and its wrapped continuation lines joined: one string per flag. */
+function optionEntries(usage: string): string[] {
+  const entries: string[] = [];
+  for (const line of usage.split('\n')) {
+    if (/^  --/.test(line)) entries.push(line.trim());
+    else if (/^ {4,}\S/.test(line) && entries.length > 0 && !/^\s+\d\s/.test(line)) entries[entries.length - 1] += ` ${line.trim()}`;
+    else if (line.trim() === '' || !/^\s/.test(line)) entries.push(''); // a blank line or heading ends an entry
+  }
+  return entries.filter((e) => e.startsWith('--'));
+}
+
 async function assertHelp(args: string[], firstLine: RegExp) {
   const r = await kvsd(args);
   assert.equal(r.code, 0, `kvsd ${args.join(' ')}: exit ${r.code}, stderr: ${r.stderr}`);
@@ -61,22 +72,21 @@ describe('kvsd help', () => {
     const outputs = await Promise.all([['serve', '--help'], ['serve', '-h'], ['help', 'serve'], ['serve', '--port', '1', '--help']]
       .map((a) => assertHelp(a, /^Usage: kvsd serve/)));
     for (const out of outputs) assert.equal(out, outputs[0]);
-    const lines = outputs[0]!.split('\n');
+    const entries = optionEntries(outputs[0]!);
     for (const [flag, env, shownDefault] of SERVE_FLAGS) {
-      const line = lines.find((l) => l.trimStart().startsWith(`${flag} `));
+      const line = entries.find((l) => l.startsWith(`${flag} `));
       assert.ok(line, `a line for ${flag}:\n${outputs[0]}`);
       assert.ok(line.includes(`(${env}`), `${flag} names ${env}: ${line}`);
       if (shownDefault !== undefined) assert.ok(line.includes(`default ${shownDefault}`), `${flag} shows default ${shownDefault}: ${line}`);
     }
-    const listed = lines.filter((l) => /^\s+--[a-z]/.test(l)).length;
-    assert.equal(listed, SERVE_FLAGS.length, 'no flag more or less than expected');
+    assert.equal(entries.length, SERVE_FLAGS.length, 'no flag more or less than expected');
   });
 
   it('put --help and seed --help print their usage; put says what the start timestamp defaults to and the exit codes', async () => {
     const [put, putShort, putHelp] = await Promise.all([['put', '--help'], ['put', '-h'], ['help', 'put']].map((a) => assertHelp(a, /^Usage: kvsd put/)));
     assert.equal(putShort, put);
     assert.equal(putHelp, put);
-    const start = put.split('\n').find((l) => l.trimStart().startsWith('--producer-start-timestamp'))!;
+    const start = optionEntries(put).find((l) => l.startsWith('--producer-start-timestamp'))!;
     assert.match(start, /default now/);
     assert.doesNotMatch(start, /required/, 'not "required" and "default: now" at once');
     for (const code of ['0', '1', '2']) assert.match(put, new RegExp(`^\\s+${code}\\s+\\S`, 'm'), `exit status ${code} documented`);
@@ -117,5 +127,8 @@ describe('usage errors', () => {
     const r = await kvsd(['serve'], { KVSD_PORT: 'abc' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^kvsd serve: --port must be a whole number from 0 to 65535, got 'abc'/);
+    const mode = await kvsd(['serve'], { KVSD_MODE: 'fast' });
+    assert.equal(mode.code, 2);
+    assert.match(mode.stderr, /^kvsd serve: --mode must be 'default' or 'aws', got 'fast' \(see kvsd serve --help\)\n$/);
   });
 });

@@ -36,7 +36,10 @@ export interface ParsedCommandLine {
   command: string;
   /** --help or -h was given: nothing else was checked. */
   help: boolean;
-  /** Each given flag: its value, or true for a switch. Environment variables are not merged in (see optionText). */
+  /**
+   * Each given flag: its value, or true for a switch; given twice, the last one counts (as with most tools, so a
+   * wrapper's flags can be overridden). Environment variables are not merged in (see optionText).
+   */
   values: Map<string, string | true>;
   positionals: string[];
 }
@@ -63,7 +66,6 @@ export function parseCommandLine(command: string, specs: readonly OptionSpec[], 
     const name = arg.startsWith('--') ? arg.slice(2, eq < 0 ? undefined : eq) : '';
     const spec = byName.get(name);
     if (!spec) throw new UsageError(command, `unknown option '${eq < 0 ? arg : arg.slice(0, eq)}'`);
-    if (parsed.values.has(name)) throw new UsageError(command, `--${name} is given twice`);
     if (spec.value === undefined) {
       if (eq >= 0) throw new UsageError(command, `--${name} takes no value`);
       parsed.values.set(name, true);
@@ -109,7 +111,7 @@ export function switchOn(parsed: ParsedCommandLine, spec: OptionSpec, env: NodeJ
 export function wholeNumber(command: string, name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
+    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `${min}..${max}`;
     throw new UsageError(command, `--${name} must be ${range}, got '${text}'`);
   }
   return n;

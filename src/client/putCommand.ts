@@ -114,6 +114,14 @@ function unsentInput(body: Readonly<BodyProgress>, input: string, fileBytes: num
     : `the upload was cut off after ${megabytes(body.bytesSent)}: input from ${input} was left unsent`;
 }
 
+function statOf(file: string) {
+  try {
+    return statSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 export async function putCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine('put', PUT_OPTIONS, args, { positionals: true });
   if (parsed.help) {
@@ -129,7 +137,7 @@ export async function putCommand(args: string[]): Promise<number> {
 
   if (switchOn(parsed, OPTION.create)) await createStreamIfMissing(opts, stream);
 
-  const stat = file === '-' ? undefined : statSync(file);
+  const stat = file === '-' ? undefined : statOf(file);
   const fileBytes = stat?.isFile() ? stat.size : undefined; // a pipe or device has no size to show progress against
   const source: Readable = file === '-' ? process.stdin : createReadStream(file);
   try {
@@ -154,7 +162,7 @@ async function upload(stream: string, source: Readable, inputName: string, fileB
     streamName: stream, body, timecodeType: timecodes.timecodeType,
     ...(timecodes.producerStartMs !== undefined && { producerStartTimestamp: timecodes.producerStartMs }),
   });
-  let lost: unknown;
+  let lost: string | undefined;
   try {
     for await (const ack of session) {
       process.stdout.write(`${JSON.stringify(ack)}\n`);
@@ -163,9 +171,12 @@ async function upload(stream: string, source: Readable, inputName: string, fileB
       if (ack.EventType === 'ERROR') errors.add(ack);
     }
   } catch (err) {
+    bar?.end();
     // A refused request is the caller's to report; a failed or lost connection is reported here, with what got through.
     if (err instanceof KvsServiceError) throw err;
-    lost = err;
+    const reason = err instanceof Error ? err.message : String(err);
+    if (session.body.bytesSent === 0 && received.size === 0 && errors.total === 0) throw new Error(`cannot reach ${opts.endpoint}: ${reason}`);
+    lost = reason;
   }
   bar?.end();
   const notPersisted = [...received].filter((n) => !persisted.has(n)).length;
@@ -173,7 +184,7 @@ async function upload(stream: string, source: Readable, inputName: string, fileB
   say(`${received.size} fragments received, ${persisted.size} persisted, ${errors.total} errors${counts ? ` (${counts})` : ''}`);
   const unsent = unsentInput(session.body, inputName, fileBytes);
   if (lost !== undefined) {
-    say(`the connection was lost: ${lost instanceof Error ? lost.message : String(lost)}`);
+    say(`the connection was lost: ${lost}`);
     if (unsent) say(unsent);
     return 2;
   }

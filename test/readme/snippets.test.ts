@@ -11,10 +11,11 @@
  *   types them into one shell);
  * - a ```ts block is saved as a .ts file in that directory and run with `node --import tsx FILE`, so
  *   '@aws-sdk/...' resolves from the clone's node_modules and 'kvsd' through package.json "exports";
- * - the environment starts without any AWS_* settings, npm script variables or ~/.aws files (the
- *   README must set up what it needs), PATH has /usr/bin first so that `aws` is AWS CLI v2 (a pyenv
- *   CLI v1 may come first otherwise), and KVSD_ENDPOINT points at a closed port, so that a `kvsd put`
- *   without --endpoint fails instead of reaching whatever may listen on 4568.
+ * - the environment starts without any AWS_* settings (but the SDK's Node 20 warning switch), npm
+ *   script variables, node:test's NODE_TEST_CONTEXT or ~/.aws files: the README must set up what it
+ *   needs. PATH has /usr/bin first so that `aws` is AWS CLI v2 (a pyenv CLI v1 may come first
+ *   otherwise), and KVSD_ENDPOINT points at a closed port, so that a `kvsd put` without --endpoint
+ *   fails instead of reaching whatever may listen on 4568.
  * Blocks that cannot run here carry `<!-- readme-test: skip (reason) -->`; the expected set is listed
  * below, so a new skip is a deliberate change of this file.
  */
@@ -69,15 +70,15 @@ const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = 
   {
     marker: 'x-amzn-producer-start-timestamp', // ffmpeg -re into curl
     check: async ({ kvsd, result }) => {
-      assertAcks(result, 5);
-      assert.equal((await listAll(kvsd.url, 'cam1')).length, 15);
+      assertAcks(result, 3);
+      assert.equal((await listAll(kvsd.url, 'cam1')).length, 13);
     },
   },
   {
     marker: 'gst-launch-1.0', // GStreamer into kvsd put
     check: async ({ kvsd, result }) => {
       assertAcks(result, 5);
-      assert.equal((await listAll(kvsd.url, 'cam1')).length, 20);
+      assert.equal((await listAll(kvsd.url, 'cam1')).length, 18);
     },
   },
   {
@@ -115,7 +116,8 @@ function checkOf(block: CodeBlock) {
 /** A reader's fresh terminal: no AWS settings, no npm script variables; see the header comment. */
 function terminalEnv(): NodeJS.ProcessEnv {
   const inherited = Object.entries(process.env).filter(([name]) =>
-    !/^npm_/i.test(name) && (!name.startsWith('AWS_') || name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'));
+    !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT'
+    && (!name.startsWith('AWS_') || name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'));
   return {
     ...Object.fromEntries(inherited),
     PATH: `/usr/bin:${process.env.PATH ?? ''}`,
@@ -162,17 +164,28 @@ describe('the README, run in order against a real kvsd', () => {
     return run('bash', ['-euo', 'pipefail', script], { env: terminalEnv(), timeoutMs: 120_000 });
   }
 
+  const withEndpoint = (block: CodeBlock) => block.code.replaceAll(README_ENDPOINT, `127.0.0.1:${kvsd.port}`);
+  const tsFile = (block: CodeBlock) => join(dir, `readme-${block.line}.ts`);
+
+  // tsx only strips types: check them too, so that the programs are correct TypeScript, not just runnable.
+  test('the TypeScript blocks type-check (tsc --strict)', async () => {
+    const files = runnable.filter((b) => b.lang === 'ts').map((b) => { writeFileSync(tsFile(b), withEndpoint(b)); return tsFile(b); });
+    const r = await run(join(REPO, 'node_modules/.bin/tsc'), [
+      '--noEmit', '--strict', '--target', 'es2023', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+      '--skipLibCheck', '--types', 'node', ...files,
+    ]);
+    assert.equal(r.code, 0, `tsc:\n${r.stdout}${r.stderr}`);
+  });
+
   for (const block of runnable) {
     const firstLine = block.code.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'))!;
     test(`README.md:${block.line} (${block.lang}) ${firstLine.slice(0, 60)}`, async () => {
-      const code = block.code.replaceAll(README_ENDPOINT, `127.0.0.1:${kvsd.port}`);
       let result: Run;
       if (block.lang === 'sh') {
-        result = await inTerminal(`block-${block.line}`, code);
+        result = await inTerminal(`block-${block.line}`, withEndpoint(block));
       } else {
-        const file = join(dir, `readme-${block.line}.ts`);
-        writeFileSync(file, code);
-        result = await inTerminal(`block-${block.line}`, `node --import tsx '${file}'`);
+        writeFileSync(tsFile(block), withEndpoint(block));
+        result = await inTerminal(`block-${block.line}`, `node --import tsx '${tsFile(block)}'`);
       }
       assert.equal(result.code, 0, `README.md:${block.line} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
       await checkOf(block).check({ kvsd, dir, result });

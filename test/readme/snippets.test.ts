@@ -17,7 +17,9 @@
  *   otherwise), and KVSD_ENDPOINT points at a closed port, so that a `kvsd put` without --endpoint
  *   fails instead of reaching whatever may listen on 4568.
  * Blocks that cannot run here carry `<!-- readme-test: skip (reason) -->`; the expected set is listed
- * below, so a new skip is a deliberate change of this file.
+ * below, so a new skip is a deliberate change of this file. No block runs at all unless every runnable
+ * block has exactly one check and none installs or changes the machine (UNSAFE): an unmarked `npm ci`
+ * would otherwise replace the clone's node_modules.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +31,8 @@ import { codeBlocks, type CodeBlock } from './blocks.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const README_ENDPOINT = '127.0.0.1:4568';
-const blocks = codeBlocks(readFileSync(join(REPO, 'README.md'), 'utf8'));
+const README = readFileSync(join(REPO, 'README.md'), 'utf8');
+const blocks = codeBlocks(README);
 const runnable = blocks.filter((b) => !b.skip && (b.lang === 'sh' || b.lang === 'ts'));
 
 /** The blocks allowed not to run, by their reason. */
@@ -107,10 +110,31 @@ function assertAcks(result: Run, persisted: number) {
   assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, persisted, result.stdout);
 }
 
-function checkOf(block: CodeBlock) {
-  const matching = CHECKS.filter((c) => block.code.includes(c.marker));
-  assert.equal(matching.length, 1, `README.md:${block.line}: a runnable block needs exactly one check (markers: ${matching.map((c) => c.marker)})`);
-  return matching[0]!;
+const checksOf = (block: CodeBlock) => CHECKS.filter((c) => block.code.includes(c.marker));
+
+/**
+ * Commands that change the machine or the clone beyond the working directory. A README block with one of
+ * them is never run, whatever its marker says: `npm ci` run from inside the clone, for one, replaces the
+ * clone's node_modules (through a symlink, the directory it points to).
+ */
+const UNSAFE = /\bnpm (ci|install|i|uninstall|update)\b|\bapt(-get)? |\bsudo\b|\bnpx kvsd serve\b|^\s*kvsd serve\b|\brm -r|\bgit /m;
+
+/**
+ * Why the blocks must not be run at all: a block nobody checks may be anything (an install, a server in
+ * the foreground), so the run starts only when every runnable block is known and safe.
+ */
+function reasonsNotToRun(): string[] {
+  const reasons: string[] = [];
+  const skipped = blocks.filter((b) => b.skip !== undefined).map((b) => b.skip);
+  if (JSON.stringify(skipped) !== JSON.stringify(EXPECTED_SKIPS)) reasons.push(`skipped blocks ${JSON.stringify(skipped)}, expected ${JSON.stringify(EXPECTED_SKIPS)}`);
+  for (const b of blocks) if (!['sh', 'ts', 'text'].includes(b.lang)) reasons.push(`README.md:${b.line}: a '${b.lang}' block (sh, ts or text only)`);
+  for (const b of runnable) {
+    const n = checksOf(b).length;
+    if (n !== 1) reasons.push(`README.md:${b.line}: ${n} checks match this block (exactly one must)`);
+    if (UNSAFE.test(b.code)) reasons.push(`README.md:${b.line}: runs ${UNSAFE.exec(b.code)![0]} (mark it skip, or change it)`);
+  }
+  if (runnable.length !== CHECKS.length) reasons.push(`${runnable.length} runnable blocks for ${CHECKS.length} checks`);
+  return reasons;
 }
 
 /** A reader's fresh terminal: no AWS settings, no npm script variables; see the header comment. */
@@ -135,12 +159,22 @@ test('the README blocks that do not run are exactly the expected ones', () => {
   assert.deepEqual(blocks.filter((b) => b.skip !== undefined).map((b) => b.skip), EXPECTED_SKIPS);
 });
 
-test('every runnable README block has exactly one check', () => {
-  for (const block of runnable) checkOf(block);
-  assert.equal(runnable.length, CHECKS.length, 'every check has its block');
+test('the README links only files of this repository (a clone has nothing beside it) or web pages', () => {
+  const targets = [...README.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^(https?:|#)/.test(t));
+  assert.ok(targets.length > 0);
+  for (const target of targets) {
+    const path = resolve(REPO, target.split('#')[0]!);
+    assert.ok(path.startsWith(`${REPO}/`) && existsSync(path), `README links ${target}, which is not in the repository`);
+  }
 });
 
-describe('the README, run in order against a real kvsd', () => {
+test('every runnable README block has exactly one check, and none installs or changes the machine', () => {
+  assert.deepEqual(reasonsNotToRun(), []);
+});
+
+const notRunBecause = reasonsNotToRun();
+
+describe('the README, run in order against a real kvsd', { skip: notRunBecause.length > 0 && `not run: ${notRunBecause.join('; ')}` }, () => {
   let kvsd: KvsdProcess;
   let dir: string;
   let envFile: string;
@@ -188,7 +222,7 @@ describe('the README, run in order against a real kvsd', () => {
         result = await inTerminal(`block-${block.line}`, `node --import tsx '${tsFile(block)}'`);
       }
       assert.equal(result.code, 0, `README.md:${block.line} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
-      await checkOf(block).check({ kvsd, dir, result });
+      await checksOf(block)[0]!.check({ kvsd, dir, result });
     });
   }
 });

@@ -34,7 +34,9 @@ Options of serve (each also read from the environment variable shown):
                        default 0, or 0-1000 with --mode aws)
 
   Hardening:
-  --max-connections N  simultaneous TCP connections (KVSD_MAX_CONNECTIONS, default 1000)
+  --max-connections N  simultaneous TCP connections; idle ones are closed first (KVSD_MAX_CONNECTIONS,
+                       default 1000, lower if ulimit -n is too small for that)
+  --max-connections-per-address N  per client address (KVSD_MAX_CONNECTIONS_PER_ADDRESS, default no cap)
   --max-header-bytes N request line and headers (KVSD_MAX_HEADER_BYTES, default 16384)
   --body-timeout-ms MS time allowed for a JSON request body; PutMedia exempt (KVSD_BODY_TIMEOUT_MS, default 30000)
 
@@ -57,6 +59,7 @@ const SERVE_OPTIONS = {
   mode: { type: 'string', env: 'KVSD_MODE' },
   'visibility-delay-ms': { type: 'string', env: 'KVSD_VISIBILITY_DELAY_MS' },
   'max-connections': { type: 'string', env: 'KVSD_MAX_CONNECTIONS' },
+  'max-connections-per-address': { type: 'string', env: 'KVSD_MAX_CONNECTIONS_PER_ADDRESS' },
   'max-header-bytes': { type: 'string', env: 'KVSD_MAX_HEADER_BYTES' },
   'body-timeout-ms': { type: 'string', env: 'KVSD_BODY_TIMEOUT_MS' },
   'catalog-readers': { type: 'string', env: 'KVSD_CATALOG_READERS' },
@@ -85,7 +88,7 @@ async function serve(args: string[]) {
   const flag = (name: 'quiet' | 'allow-anonymous') =>
     values[name] === true || /^(1|true|yes)$/i.test(process.env[SERVE_OPTIONS[name].env] ?? '');
   const quiet = flag('quiet');
-  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms' | 'catalog-readers') => {
+  const int = (name: 'max-connections' | 'max-connections-per-address' | 'max-header-bytes' | 'body-timeout-ms' | 'catalog-readers') => {
     const text = opt(name);
     if (text === undefined) return undefined;
     if (!/^\d+$/.test(text)) fail(`--${name} must be a whole number, got '${text}'`);
@@ -99,7 +102,7 @@ async function serve(args: string[]) {
     publicUrl: opt('public-url'), log: !quiet,
     auth: opt('auth'), allowAnonymous: flag('allow-anonymous'), quotas: opt('quotas'), mode,
     visibilityDelayMs: opt('visibility-delay-ms'),
-    maxConnections: int('max-connections'), maxHeaderBytes: int('max-header-bytes'), bodyTimeoutMs: int('body-timeout-ms'),
+    maxConnections: int('max-connections'), maxConnectionsPerAddress: int('max-connections-per-address'), maxHeaderBytes: int('max-header-bytes'), bodyTimeoutMs: int('body-timeout-ms'),
     catalogReaders: int('catalog-readers'),
   }).catch((err: Error) => fail(err.message));
   process.stdout.write(`kvsd listening on ${server.url}\n`);

@@ -24,7 +24,11 @@ export interface KvsdProcess {
   dispose(): Promise<void>;
 }
 
-export async function startKvsd(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<KvsdProcess> {
+export async function startKvsd(opts: {
+  args?: string[]; env?: Record<string, string>; dataDir?: string;
+  /** A command that execs the rest, e.g. ['prlimit', '--nofile=256:256'] (the PID stays kvsd's). */
+  wrapper?: string[];
+} = {}): Promise<KvsdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kvsd-test-'));
   let child: ChildProcess;
   let log = '';
@@ -32,7 +36,8 @@ export async function startKvsd(opts: { args?: string[]; env?: Record<string, st
 
   async function launch() {
     // Reuse the port on restart so that clients and URLs stay valid.
-    child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])], {
+    const command = [...(opts.wrapper ?? []), process.execPath, CLI, 'serve', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])];
+    child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

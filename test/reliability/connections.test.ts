@@ -98,7 +98,7 @@ describe('idle sockets that never send nor read', () => {
   before(async () => { kvsd = await startKvsd({ args: ['--quiet', '--max-connections', String(LIMIT)] }); });
   after(async () => { await kvsd?.dispose(); });
 
-  it(`cannot lock /health out: 1.5 x --max-connections of them, polled for 40 s; their fds are freed`, async () => {
+  it(`cannot lock /health out: 1.5 x --max-connections of them, polled for 40 s; their fds are freed`, async (t) => {
     assert.equal(await health(kvsd.url), 200);
     const baseline = fdCount(kvsd.pid);
     const sockets = await idleSockets(kvsd.port, LIMIT * 1.5);
@@ -109,18 +109,21 @@ describe('idle sockets that never send nor read', () => {
       assert.ok(held <= baseline + LIMIT + CONNECTION_RESERVE + 10, `${held} fds held (baseline ${baseline})`);
 
       // Within 15 s of the flood, then every second until well past the 10 s header timeout.
-      const polls: { afterMs: number; status: number | string }[] = [];
+      const polls: { afterMs: number; status: number | string; fds: number }[] = [];
       while (Date.now() - flooded < 40_000) {
-        polls.push({ afterMs: Date.now() - flooded, status: await health(kvsd.url) });
+        polls.push({ afterMs: Date.now() - flooded, status: await health(kvsd.url), fds: fdCount(kvsd.pid) });
         await sleep(1000);
       }
       const first = polls.findIndex((p) => p.status === 200);
       const report = JSON.stringify(polls);
+      t.diagnostic(`fds: baseline ${baseline}, after the flood ${held}; /health polls (s: status fds): ${
+        polls.map((p) => `${Math.round(p.afterMs / 1000)}: ${p.status} ${p.fds}`).join(', ')}`);
       assert.ok(first >= 0 && polls[first]!.afterMs <= 15_000, `no 200 within 15 s of the flood: ${report}`);
       assert.deepEqual(polls.slice(first).filter((p) => p.status !== 200), [], `/health failed after it had answered: ${report}`);
 
       // Past the header timeout the server destroyed them (not half-closed): their fds are back.
       const fds = await waitFor(() => fdCount(kvsd.pid), (n) => n <= baseline + 10, 20_000);
+      t.diagnostic(`fds ${Math.round((Date.now() - flooded) / 1000)} s after the flood: ${fds}`);
       assert.ok(fds <= baseline + 10, `fds ${fds} after the header timeout, baseline ${baseline}, during the flood ${held}`);
     } finally {
       destroyAll(sockets);

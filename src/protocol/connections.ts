@@ -97,11 +97,6 @@ export class ConnectionTracker {
       + `this connection is one of ${this.limits.reserve} kept for short requests, so ${operation} is not accepted on it.`);
   }
 
-  /** For tests and diagnostics. */
-  counts(): { regular: number; reserve: number; idle: number } {
-    return { regular: this.regular, reserve: this.onReserve.size, idle: this.idle.size };
-  }
-
   private longestIdle(matching: (t: Tracked) => boolean = () => true): Tracked | undefined {
     for (const t of this.idle.values()) if (matching(t)) return t;
     return undefined;

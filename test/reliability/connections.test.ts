@@ -59,7 +59,7 @@ async function busyRequest(port: number, localAddress?: string): Promise<Socket>
 /** GET /health on a connection of its own: the status, or the error code if it failed or timed out. */
 function health(url: string, opts: { timeoutMs?: number; localAddress?: string } = {}): Promise<number | string> {
   return new Promise((resolve) => {
-    const req = get(`${url}/health`, { agent: false, timeout: opts.timeoutMs ?? 5_000, ...(opts.localAddress && { localAddress: opts.localAddress }) }, (res) => {
+    const req = get(`${url}/health`, { agent: false, timeout: opts.timeoutMs ?? 10_000, ...(opts.localAddress && { localAddress: opts.localAddress }) }, (res) => {
       res.resume();
       res.once('end', () => resolve(res.statusCode ?? 0));
       res.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
@@ -142,11 +142,12 @@ describe('every connection busy with a long upload', () => {
     let release!: () => void;
     const released = new Promise<void>((r) => { release = r; });
     const started = Date.now() - 60_000;
-    const firstAck: Promise<void>[] = [];
+    // Each producer's first fragment PERSISTED: its connection is busy, and ListFragments has it to list.
+    const firstPersisted: Promise<void>[] = [];
     const producers = Array.from({ length: LIMIT }, (_, i) => {
       const { header, clusters } = mkvClusters(2, started);
-      let acked!: () => void;
-      firstAck.push(new Promise<void>((r) => { acked = r; }));
+      let persisted!: () => void;
+      firstPersisted.push(new Promise<void>((r) => { persisted = r; }));
       // A real MKV header and cluster, then nothing until the test lets the producer finish: a live camera.
       async function* trickle() {
         yield header;
@@ -154,12 +155,12 @@ describe('every connection busy with a long upload', () => {
         await released;
         yield clusters[1]!;
       }
-      return putMedia(kvsd.url, ADMIN, `cam-${i}`, trickle(), () => acked());
+      return putMedia(kvsd.url, ADMIN, `cam-${i}`, trickle(), (ack) => { if (ack.EventType === 'PERSISTED') persisted(); });
     });
     const producing = Promise.allSettled(producers);
     const busySockets: Socket[] = [];
     try {
-      await Promise.all(firstAck);
+      await Promise.all(firstPersisted);
 
       assert.equal(await health(kvsd.url), 200);
       const archived = new KinesisVideoArchivedMediaClient(clientConfig(kvsd.url));

@@ -43,8 +43,11 @@ const SERVE_OPTIONS: readonly ServeOption[] = [
   { group: 'Who may do what (docs/auth.md)', name: 'visibility-delay-ms', value: 'MS|MIN-MAX', env: 'KVSD_VISIBILITY_DELAY_MS', default: '0 (0-1000 with --mode aws)',
     key: 'visibilityDelayMs', description: 'delay before a PERSISTED fragment is listable' },
 
-  { group: 'Hardening', name: 'max-connections', value: 'N', env: 'KVSD_MAX_CONNECTIONS', default: String(DEFAULT_MAX_CONNECTIONS), key: 'maxConnections', kind: 'count',
-    description: 'simultaneous TCP connections (each PutMedia producer holds one)' },
+  { group: 'Hardening', name: 'max-connections', value: 'N', env: 'KVSD_MAX_CONNECTIONS', default: `${DEFAULT_MAX_CONNECTIONS}, lower if ulimit -n is too small`,
+    key: 'maxConnections', kind: 'count',
+    description: 'simultaneous TCP connections (each PutMedia producer holds one); at the limit idle ones are closed first' },
+  { group: 'Hardening', name: 'max-connections-per-address', value: 'N', env: 'KVSD_MAX_CONNECTIONS_PER_ADDRESS', default: 'no cap',
+    key: 'maxConnectionsPerAddress', kind: 'count', description: 'simultaneous TCP connections from one client address' },
   { group: 'Hardening', name: 'max-header-bytes', value: 'N', env: 'KVSD_MAX_HEADER_BYTES', default: String(DEFAULT_MAX_HEADER_BYTES), key: 'maxHeaderBytes', kind: 'count',
     description: 'request line and headers (431 beyond)' },
   { group: 'Hardening', name: 'body-timeout-ms', value: 'MS', env: 'KVSD_BODY_TIMEOUT_MS', default: String(DEFAULT_BODY_TIMEOUT_MS), key: 'bodyTimeoutMs', kind: 'count',

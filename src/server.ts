@@ -3,7 +3,7 @@
  * One listener serves the control-plane, media and archived-media paths (they never collide).
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { operations, type Context, type Operation } from './api/index.js';
@@ -13,10 +13,12 @@ import type { FragmentRecord, StreamRecord } from './storage/catalog.js';
 import { AccessControl, streamsOf, type Caller } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
-import { ApiError, errorResponse } from './protocol/errors.js';
+import { ApiError } from './protocol/errors.js';
+import { manageConnections } from './protocol/connections.js';
 import { parseJson, readBody, sendError, sendJson } from './protocol/http.js';
 import {
-  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, throttleReads, within,
+  CONNECTION_RESERVE, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES, resolveMaxConnections,
+  throttleReads, within,
 } from './protocol/limits.js';
 import { newRequestId } from './protocol/requestId.js';
 import { validate } from './protocol/validator.js';
@@ -56,13 +58,19 @@ export interface ServerOptions {
   mode?: 'default' | 'aws';
   /** Delay between PERSISTED and listable: ms, or 'MIN-MAX' for a random delay per fragment. Mode 'aws': '0-1000'. */
   visibilityDelayMs?: number | string;
-  /** Most simultaneous TCP connections; more are dropped at once (default 1000). */
+  /**
+   * Most simultaneous TCP connections (default 1000, lower under a small open-file limit): at the limit the
+   * connection idle the longest is closed for a newcomer; when all are busy, a small reserve serves short
+   * requests only (src/protocol/connections.ts, docs/reliability.md).
+   */
   maxConnections?: number;
+  /** Most simultaneous TCP connections from one client address (default: no such cap). */
+  maxConnectionsPerAddress?: number;
   /** Most bytes of request line and headers (default 16 KiB); more is answered 431. */
   maxHeaderBytes?: number;
   /** Time allowed for a JSON request body (default 30 s); PutMedia's streaming body is exempt. */
   bodyTimeoutMs?: number;
-  /** Time allowed for the request line and headers (default 30 s). */
+  /** Time allowed for the request line and headers (default 10 s); then the connection is closed. */
   headersTimeoutMs?: number;
 }
 
@@ -86,7 +94,8 @@ function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>
   if (!/^\d{12}$/.test(o.accountId)) throw new Error(`--account-id must be 12 digits, got '${o.accountId}'`);
   if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'aws') throw new Error(`--mode must be 'default' or 'aws', got '${String(o.mode)}'`);
   for (const [name, value, min] of [
-    ['--max-connections', o.maxConnections, 1], ['--max-header-bytes', o.maxHeaderBytes, 1024],
+    ['--max-connections', o.maxConnections, 1], ['--max-connections-per-address', o.maxConnectionsPerAddress, 1],
+    ['--max-header-bytes', o.maxHeaderBytes, 1024],
     ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1], ['--catalog-readers', o.catalogReaders, 0],
   ] as const) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
@@ -177,6 +186,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const input = body !== undefined && (op.kind === 'json' || op.input) ? validate(op.input!, parseJson(body)) : undefined;
     const streams = streamsOf(input, req.headers, inputInHeaders);
     access.authorize(caller, op.name, streams);
+    if (op.kind === 'streaming') connections.admitStreaming(req.socket, op.name);
 
     const evicted = new AbortController();
     const admission = quotas?.admit(op.name, streams[0], { streaming: op.kind === 'streaming', evict: () => evicted.abort() });
@@ -232,21 +242,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         });
       });
   });
-  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP never reaches a handler: answer in AWS's shape if the socket still can be written.
-    if (!socket.writable) return socket.destroy();
-    const error = err.code === 'HPE_HEADER_OVERFLOW'
-      ? new ApiError('InvalidArgumentException', 431, `The request line and headers exceed ${opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES} bytes.`)
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new ApiError('RequestTimeoutException', 408, 'The request headers were not received in time.')
-        : new ApiError('InvalidArgumentException', 400, `Malformed HTTP request: ${err.message}`);
-    const { headers, body } = errorResponse(error, newRequestId());
-    const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
-      .map(([k, v]) => `${k}: ${v}`).join('\r\n');
-    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
-  });
-  // Connections beyond this are dropped as they arrive (node closes the socket).
-  http.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxConnections = resolveMaxConnections(opts.maxConnections);
+  if (maxConnections.warning) log({ level: 'warn', msg: maxConnections.warning });
+  const connections = manageConnections(http, {
+    max: maxConnections.max, reserve: CONNECTION_RESERVE, maxPerAddress: opts.maxConnectionsPerAddress,
+  }, { maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, log });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -30,6 +30,8 @@ export async function startKvsd(opts: {
   dataDir?: string;
   /** Runs on the data directory before the server starts and locks it (e.g. `kvsd seed` of a big data set). */
   prepare?: (dataDir: string) => Promise<unknown>;
+  /** A command that execs the rest, e.g. ['prlimit', '--nofile=256:256'] (the PID stays kvsd's). */
+  wrapper?: string[];
 } = {}): Promise<KvsdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kvsd-test-'));
   await opts.prepare?.(dataDir);
@@ -39,7 +41,8 @@ export async function startKvsd(opts: {
 
   async function launch() {
     // Reuse the port on restart so that clients and URLs stay valid.
-    child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])], {
+    const command = [...(opts.wrapper ?? []), process.execPath, CLI, 'serve', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])];
+    child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

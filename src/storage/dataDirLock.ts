@@ -33,6 +33,8 @@ export class DataDirLock {
   static acquire(dataDir: string, command = process.argv.slice(2, 3).join(' ') || 'kvsd'): DataDirLock {
     const db = new Database(join(dataDir, 'kvsd.lock'), { timeout: 0 });
     try {
+      // Nothing in this file needs a journal on disk (set first: later it would leave a -journal file beside it).
+      db.pragma('journal_mode = MEMORY');
       db.pragma('locking_mode = EXCLUSIVE');
       // The write takes the exclusive lock; exclusive locking mode keeps it until close.
       db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');

@@ -132,7 +132,7 @@ describe('limits', () => {
     }
     const entries = readdirSync(join(kvsd.dataDir, 'media'));
     assert.ok(entries.length >= 3 && entries.every((e) => /^\d+$/.test(e)), `media/ holds only stream ids: ${entries}`);
-    assert.deepEqual(readdirSync(kvsd.dataDir).filter((e) => !/^(catalog\.sqlite(-wal|-shm)?|media|token\.key)$/.test(e)), []);
+    assert.deepEqual(readdirSync(kvsd.dataDir).filter((e) => !/^(catalog\.sqlite(-wal|-shm)?|media|token\.key|kvsd\.lock(\.json)?)$/.test(e)), []);
   });
 });
 

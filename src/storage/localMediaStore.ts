@@ -162,16 +162,18 @@ export class LocalMediaStore implements MediaStore {
   /**
    * mkdir -p, then an fsync of the parent of every directory it created (media/ in the data directory the
    * first time, <streamId>/ in media/): a new directory's entry is not durable until its parent is synced.
+   * The stream directory's parent is synced even when the directory already existed: it may have been made
+   * by a process that died (or whose sync failed) before syncing it. That is one fsync per stream and start.
    */
   private async makeDirectory(path: string) {
     const first = await mkdir(path, { recursive: true });
-    if (first === undefined) return;
-    const created: string[] = [];
-    for (let p = path; ; p = dirname(p)) {
-      created.unshift(p);
-      if (p === first || dirname(p) === p) break;
+    const parents: string[] = [];
+    if (first !== undefined) {
+      for (let p = path; p !== first && dirname(p) !== p; p = dirname(p)) parents.unshift(dirname(p));
+      parents.unshift(dirname(first));
     }
-    for (const dir of created) await this.syncDir(dirname(dir));
+    if (parents.at(-1) !== dirname(path)) parents.push(dirname(path));
+    for (const dir of parents) await this.syncDir(dir);
   }
 
   read(streamId: number, segment: number, offset: number, length: number): Readable {

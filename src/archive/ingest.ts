@@ -290,7 +290,7 @@ export class IngestSession {
   private async ensureWriter() {
     if (this.writer && this.writer.position < LIMITS.segmentBytes) return;
     await this.close(); // rotate: a session starts a new segment past LIMITS.segmentBytes
-    const { stream } = this;
+    const { stream } = this.opts;
     const segment = await this.deps.catalog.newSegment(stream.id);
     this.deps.activeSegments.add(segment);
     this.writer = await this.deps.media.createSegment(stream.id, segment);

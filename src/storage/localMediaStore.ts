@@ -142,23 +142,6 @@ export class LocalMediaStore implements MediaStore {
   private dir(streamId: number) { return join(this.root, String(streamId)); }
   private file(streamId: number, segment: number) { return join(this.dir(streamId), `${segment}.seg`); }
 
-  async createSegment(streamId: number, segment: number): Promise<SegmentWriter> {
-    if (!this.madeDirs.has(streamId)) {
-      await this.makeDirectory(this.dir(streamId));
-      this.madeDirs.add(streamId);
-    }
-    // 'wx': a segment id is never reused, so an existing file means something is badly wrong.
-    const fh = await open(this.file(streamId, segment), 'wx');
-    try {
-      // The new directory entry must be durable too before any fragment in it is acknowledged.
-      await this.syncDir(this.dir(streamId));
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
-    return new LocalSegmentWriter(segment, fh);
-  }
-
   /**
    * mkdir -p, then an fsync of the parent of every directory it created (media/ in the data directory the
    * first time, <streamId>/ in media/): a new directory's entry is not durable until its parent is synced.
@@ -174,6 +157,23 @@ export class LocalMediaStore implements MediaStore {
     }
     if (parents.at(-1) !== dirname(path)) parents.push(dirname(path));
     for (const dir of parents) await this.syncDir(dir);
+  }
+
+  async createSegment(streamId: number, segment: number): Promise<SegmentWriter> {
+    if (!this.madeDirs.has(streamId)) {
+      await this.makeDirectory(this.dir(streamId));
+      this.madeDirs.add(streamId);
+    }
+    // 'wx': a segment id is never reused, so an existing file means something is badly wrong.
+    const fh = await open(this.file(streamId, segment), 'wx');
+    try {
+      // The new directory entry must be durable too before any fragment in it is acknowledged.
+      await this.syncDir(this.dir(streamId));
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return new LocalSegmentWriter(segment, fh);
   }
 
   read(streamId: number, segment: number, offset: number, length: number): Readable {

@@ -122,17 +122,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const quotas = quotaConfig && new QuotaEnforcer(quotaConfig);
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
 
-  const archive = await Archive.open({
-    dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
-    ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
-  });
-  const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
-  if (visibility) {
-    archive.events.on('persisted', (stream: StreamRecord, fragment: FragmentRecord) => visibility.persisted(stream.id, fragment.seq));
-  }
-  const lister: FragmentListing | undefined = aws || visibility
-    ? new FaithfulLister(archive.catalog, archive.tokens, archive.lister, { unordered: aws, ...(visibility && { visibility }) })
-    : undefined;
+  // The archive opens once the port is ours: a start that fails to listen leaves no data directory behind.
+  // Requests that arrive in between wait for it (`ready`).
+  let archive!: Archive;
+  let lister: FragmentListing | undefined;
+  const openArchive = async () => {
+    archive = await Archive.open({
+      dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
+      ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
+    });
+    const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
+    if (visibility) {
+      archive.events.on('persisted', (stream: StreamRecord, fragment: FragmentRecord) => visibility.persisted(stream.id, fragment.seq));
+    }
+    lister = aws || visibility
+      ? new FaithfulLister(archive.catalog, archive.tokens, archive.lister, { unordered: aws, ...(visibility && { visibility }) })
+      : undefined;
+  };
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => { markReady = resolve; });
 
   const routes = new Map<string, Operation>(operations.map((op) => [op.path, op]));
   const shutdown = new AbortController();
@@ -149,6 +157,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, seen: { caller?: Caller }): Promise<string> {
+    if (!archive) await ready;
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'GET' && path === '/health') {
       sendJson(res, 200, { status: 'ok' });
@@ -242,10 +251,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port, opts.host, () => { http.off('error', reject); resolve(); });
-  }).catch(async (err: unknown) => {
-    await archive.close();
-    throw err;
   });
+  try {
+    await openArchive();
+  } catch (err) {
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    throw err;
+  }
+  markReady();
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${hostForUrl}:${address.port}`;

@@ -47,11 +47,14 @@ export async function ensureDataset(dir: string, streams: StreamSpec[], emptyStr
   mkdirSync(dir, { recursive: true });
   const started = performance.now();
   const seeded: string[] = [];
-  const server = await startKvsd(dir);
+  // A running server holds the data directory's lock: find what is missing and make those streams anew
+  // with the server up, seed them with it stopped (the bulk path), then check them through it again.
+  const missing: StreamSpec[] = [];
+  let server = await startKvsd(dir);
   try {
     for (const s of streams) {
       if (await looksSeeded(server.url, s)) continue;
-      log(`seeding ${s.name} with ${s.fragments.toLocaleString('en-US')} fragments into ${dir} (cached for later runs)`);
+      missing.push(s);
       try {
         const d = await call<{ StreamInfo: { StreamARN: string } }>(server.url, 'describeStream', { StreamName: s.name });
         await call(server.url, 'deleteStream', { StreamARN: d.StreamInfo.StreamARN });
@@ -59,13 +62,23 @@ export async function ensureDataset(dir: string, streams: StreamSpec[], emptyStr
         if (!(err instanceof ApiCallError && err.type === 'ResourceNotFoundException')) throw err;
       }
       await createStream(server.url, s.name, RETENTION_HOURS);
-      const t = performance.now();
-      const out = await run(process.execPath, [
-        'dist/src/cli.js', 'seed', '--data-dir', dir, '--stream', s.name, '--fragments', String(s.fragments),
-        '--start', String(START_MS / 1000), '--interval-ms', String(INTERVAL_MS), '--frame-bytes', '1',
-      ], { onStderrLine: (line) => { if (/^seeded \d+000000$/.test(line)) log(`  ${line}`); } });
-      const result = JSON.parse(out.trim().split('\n').pop()!) as { persisted: number; fragmentsPerSecond: number };
-      log(`  ${s.name}: ${result.persisted.toLocaleString('en-US')} fragments in ${((performance.now() - t) / 1000).toFixed(1)} s (${result.fragmentsPerSecond.toLocaleString('en-US')}/s)`);
+    }
+  } finally {
+    await server.stop();
+  }
+  for (const s of missing) {
+    log(`seeding ${s.name} with ${s.fragments.toLocaleString('en-US')} fragments into ${dir} (cached for later runs)`);
+    const t = performance.now();
+    const out = await run(process.execPath, [
+      'dist/src/cli.js', 'seed', '--data-dir', dir, '--stream', s.name, '--fragments', String(s.fragments),
+      '--start', String(START_MS / 1000), '--interval-ms', String(INTERVAL_MS), '--frame-bytes', '1',
+    ], { onStderrLine: (line) => { if (/^seeded \d+000000$/.test(line)) log(`  ${line}`); } });
+    const result = JSON.parse(out.trim().split('\n').pop()!) as { persisted: number; fragmentsPerSecond: number };
+    log(`  ${s.name}: ${result.persisted.toLocaleString('en-US')} fragments in ${((performance.now() - t) / 1000).toFixed(1)} s (${result.fragmentsPerSecond.toLocaleString('en-US')}/s)`);
+  }
+  server = await startKvsd(dir);
+  try {
+    for (const s of missing) {
       if (!(await looksSeeded(server.url, s))) throw new Error(`stream ${s.name} does not hold the expected fragments after seeding`);
       seeded.push(s.name);
     }

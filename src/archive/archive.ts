@@ -2,14 +2,16 @@
  * The archive: the domain object the operations talk to. It owns the catalog and the media store and
  * runs the background work: purging deleted streams and expiring fragments past their retention.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
 import { SqliteCatalog } from '../storage/sqliteCatalog.js';
 import { LocalMediaStore } from '../storage/localMediaStore.js';
+import { DataDirLock } from '../storage/dataDirLock.js';
+import { makeDurableDir } from '../storage/dirs.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
@@ -40,8 +42,9 @@ export class Archive {
   readonly liveBuffer = new LiveBuffer();
   private sweepTimer?: NodeJS.Timeout;
   private maintenance: Promise<void> = Promise.resolve();
-  /** Segments being written by live PutMedia sessions: never removed under them. */
-  readonly activeSegments = new Set<number>();
+  /** This process in the catalog: the owner of the segments its PutMedia sessions write. */
+  readonly nodeId = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  private lock?: DataDirLock;
   private readonly committer: Committer;
   private readonly sequence: SequenceAllocator;
   /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
@@ -61,7 +64,7 @@ export class Archive {
   ) {
     this.streams = new StreamRegistry(catalog, identity);
     this.lister = new FragmentLister(catalog, tokens);
-    this.reader = new ArchiveReader(catalog, media, this.liveBuffer);
+    this.reader = new ArchiveReader(catalog, media, this.liveBuffer, log);
     this.committer = new Committer(catalog);
     this.sequence = new SequenceAllocator(catalog);
     this.streams.onDeleted = (stream) => {
@@ -81,7 +84,7 @@ export class Archive {
       media: this.media,
       committer: this.committer,
       sequence: this.sequence,
-      activeSegments: this.activeSegments,
+      nodeId: this.nodeId,
       log: this.log,
       onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
         // `persisted` (all streams) lets --mode aws delay when a fragment becomes listable (src/archive/awsMode.ts).
@@ -106,20 +109,41 @@ export class Archive {
     };
   }
 
+  /**
+   * Opens the data directory for this process alone (DataDirLockedError if another process has it), so
+   * that nothing else sweeps retention or writes segments in it.
+   */
   static async open(opts: ArchiveOptions): Promise<Archive> {
-    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    const readers = opts.catalogReaders ?? Math.min(4, availableParallelism() - 1);
-    const catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
-    const media = new LocalMediaStore(join(opts.dataDir, 'media'));
-    const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
-    const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
-    await archive.fillListingEntries();
+    makeDurableDir(opts.dataDir);
+    const lock = DataDirLock.acquire(opts.dataDir);
+    let catalog: SqliteCatalog | undefined;
+    try {
+      const readers = opts.catalogReaders ?? Math.min(4, availableParallelism() - 1);
+      catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
+      const media = new LocalMediaStore(join(opts.dataDir, 'media'));
+      const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
+      const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
+      archive.lock = lock;
+      await archive.start(opts);
+      return archive;
+    } catch (err) {
+      await catalog?.close().catch(() => undefined);
+      lock.release();
+      throw err;
+    }
+  }
+
+  private async start(opts: ArchiveOptions) {
+    // Segments left open by a process that ended (crashed, killed) have no writer any more: sealed, they
+    // become ordinary segments that retention can drop once empty. The lock says no other process writes.
+    const abandoned = await this.catalog.sealAbandonedSegments(this.nodeId);
+    if (abandoned > 0) this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
+    await this.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
-    archive.schedule(() => archive.purgeDeleted());
+    this.schedule(() => this.purgeDeleted());
     const interval = opts.sweepIntervalMs ?? 60_000;
-    archive.sweepTimer = setInterval(() => archive.schedule(() => archive.expireAll()), interval);
-    archive.sweepTimer.unref();
-    return archive;
+    this.sweepTimer = setInterval(() => this.schedule(() => this.expireAll()), interval);
+    this.sweepTimer.unref();
   }
 
   /**
@@ -174,7 +198,7 @@ export class Archive {
       if (streams.length === 0) return;
       for (const s of streams) {
         if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, now - s.retentionHours * 3_600_000);
-        const empty = await this.catalog.dropEmptySegments(s.id, this.activeSegments);
+        const empty = await this.catalog.dropEmptySegments(s.id);
         if (empty.length > 0) await this.media.removeSegments(s.id, empty);
       }
       after = streams[streams.length - 1]!.name;
@@ -187,5 +211,6 @@ export class Archive {
     await this.maintenance;
     await this.media.close();
     await this.catalog.close();
+    this.lock?.release();
   }
 }

@@ -56,7 +56,8 @@ export interface IngestDeps {
   media: MediaStore;
   committer: Committer;
   sequence: SequenceAllocator;
-  activeSegments: Set<number>;
+  /** This process's id in the catalog: the owner of the segments its sessions write. */
+  nodeId: string;
   /** Told of each persisted fragment (live readers follow the stream with it). */
   onPersisted(stream: StreamRecord, fragment: FragmentRecord): void;
   /** Told of each received fragment of a stream that retains nothing, with its bytes (GetMedia's host buffer). */
@@ -188,7 +189,9 @@ export class IngestSession {
     if (!w) return;
     this.writer = undefined;
     await w.close().catch(() => undefined);
-    this.deps.activeSegments.delete(w.segment);
+    // Sealed, retention may drop the segment once it holds no fragment. If sealing fails it stays open, which
+    // only keeps an empty file until the next start seals it.
+    await this.deps.catalog.sealSegment(w.segment, w.position).catch(() => undefined);
   }
 
   private async guard(work: () => Promise<void>) {
@@ -291,8 +294,7 @@ export class IngestSession {
     if (this.writer && this.writer.position < LIMITS.segmentBytes) return;
     await this.close(); // rotate: a session starts a new segment past LIMITS.segmentBytes
     const { stream } = this.opts;
-    const segment = await this.deps.catalog.newSegment(stream.id);
-    this.deps.activeSegments.add(segment);
+    const segment = await this.deps.catalog.newSegment(stream.id, this.deps.nodeId);
     this.writer = await this.deps.media.createSegment(stream.id, segment);
   }
 

@@ -8,7 +8,9 @@
 import { Readable } from 'node:stream';
 import { kvsTags, matroskaEbmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER } from '../mkv/index.js';
 import type { Catalog, FragmentRecord, StreamRecord, TimestampKind } from '../storage/catalog.js';
-import type { MediaStore } from '../storage/mediaStore.js';
+import { MediaUnavailableError, type MediaStore } from '../storage/mediaStore.js';
+
+export { MediaUnavailableError };
 import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
 import type { LiveBuffer } from './liveBuffer.js';
 import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';
@@ -19,8 +21,8 @@ export interface ServedFragment {
   serverMs: number;
   producerMs: number;
   header(): Promise<StoredTrackHeader>;
-  /** The cluster's bytes, streamed. */
-  body(): Readable;
+  /** The cluster's bytes, streamed; rejects with MediaUnavailableError if they are not all stored. */
+  body(): Promise<Readable>;
 }
 
 const seconds3 = (ms: number) => (ms / 1000).toFixed(3);
@@ -62,7 +64,12 @@ const HEADER_CACHE_SIZE = 256;
 export class ArchiveReader {
   private readonly headers = new Map<number, StoredTrackHeader>();
 
-  constructor(private readonly catalog: Catalog, private readonly media: MediaStore, private readonly live: LiveBuffer) {}
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly media: MediaStore,
+    private readonly live: LiveBuffer,
+    private readonly log: (event: Record<string, unknown>) => void = () => {},
+  ) {}
 
   private horizon(stream: StreamRecord, now: number) { return now - stream.retentionHours * 3_600_000; }
 
@@ -83,7 +90,13 @@ export class ArchiveReader {
       seq: r.seq, serverMs: r.serverMs, producerMs: r.producerMs,
       number: formatFragmentNumber({ seq: r.seq, serverMs: r.serverMs, nonce: r.nonce }),
       header: () => this.header(r.headerId),
-      body: () => this.media.read(stream.id, r.segment, r.offset, r.size),
+      body: () => this.media.read(stream.id, r.segment, r.offset, r.size).catch((err: unknown) => {
+        // A listed fragment without its bytes is kvsd's failure, never the client's: the operator must hear of it.
+        if (err instanceof MediaUnavailableError) {
+          this.log({ level: 'error', msg: 'fragment bytes missing from the media store', stream: stream.name, seq: r.seq, detail: err.message });
+        }
+        throw err;
+      }),
     };
   }
 
@@ -151,7 +164,7 @@ export class ArchiveReader {
       seq: f.seq, serverMs: f.serverMs, producerMs: f.producerMs,
       number: formatFragmentNumber(f),
       header: async () => decodeTrackHeader(f.header),
-      body: () => Readable.from([f.cluster]),
+      body: async () => Readable.from([f.cluster]),
     };
   }
 }

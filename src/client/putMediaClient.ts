@@ -84,11 +84,31 @@ function post(endpoint: string, path: string, headers: Record<string, string>): 
 /** How long the body waits for the server's answer to the headers (see putMedia). */
 const BODY_WAIT_MS = 1000;
 
+/** How much of a PutMedia body went out; filled in while the upload runs. */
+export interface BodyProgress {
+  /** Bytes of the body handed to the connection. */
+  bytesSent: number;
+  /** The whole body was read from its source and written to the connection (the upload was not cut short). */
+  complete: boolean;
+}
+
+/** The acknowledgements of one PutMedia upload, and how much of its body was sent. */
+export type PutMediaUpload = AsyncGenerator<PutMediaAck> & { readonly body: Readonly<BodyProgress> };
+
 export class PutMediaClient {
   constructor(private readonly opts: ClientOptions) {}
 
-  /** Streams the body; yields each acknowledgement; throws KvsServiceError for a refused request. */
-  async *putMedia(input: PutMediaInput): AsyncGenerator<PutMediaAck> {
+  /**
+   * Streams the body; yields each acknowledgement; throws KvsServiceError for a refused request. Once the
+   * acknowledgements end, `body.complete` tells whether the server had the whole body: it may end the
+   * response early (shutting down, a fatal ERROR), and that is no error of the HTTP exchange.
+   */
+  putMedia(input: PutMediaInput): PutMediaUpload {
+    const body: BodyProgress = { bytesSent: 0, complete: false };
+    return Object.assign(this.upload(input, body), { body });
+  }
+
+  private async *upload(input: PutMediaInput, progress: BodyProgress): AsyncGenerator<PutMediaAck> {
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'transfer-encoding': 'chunked',
@@ -109,8 +129,13 @@ export class PutMediaClient {
       req.once('error', reject);
     });
     response.catch(() => undefined); // awaited below
+    // Once the response is there, a write error (the server closed its end) must not crash the process: the
+    // response, or its abrupt end, tells the caller what happened, and `progress` how far the body got.
+    req.on('error', () => undefined);
     const source = input.body instanceof Uint8Array ? Readable.from([input.body]) : Readable.from(input.body);
     source.on('error', (err) => req.destroy(err));
+    // Only pipe() ends the request, once the source has ended: 'finish' then means every byte was written.
+    req.once('finish', () => { progress.complete = true; });
 
     // The headers go first, the body only once the server has answered them (kvsd, and KVS per its docs, answer
     // 200 or an error right after checking the headers) or after BODY_WAIT_MS. A refused request then never
@@ -127,7 +152,10 @@ export class PutMediaClient {
     let res: IncomingMessage;
     try {
       const answered = await Promise.race([response, Promise.resolve(undefined)]);
-      if (answered === undefined || answered.statusCode === 200) source.pipe(req);
+      if (answered === undefined || answered.statusCode === 200) {
+        source.pipe(req);
+        source.on('data', (chunk: Uint8Array) => { progress.bytesSent += chunk.length; });
+      }
       res = await response;
     } catch (err) {
       source.destroy();

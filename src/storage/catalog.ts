@@ -97,8 +97,18 @@ export interface Catalog {
 
   /** Reserves `count` consecutive fragment sequence numbers that are never handed out again. */
   reserveSequence(count: number): Promise<number>;
-  /** A new media segment id for the stream (segments are append-only files of the media store). */
-  newSegment(streamId: number): Promise<number>;
+  /**
+   * A new media segment id for the stream (segments are append-only files of the media store), recorded as
+   * open: being written by `owner` (a process's node id). Retention never drops an open segment.
+   */
+  newSegment(streamId: number, owner: string): Promise<number>;
+  /** The segment is written no more: `bytes` long, every fragment in it committed. */
+  sealSegment(id: number, bytes: number): Promise<void>;
+  /**
+   * Seals every open segment whose owner is not `liveOwner`: their writers are gone (called by the holder of
+   * the data-directory lock when it starts, so no other process can be writing). Returns how many.
+   */
+  sealAbandonedSegments(liveOwner: string): Promise<number>;
   /** Inserts fragments atomically and durably: when this resolves they survive a crash. */
   insertFragments(rows: FragmentRecord[]): Promise<void>;
   listFragments(range: FragmentRange): Promise<ListedFragment[]>;
@@ -122,10 +132,10 @@ export interface Catalog {
   lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
   /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */
   expireFragments(streamId: number, minServerMs: number): Promise<number>;
-  /** Forgets the stream's segments that hold no fragment, except `keep` (being written); returns their ids. */
-  dropEmptySegments(streamId: number, keep: ReadonlySet<number>): Promise<number[]>;
+  /** Forgets the stream's sealed segments that hold no fragment (never an open one); returns their ids. */
+  dropEmptySegments(streamId: number): Promise<number[]>;
 
-  /** A small key/value store for server-wide settings (e.g. the pagination token key). */
+  /** A small key/value store for server-wide settings (e.g. the sequence counter, upgrade markers). */
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
   close(): Promise<void>;

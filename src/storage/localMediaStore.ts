@@ -4,11 +4,10 @@
  * they go with the segment when it is removed. Stream ids and segment ids are integers from the
  * catalog, so no client-supplied name ever becomes part of a path.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { MediaStore, SegmentWriter } from './mediaStore.js';
+import { MediaUnavailableError, type MediaStore, type SegmentWriter } from './mediaStore.js';
 
 /**
  * Appends are gathered into positional writes of at least 256 KiB, written with one pwritev of the
@@ -176,8 +175,22 @@ export class LocalMediaStore implements MediaStore {
     return new LocalSegmentWriter(segment, fh);
   }
 
-  read(streamId: number, segment: number, offset: number, length: number): Readable {
-    return createReadStream(this.file(streamId, segment), { start: offset, end: offset + length - 1, highWaterMark: 256 * 1024 });
+  async read(streamId: number, segment: number, offset: number, length: number): Promise<Readable> {
+    const where = `segment ${streamId}/${segment} bytes ${offset}..${offset + length}`;
+    let fh: FileHandle;
+    try {
+      fh = await open(this.file(streamId, segment), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MediaUnavailableError(`${where}: no such segment file`);
+      throw err;
+    }
+    // Checked on the handle that is then read: once sized, the bytes stay readable even if the file is unlinked.
+    const { size } = await fh.stat();
+    if (size < offset + length) {
+      await fh.close();
+      throw new MediaUnavailableError(`${where}: the file holds only ${size} bytes`);
+    }
+    return fh.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: 256 * 1024, autoClose: true });
   }
 
   async readBuffer(streamId: number, segment: number, offset: number, length: number) {

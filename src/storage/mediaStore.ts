@@ -24,10 +24,17 @@ export interface SegmentWriter {
 
 export interface MediaStore {
   createSegment(streamId: number, segment: number): Promise<SegmentWriter>;
-  /** Streams `length` bytes at `offset` of a segment, with backpressure. */
-  read(streamId: number, segment: number, offset: number, length: number): Readable;
+  /**
+   * Streams `length` bytes at `offset` of a segment, with backpressure. Resolves only once all of those
+   * bytes are known to be there; rejects with MediaUnavailableError if they are not (a missing or short
+   * segment), so that a reader can say so before it has written anything of the fragment.
+   */
+  read(streamId: number, segment: number, offset: number, length: number): Promise<Readable>;
   readBuffer(streamId: number, segment: number, offset: number, length: number): Promise<Buffer>;
   removeSegments(streamId: number, segments: number[]): Promise<void>;
   removeStream(streamId: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The bytes a catalog row points at are not in the media store. */
+export class MediaUnavailableError extends Error {}

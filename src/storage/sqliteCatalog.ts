@@ -66,6 +66,13 @@ const MIGRATIONS: string[] = [
    DROP INDEX fragments_by_server;
    CREATE INDEX fragments_by_producer ON fragments(stream_id, producer_ms, seq, server_ms, entry);
    CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, entry);`,
+  // 3: segment state. Which segments are being written is recorded here, where every process and every
+  // retention sweep sees it, not in one process's memory. Segments of older catalogs were all closed.
+  `ALTER TABLE segments ADD COLUMN state TEXT NOT NULL DEFAULT 'sealed';
+   ALTER TABLE segments ADD COLUMN owner TEXT;
+   ALTER TABLE segments ADD COLUMN opened_ms INTEGER;
+   ALTER TABLE segments ADD COLUMN sealed_ms INTEGER;
+   ALTER TABLE segments ADD COLUMN bytes INTEGER;`,
 ];
 
 interface StreamRow {
@@ -139,7 +146,9 @@ export class SqliteCatalog implements Catalog {
       removeTag: db.prepare('DELETE FROM stream_tags WHERE stream_id = ? AND key = ?'),
       addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
       getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
-      newSegment: db.prepare('INSERT INTO segments (stream_id) VALUES (?)'),
+      newSegment: db.prepare('INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, \'open\', ?, ?)'),
+      sealSegment: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ?, bytes = ? WHERE id = ? AND state = \'open\''),
+      sealAbandoned: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ? WHERE state = \'open\' AND owner IS NOT ?'),
       insertFragment: db.prepare(`INSERT INTO fragments (stream_id, seq, producer_ms, server_ms, length_ms, size, nonce,
         header_id, segment, offset, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       withoutEntry: db.prepare(`SELECT * FROM fragments WHERE (stream_id, seq) > (?, ?) AND entry = ''
@@ -153,7 +162,7 @@ export class SqliteCatalog implements Catalog {
       lastAtOrBeforeServer: lastAtOrBefore('server_ms'),
       last: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
       expire: db.prepare('DELETE FROM fragments WHERE stream_id = ? AND seq IN (SELECT seq FROM fragments INDEXED BY fragments_by_server WHERE stream_id = ? AND server_ms < ?)'),
-      emptySegments: db.prepare(`SELECT id FROM segments s WHERE stream_id = ?
+      emptySegments: db.prepare(`SELECT id FROM segments s WHERE stream_id = ? AND state = 'sealed'
         AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.stream_id = s.stream_id AND f.segment = s.id)`),
       dropSegment: db.prepare('DELETE FROM segments WHERE id = ?'),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
@@ -252,7 +261,11 @@ export class SqliteCatalog implements Catalog {
     }).immediate();
   }
 
-  async newSegment(streamId: number) { return Number(this.stmt.newSegment.run(streamId).lastInsertRowid); }
+  async newSegment(streamId: number, owner: string) {
+    return Number(this.stmt.newSegment.run(streamId, owner, Date.now()).lastInsertRowid);
+  }
+  async sealSegment(id: number, bytes: number) { this.stmt.sealSegment.run(Date.now(), bytes, id); }
+  async sealAbandonedSegments(liveOwner: string) { return this.stmt.sealAbandoned.run(Date.now(), liveOwner).changes; }
 
   async insertFragments(rows: FragmentRecord[]) {
     this.db.transaction(() => {
@@ -327,9 +340,9 @@ export class SqliteCatalog implements Catalog {
     return this.stmt.expire.run(streamId, streamId, minServerMs).changes;
   }
 
-  async dropEmptySegments(streamId: number, keep: ReadonlySet<number>) {
+  async dropEmptySegments(streamId: number) {
     return this.db.transaction(() => {
-      const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id).filter((id) => !keep.has(id));
+      const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id);
       for (const id of empty) this.stmt.dropSegment.run(id);
       return empty;
     }).immediate();

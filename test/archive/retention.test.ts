@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Archive } from '../../src/archive/archive.js';
-import { seedFragments } from '../../src/archive/seed.js';
+import { seedCluster, seedFragments, seedHeader } from '../../src/archive/seed.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -51,9 +51,15 @@ describe('retention', () => {
     await seedFragments(archive, stream, { fragments: 5, startMs: 1_700_000_000_000, intervalMs: 1000, frameBytes: 100 });
     const mediaDir = join(dataDir, 'media', String(stream.id));
     const [file] = readdirSync(mediaDir);
-    archive.activeSegments.add(Number(file!.split('.')[0]));
+    // A session that has opened its segment and not committed a fragment yet (its first is still arriving).
+    const { session, done } = archive.openIngest({ stream, timecodeType: 'ABSOLUTE' }, () => {});
+    await session.push(Buffer.concat([seedHeader(), seedCluster(1_700_000_100_000, Buffer.alloc(100)).subarray(0, 20)]), Date.now());
+    const files = readdirSync(mediaDir);
+    assert.equal(files.length, 2, 'the session has its own segment file');
     await archive.expireAll(Date.now() + 2 * 3_600_000);
-    assert.deepEqual(readdirSync(mediaDir), [file]);
+    assert.deepEqual(readdirSync(mediaDir), files.filter((f) => f !== file), 'the emptied segment went, the open one stayed');
+    await session.abort();
+    done();
     await archive.close();
   });
 });

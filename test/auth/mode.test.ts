@@ -5,16 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { ListFragmentsCommand, type Fragment, type FragmentSelector } from '@aws-sdk/client-kinesis-video-archived-media';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { seed } from '../helpers/listing.js';
 import { ADMIN, archived, assertSdkError, authFile, controlPlane, createStream, mkv, putMediaClient, sleep } from './helpers.js';
 import type { PutMediaAck } from '../../src/client/putMediaClient.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 const FRAGMENTS = 240;
 const START_MS = 1_700_000_000_000;
 const INTERVAL_MS = 2000;
@@ -23,12 +20,11 @@ const PACE_MS = 250;
 
 let kvsd: KvsdProcess;
 before(async () => {
-  kvsd = await startKvsd({ args: ['--mode', 'aws', '--visibility-delay-ms', '1500', '--auth', authFile(), '--quiet'] });
-  // Many fragments at once, straight into the data directory (the running server sees them).
-  await promisify(execFile)(process.execPath, [
-    CLI, 'seed', '--data-dir', kvsd.dataDir, '--stream', 'many', '--create', '--fragments', String(FRAGMENTS),
-    '--start', String(START_MS / 1000), '--interval-ms', String(INTERVAL_MS),
-  ]);
+  // Many fragments at once, straight into the data directory before the server starts.
+  kvsd = await startKvsd({
+    args: ['--mode', 'aws', '--visibility-delay-ms', '1500', '--auth', authFile(), '--quiet'],
+    prepare: (dir) => seed(dir, 'many', { fragments: FRAGMENTS, startMs: START_MS, intervalMs: INTERVAL_MS, create: true }),
+  });
 });
 after(async () => { await kvsd?.dispose(); });
 

@@ -251,7 +251,7 @@ describe('the kvsd command', () => {
     const unknown = await runCli(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
-    assert.match(unknown.stderr, /Usage:/);
+    assert.match(unknown.stderr, /see kvsd --help/);
     const help = await runCli(['help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /kvsd serve/);

@@ -35,14 +35,21 @@ export interface SeedOptions {
   startMs: number;
   intervalMs: number;
   create?: boolean;
+  /** Payload bytes per fragment (kvsd seed's default otherwise). */
+  frameBytes?: number;
 }
 
-/** `kvsd seed` into the data directory of a running kvsd; returns the seeded producer timestamps (ms). */
-export async function seed(dataDir: string, stream: string, o: SeedOptions): Promise<number[]> {
-  const args = [CLI, 'seed', '--data-dir', dataDir, '--stream', stream, '--fragments', String(o.fragments),
-    '--start', (o.startMs / 1000).toFixed(3), '--interval-ms', String(o.intervalMs)];
+/**
+ * `kvsd seed`: through a running kvsd's PutMedia (`--endpoint`), or straight into a data directory that no
+ * server holds (a path: the fast bulk path, for data sets seeded before the server starts). Returns the
+ * seeded producer timestamps (ms).
+ */
+export async function seed(target: { url: string } | string, stream: string, o: SeedOptions): Promise<number[]> {
+  const args = [CLI, 'seed', ...(typeof target === 'string' ? ['--data-dir', target] : ['--endpoint', target.url]),
+    '--stream', stream, '--fragments', String(o.fragments), '--start', (o.startMs / 1000).toFixed(3), '--interval-ms', String(o.intervalMs)];
   if (o.create) args.push('--create');
-  const r = await run(process.execPath, args, { timeoutMs: 180_000 });
+  if (o.frameBytes !== undefined) args.push('--frame-bytes', String(o.frameBytes));
+  const r = await run(process.execPath, args, { timeoutMs: 180_000, env: awsEnv() });
   assert.equal(r.code, 0, `kvsd seed failed (${r.code}): ${r.stderr}${r.stdout}`);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { persisted: number; errors: number };
   assert.equal(out.persisted, o.fragments, r.stdout);

@@ -24,8 +24,15 @@ export interface KvsdProcess {
   dispose(): Promise<void>;
 }
 
-export async function startKvsd(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<KvsdProcess> {
+export async function startKvsd(opts: {
+  args?: string[];
+  env?: Record<string, string>;
+  dataDir?: string;
+  /** Runs on the data directory before the server starts and locks it (e.g. `kvsd seed` of a big data set). */
+  prepare?: (dataDir: string) => Promise<unknown>;
+} = {}): Promise<KvsdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kvsd-test-'));
+  await opts.prepare?.(dataDir);
   let child: ChildProcess;
   let log = '';
   let port = 0;

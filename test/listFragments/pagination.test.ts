@@ -46,10 +46,10 @@ before(async () => {
   clients = sdk(kvsd.url);
   // One after the other: concurrent writers from several processes are a separate matter (see the
   // concurrent-ingest test).
-  await seed(kvsd.dataDir, 'big', { fragments: 1500, startMs: S, intervalMs: 2000, create: true });
-  await seed(kvsd.dataDir, 'big', { fragments: 1000, startMs: S + 1000, intervalMs: 1000 });
-  await seed(kvsd.dataDir, 'busy', { fragments: 2000, startMs: B0, intervalMs: 2000, create: true });
-  await seed(kvsd.dataDir, 'other', { fragments: 300, startMs: O0, intervalMs: 1000, create: true });
+  await seed(kvsd, 'big', { fragments: 1500, startMs: S, intervalMs: 2000, create: true });
+  await seed(kvsd, 'big', { fragments: 1000, startMs: S + 1000, intervalMs: 1000 });
+  await seed(kvsd, 'busy', { fragments: 2000, startMs: B0, intervalMs: 2000, create: true });
+  await seed(kvsd, 'other', { fragments: 300, startMs: O0, intervalMs: 1000, create: true });
   reference = (await rawWalk(kvsd.url, bigBody(), 1000)).fragments;
 });
 after(async () => { clients?.am.destroy(); clients?.kv.destroy(); await kvsd?.dispose(); });
@@ -202,7 +202,7 @@ describe('tokens', () => {
   it('a token from a deleted stream does not open on a re-created stream of the same name', async () => {
     const sel = { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: O0 / 1000, EndTimestamp: O0 / 1000 + 1000 } };
     const arn1 = await createStream(kvsd.url, 'phoenix');
-    await seed(kvsd.dataDir, 'phoenix', { fragments: 300, startMs: O0, intervalMs: 1000 });
+    await seed(kvsd, 'phoenix', { fragments: 300, startMs: O0, intervalMs: 1000 });
     const first = await rawList(kvsd.url, { StreamName: 'phoenix', MaxResults: 100, FragmentSelector: sel });
     const old = first.json.NextToken as string;
     assert.ok(old);
@@ -210,7 +210,7 @@ describe('tokens', () => {
     assertWireError(await rawList(kvsd.url, { StreamName: 'phoenix', NextToken: old }), 404, 'ResourceNotFoundException');
     const arn2 = await createStream(kvsd.url, 'phoenix');
     assert.notEqual(arn2, arn1);
-    await seed(kvsd.dataDir, 'phoenix', { fragments: 300, startMs: O0, intervalMs: 1000 });
+    await seed(kvsd, 'phoenix', { fragments: 300, startMs: O0, intervalMs: 1000 });
     await expectBadToken({ StreamName: 'phoenix', NextToken: old, FragmentSelector: sel }, 'old token, new stream', /nextToken|stream/i);
     await expectBadToken({ StreamName: 'phoenix', NextToken: old }, 'old token, new stream, no selector', /nextToken|stream/i);
     assertWireError(await rawList(kvsd.url, { StreamARN: arn1, NextToken: old }), 404, 'ResourceNotFoundException');
@@ -223,7 +223,7 @@ describe('tokens', () => {
   it('tokens of a stream with a 256-character name stay within the NextToken constraints', async () => {
     const name = `${'n'.repeat(250)}-._abc`;
     assert.equal(name.length, 256);
-    await seed(kvsd.dataDir, name, { fragments: 5, startMs: O0, intervalMs: 1000, create: true });
+    await seed(kvsd, name, { fragments: 5, startMs: O0, intervalMs: 1000, create: true });
     const w = await rawWalk(kvsd.url, { StreamName: name, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: Date.now() / 1000 + 60 } } }, 1);
     assert.equal(w.fragments.length, 5);
     assert.equal(w.tokens.length, 4);
@@ -297,7 +297,7 @@ describe('paging under concurrent ingest', () => {
         // Ingest starts once the first page is served: a seed whose timestamps interleave the existing ones
         // (ties included) on both sides of the cursor, and a real PutMedia session into the middle.
         ingest = Promise.all([
-          seed(kvsd.dataDir, 'busy', { fragments: 5000, startMs: B0 + 1000, intervalMs: 1000 }),
+          seed(kvsd, 'busy', { fragments: 5000, startMs: B0 + 1000, intervalMs: 1000 }),
           putMedia(kvsd.url, { streamName: 'busy', timecodeType: 'RELATIVE', producerStartTimestamp: PUT0, body: paced(chunks, 50) })
             .then((acks) => {
               assert.deepEqual(acks.filter((a) => a.EventType === 'ERROR'), [], 'PutMedia during the seed: no ERROR acks');
@@ -341,7 +341,7 @@ describe('paging under concurrent ingest', () => {
 
   it('two bulk writers at once (two `kvsd seed` processes besides the server) while paging: all persisted, paging exact', async (t) => {
     const D0 = 1_680_000_000_000;
-    await seed(kvsd.dataDir, 'duo', { fragments: 1000, startMs: D0, intervalMs: 4000, create: true });
+    await seed(kvsd, 'duo', { fragments: 1000, startMs: D0, intervalMs: 4000, create: true });
     const body = { StreamName: 'duo', FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: D0 / 1000, EndTimestamp: (D0 + 5_000_000) / 1000 } } };
     const snapshot = (await rawWalk(kvsd.url, body, 1000)).fragments;
     const got: RawFragment[] = [];
@@ -357,8 +357,8 @@ describe('paging under concurrent ingest', () => {
         // (Each writer reserves fragment sequence numbers in the shared catalog while the other commits: a
         // read-then-write SQLite transaction there fails with SQLITE_BUSY unless it is BEGIN IMMEDIATE.)
         writers = Promise.allSettled([
-          seed(kvsd.dataDir, 'duo', { fragments: 5000, startMs: D0 + 1000, intervalMs: 800 }),
-          seed(kvsd.dataDir, 'duo', { fragments: 5000, startMs: D0 + 2000, intervalMs: 800 }),
+          seed(kvsd, 'duo', { fragments: 5000, startMs: D0 + 1000, intervalMs: 800 }),
+          seed(kvsd, 'duo', { fragments: 5000, startMs: D0 + 2000, intervalMs: 800 }),
         ]).finally(() => { settled = true; });
       }
       if (!('NextToken' in r.json)) break;

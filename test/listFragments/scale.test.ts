@@ -28,11 +28,12 @@ let seq0: number;
 const latencies: string[] = [];
 
 before(async () => {
-  kvsd = await startKvsd({ args: ['--quiet'] });
-  am = sdk(kvsd.url).am;
   const started = Date.now();
-  await seed(kvsd.dataDir, STREAM, { fragments: N, startMs: T0, intervalMs: STEP, create: true });
+  // Seeded straight into the data directory before the server starts (the bulk path; a running server
+  // holds its directory's lock).
+  kvsd = await startKvsd({ args: ['--quiet'], prepare: (dir) => seed(dir, STREAM, { fragments: N, startMs: T0, intervalMs: STEP, create: true }) });
   latencies.push(`seeded ${N} fragments in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  am = sdk(kvsd.url).am;
   // The sequence number of fragment 0: the number of the only fragment at T0.
   const first = await am.send(new ListFragmentsCommand({ StreamName: STREAM, FragmentSelector: selector('PRODUCER_TIMESTAMP', T0, T0) }));
   assert.equal(first.Fragments!.length, 1);

@@ -41,9 +41,9 @@ before(async () => {
   am = sdk(kvsd.url).am;
   [preciseArn] = await Promise.all([createStream(kvsd.url, 'precise'), createStream(kvsd.url, 'retain-nothing', 0)]);
   // One seed at a time (concurrent writer processes: see pagination.test.ts).
-  await seed(kvsd.dataDir, 'precise', { fragments: 5, startMs: P0, intervalMs: 1000 });
-  await seed(kvsd.dataDir, 'whole', { fragments: 6, startMs: W0, intervalMs: 1000, create: true });
-  await seed(kvsd.dataDir, 'many', { fragments: 250, startMs: M0, intervalMs: 10, create: true });
+  await seed(kvsd, 'precise', { fragments: 5, startMs: P0, intervalMs: 1000 });
+  await seed(kvsd, 'whole', { fragments: 6, startMs: W0, intervalMs: 1000, create: true });
+  await seed(kvsd, 'many', { fragments: 250, startMs: M0, intervalMs: 10, create: true });
   // "overlap": real ffmpeg output, two fragments of 1960 ms at OVERLAP0 and OVERLAP0 + 2 s.
   await createStream(kvsd.url, 'overlap');
   const acks = await putMedia(kvsd.url, {
@@ -51,8 +51,8 @@ before(async () => {
   });
   assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, 2, JSON.stringify(acks));
   // "ties": A at X0 + 1000 i (i < 30), B at X0 + 10 s + 1000 j (j < 30): 20 producer timestamps carry two fragments.
-  await seed(kvsd.dataDir, 'ties', { fragments: 30, startMs: X0, intervalMs: 1000, create: true });
-  await seed(kvsd.dataDir, 'ties', { fragments: 30, startMs: X0 + 10_000, intervalMs: 1000 });
+  await seed(kvsd, 'ties', { fragments: 30, startMs: X0, intervalMs: 1000, create: true });
+  await seed(kvsd, 'ties', { fragments: 30, startMs: X0 + 10_000, intervalMs: 1000 });
 });
 after(async () => { am?.destroy(); await kvsd?.dispose(); });
 
@@ -178,7 +178,7 @@ describe('empty answers', () => {
 
   it('a stream whose retention is lowered to 0 lists {"Fragments":[]} though it archived fragments before', async () => {
     const arn = await createStream(kvsd.url, 'retention-dropped', 1);
-    await seed(kvsd.dataDir, 'retention-dropped', { fragments: 5, startMs: P0, intervalMs: 1000 });
+    await seed(kvsd, 'retention-dropped', { fragments: 5, startMs: P0, intervalMs: 1000 });
     const body = rangeBody('retention-dropped', 'PRODUCER_TIMESTAMP', P0, P0 + 10_000, { MaxResults: 2 });
     const before = await rawList(kvsd.url, body);
     assert.equal(before.json.Fragments.length, 2);

@@ -32,8 +32,8 @@ before(async () => {
   [arn, otherArn, deletedArn] = await Promise.all([
     createStream(kvsd.url, STREAM), createStream(kvsd.url, OTHER), createStream(kvsd.url, 'validation-deleted'),
   ]);
-  await seed(kvsd.dataDir, STREAM, { fragments: 3, startMs: T0, intervalMs: 1000 });
-  await seed(kvsd.dataDir, 'validation-deleted', { fragments: 3, startMs: T0, intervalMs: 1000 });
+  await seed(kvsd, STREAM, { fragments: 3, startMs: T0, intervalMs: 1000 });
+  await seed(kvsd, 'validation-deleted', { fragments: 3, startMs: T0, intervalMs: 1000 });
   await deleteStream(kvsd.url, deletedArn);
 });
 after(async () => { am?.destroy(); await kvsd?.dispose(); });

@@ -13,17 +13,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
-import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
+import { seed } from '../helpers/listing.js';
 import {
   createStream, fdCount, fdTargets, fragmentList, getMedia, ingest, inputOf, listAll, numbersOf, openFragmentList,
   parseDocuments, rssBytes, run, sleep, tag,
 } from '../helpers/readers.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 const BIG = 'res-big';
 const FRAGMENTS = 200;
 const FRAME_BYTES = 1_000_000;
@@ -33,10 +32,10 @@ let listed: Fragment[];
 let numbers: string[];
 
 before(async () => {
-  kvsd = await startKvsd();
-  const r = await run(process.execPath, [CLI, 'seed', '--data-dir', kvsd.dataDir, '--stream', BIG, '--create',
-    '--fragments', String(FRAGMENTS), '--frame-bytes', String(FRAME_BYTES), '--interval-ms', '1000'], { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, `kvsd seed failed: ${r.stderr}`);
+  // Seeded straight into the data directory before the server starts (a running server holds its lock).
+  kvsd = await startKvsd({
+    prepare: (dir) => seed(dir, BIG, { fragments: FRAGMENTS, frameBytes: FRAME_BYTES, startMs: Date.now() - FRAGMENTS * 1000, intervalMs: 1000, create: true }),
+  });
   listed = await listAll(kvsd.url, BIG);
   assert.equal(listed.length, FRAGMENTS);
   numbers = listed.map((f) => f.FragmentNumber!);

@@ -158,7 +158,7 @@ describe('the group commit isolates failures', () => {
         creationMs: 1, retentionHours: 24, storageTier: 'HOT', tags: {},
       });
       const headerId = await catalog.addTrackHeader(stream.id, craftHeader(1));
-      const segment = await catalog.newSegment(stream.id);
+      const segment = await catalog.newSegment(stream.id, 'test');
       const writer = await media.createSegment(stream.id, segment);
       await writer.append(Buffer.alloc(1000, 7));
       const committer = new Committer(catalog);

@@ -41,6 +41,9 @@ export function newStream(overrides: Partial<NewStream> = {}): NewStream {
   };
 }
 
+/** The node id segments are written under in these tests. */
+const WRITER = 'node-under-test';
+
 const summary = (f: FragmentRecord): ListedFragment => ({ seq: f.seq, producerMs: f.producerMs, serverMs: f.serverMs, entry: f.entry });
 
 export function catalogConformance(name: string, make: () => Promise<Catalog>) {
@@ -68,11 +71,18 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       return rows;
     }
 
-    /** A stream with a header and a segment, ready for fragments. */
+    /** A segment of the stream, written and sealed (an open one is never dropped). */
+    async function sealedSegment(streamId: number) {
+      const segment = await catalog.newSegment(streamId, WRITER);
+      await catalog.sealSegment(segment, 0);
+      return segment;
+    }
+
+    /** A stream with a header and a sealed segment, ready for fragments. */
     async function streamWithSegment(o: Partial<NewStream> = {}) {
       const s = await create(o);
       const headerId = await catalog.addTrackHeader(s.id, Buffer.from('header'));
-      const segment = await catalog.newSegment(s.id);
+      const segment = await sealedSegment(s.id);
       return { s, headerId, segment };
     }
 
@@ -213,7 +223,7 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.getFragment(a.s.id, fa[0]!.seq), undefined);
         assert.equal(await catalog.lastFragment(a.s.id), undefined);
         assert.deepEqual(await catalog.fragmentsAfter(a.s.id, 0, 10), []);
-        assert.deepEqual(await catalog.dropEmptySegments(a.s.id, new Set()), [], 'its segments are forgotten too');
+        assert.deepEqual(await catalog.dropEmptySegments(a.s.id), [], 'its segments are forgotten too');
         // The other stream is untouched.
         assert.deepEqual(await catalog.getTags(b.s.id), { t: '2' });
         assert.ok(await catalog.getTrackHeader(b.headerId));
@@ -318,11 +328,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('newSegment hands out distinct ids, never reused after dropEmptySegments', async () => {
         const a = await create();
         const b = await create();
-        const ids = [await catalog.newSegment(a.id), await catalog.newSegment(b.id), await catalog.newSegment(a.id)];
+        const ids = [await sealedSegment(a.id), await sealedSegment(b.id), await sealedSegment(a.id)];
         assert.equal(new Set(ids).size, 3);
-        const dropped = await catalog.dropEmptySegments(a.id, new Set());
+        const dropped = await catalog.dropEmptySegments(a.id);
         assert.deepEqual([...dropped].sort((x, y) => x - y), [ids[0]!, ids[2]!].sort((x, y) => x - y));
-        const next = await catalog.newSegment(a.id);
+        const next = await catalog.newSegment(a.id, WRITER);
         assert.ok(!ids.includes(next), `segment id ${next} was handed out again after it was dropped`);
       });
 
@@ -497,22 +507,36 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.lastFragment(a.s.id), undefined);
       });
 
-      it('dropEmptySegments forgets segments without fragments, except those in keep', async () => {
+      it('dropEmptySegments forgets sealed segments without fragments, never an open one', async () => {
         const { s, headerId } = await streamWithSegment(); // its first segment stays empty
-        const [empty] = await catalog.dropEmptySegments(s.id, new Set()) as [number];
-        const used = await catalog.newSegment(s.id);
-        const writing = await catalog.newSegment(s.id);
-        const spare = await catalog.newSegment(s.id);
+        const [empty] = await catalog.dropEmptySegments(s.id) as [number];
+        const used = await catalog.newSegment(s.id, WRITER);
+        const writing = await catalog.newSegment(s.id, WRITER);
+        const spare = await sealedSegment(s.id);
         const other = await streamWithSegment(); // another stream's empty segment
         await insert(s.id, [[1000, 1000], [2000, 2000]], used, headerId);
+        await catalog.sealSegment(used, 100);
         assert.ok(empty !== undefined);
-        const dropped = await catalog.dropEmptySegments(s.id, new Set([writing]));
-        assert.deepEqual(dropped, [spare], 'the used and the kept segment stay');
-        assert.deepEqual(await catalog.dropEmptySegments(s.id, new Set([writing])), [], 'nothing left to drop');
-        assert.deepEqual(await catalog.dropEmptySegments(s.id, new Set()), [writing], 'no longer kept, so dropped');
+        const dropped = await catalog.dropEmptySegments(s.id);
+        assert.deepEqual(dropped, [spare], 'the used and the open segment stay');
+        assert.deepEqual(await catalog.dropEmptySegments(s.id), [], 'nothing left to drop');
+        await catalog.sealSegment(writing, 0);
+        assert.deepEqual(await catalog.dropEmptySegments(s.id), [writing], 'sealed, so dropped');
         await catalog.expireFragments(s.id, 1e13);
-        assert.deepEqual(await catalog.dropEmptySegments(s.id, new Set()), [used], 'empty once its fragments expired');
-        assert.deepEqual(await catalog.dropEmptySegments(other.s.id, new Set()), [other.segment]);
+        assert.deepEqual(await catalog.dropEmptySegments(s.id), [used], 'empty once its fragments expired');
+        assert.deepEqual(await catalog.dropEmptySegments(other.s.id), [other.segment]);
+      });
+
+      it('sealAbandonedSegments seals the open segments of every other owner, not the live one\'s', async () => {
+        const s = await create();
+        const mine = await catalog.newSegment(s.id, WRITER);
+        const crashed = await catalog.newSegment(s.id, 'node-that-died');
+        const alsoCrashed = await catalog.newSegment(s.id, 'another-that-died');
+        assert.equal(await catalog.sealAbandonedSegments(WRITER), 2);
+        assert.equal(await catalog.sealAbandonedSegments(WRITER), 0, 'already sealed');
+        assert.deepEqual([...await catalog.dropEmptySegments(s.id)].sort((x, y) => x - y), [crashed, alsoCrashed].sort((x, y) => x - y));
+        await catalog.sealSegment(mine, 0);
+        assert.deepEqual(await catalog.dropEmptySegments(s.id), [mine]);
       });
     });
   });

@@ -33,7 +33,7 @@ describe('SqliteCatalog reader threads', () => {
     try {
       const s = await c.createStream(newStream({ name: 'threads' }));
       const headerId = await c.addTrackHeader(s.id, Buffer.from('h'));
-      const segment = await c.newSegment(s.id);
+      const segment = await c.newSegment(s.id, 'node-a');
       const range = { streamId: s.id, kind: 'producer' as const, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 1000 };
       for (let round = 1; round <= 20; round++) {
         const seq = await c.reserveSequence(1);
@@ -56,7 +56,7 @@ describe('SqliteCatalog on disk', () => {
     const c1 = new SqliteCatalog(file);
     const s = await c1.createStream(newStream({ name: 'durable', deviceName: 'd', tags: { k: 'v' } }));
     const headerId = await c1.addTrackHeader(s.id, Buffer.from([1, 2, 3]));
-    const segment = await c1.newSegment(s.id);
+    const segment = await c1.newSegment(s.id, 'node-a');
     const seq = await c1.reserveSequence(10);
     const frag = { streamId: s.id, seq, producerMs: 1000, serverMs: 2000, lengthMs: 2000, size: 10, nonce: 5, headerId, segment, offset: 0, entry: '{}' };
     await c1.insertFragments([frag]);

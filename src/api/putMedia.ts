@@ -9,6 +9,7 @@ import { StreamARN, StreamName } from './shapes.js';
 import { invalidArgument } from '../protocol/errors.js';
 import { validate, type InputShape } from '../protocol/validator.js';
 import type { Ack } from '../archive/ingest.js';
+import { TIMESTAMP_RANGE_TEXT, isStorableTimestamp } from '../archive/producerInput.js';
 
 /** While no data arrives an IDLE ack goes out this often; after IDLE_CLOSE_MS the session ends. */
 export const IDLE_ACK_MS = 3_000;
@@ -72,6 +73,9 @@ export const putMedia: StreamingOperation = {
       producerStartMs = parseProducerStart(input.ProducerStartTimestamp, header(req, 'user-agent'));
       if (producerStartMs === undefined) {
         throw invalidArgument(`x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is neither decimal epoch seconds nor ISO-8601.`);
+      }
+      if (!isStorableTimestamp(producerStartMs)) {
+        throw invalidArgument(`x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is not ${TIMESTAMP_RANGE_TEXT}.`);
       }
     } else if (input.FragmentTimecodeType === 'RELATIVE') {
       throw invalidArgument('x-amzn-producer-start-timestamp is required when x-amzn-fragment-timecode-type is RELATIVE.');

@@ -72,6 +72,9 @@ export class Archive {
       this.events.emit(`deleted:${stream.id}`);
       for (const session of this.sessions.get(stream.id) ?? []) void session.abort(4008, 'the stream was deleted');
     };
+    this.streams.onUpdated = (stream) => {
+      for (const session of this.sessions.get(stream.id) ?? []) session.streamUpdated(stream);
+    };
   }
 
   /** Opens a PutMedia session; `ack` receives its acknowledgements in order. */

@@ -3,6 +3,11 @@
  * Each Cluster is one fragment. Its bytes are appended to the session's segment as they arrive (never
  * held whole in memory); when the cluster ends it is RECEIVED, and once the group committer has synced
  * its bytes and committed its row it is PERSISTED (only on streams that retain data).
+ *
+ * A failed write or commit (disk full, I/O error) is ERROR 5001 ARCHIVAL_ERROR and ends the session, as AWS
+ * does: the segment's content is unknown from then on, so every fragment of the session not yet PERSISTED
+ * gets 5001 and nothing more is stored in that segment; the producer reconnects for a new one. 5000
+ * INTERNAL_ERROR is left for kvsd's own bugs; what the producer got wrong is a 4xxx.
  */
 import { randomInt } from 'node:crypto';
 import { MkvError, MkvReader, type MkvEvent, type TrackHeader } from '../mkv/index.js';
@@ -14,6 +19,7 @@ import { formatFragmentNumber } from './fragmentNumbers.js';
 import type { SequenceAllocator } from './sequence.js';
 import { encodeTrackHeader } from './trackHeaders.js';
 import type { BufferedFragment } from './liveBuffer.js';
+import { TIMESTAMP_RANGE_TEXT, checkTrackHeader, isStorableTimestamp } from './producerInput.js';
 
 /** ErrorId → ErrorCode of PutMedia's ERROR acknowledgements (spec §6.3). */
 export const ACK_ERRORS = {
@@ -22,6 +28,7 @@ export const ACK_ERRORS = {
   4003: 'MAX_CONNECTION_DURATION_REACHED',
   4004: 'FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS',
   4006: 'INVALID_MKV_DATA',
+  4007: 'INVALID_PRODUCER_TIMESTAMP',
   4008: 'STREAM_NOT_ACTIVE',
   4010: 'TRACK_NUMBER_MISMATCH',
   4011: 'FRAMES_MISSING_FOR_TRACK',
@@ -67,6 +74,8 @@ export interface SessionOptions {
 }
 
 interface OpenFragment {
+  /** Where the fragment's bytes go; none on a stream that retains nothing (the bytes go to `memory`). */
+  writer?: SegmentWriter;
   seq: number;
   nonce: number;
   number: string;
@@ -74,6 +83,7 @@ interface OpenFragment {
   offset: number;
   size: number;
   timecode?: number;
+  producerMs?: number;
   firstFrameMs?: number;
   lastFrameMs?: number;
   tracksSeen: Set<number>;
@@ -89,8 +99,10 @@ class FatalIngestError extends Error {
 
 export class IngestSession {
   private readonly reader = new MkvReader();
-  private readonly persist: boolean;
-  private header?: { info: TrackHeader; id: number; bytes: Buffer };
+  /** The stream as last told (UpdateDataRetention mid-session takes effect from the next fragment). */
+  private stream: StreamRecord;
+  /** `id`: the header's row in the catalog, once stored (only streams that retain data store it). */
+  private header?: { info: TrackHeader; id?: number; bytes: Buffer };
   private writer?: SegmentWriter;
   private fragment?: OpenFragment;
   private previousLastFrameMs = -Infinity;
@@ -98,11 +110,16 @@ export class IngestSession {
   private fatal = false;
 
   constructor(private readonly deps: IngestDeps, private readonly opts: SessionOptions, private readonly ack: (a: Ack) => void) {
-    this.persist = opts.stream.retentionHours > 0;
+    this.stream = opts.stream;
   }
 
   /** True once a fatal error was acknowledged: the caller stops reading and ends the response. */
   get closed() { return this.fatal; }
+
+  /** The stream was updated (e.g. its retention): fragments from the next one on follow the new record. */
+  streamUpdated(stream: StreamRecord) {
+    if (stream.id === this.stream.id) this.stream = stream;
+  }
 
   /** Feeds the next bytes of the body; `arrivalMs` is when they arrived (server timestamps). */
   async push(chunk: Buffer, arrivalMs: number): Promise<void> {
@@ -218,24 +235,58 @@ export class IngestSession {
     }
   }
 
+  /**
+   * Runs a storage operation (media store or catalog). Its failure is the session's ARCHIVAL_ERROR: the
+   * disk is full or failing, not the producer's input nor a kvsd bug.
+   */
+  private async stored<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      throw new FatalIngestError(5001, `failed to persist: ${String(err)}`);
+    }
+  }
+
+  /**
+   * A commit failed: that fragment is not PERSISTED (5001), and neither is any fragment after it. The
+   * session ends: the fragment being received gets 5001 too; commits already in flight report their own
+   * outcome (those of the failed segment cannot sync any more, so they get 5001; a fragment whose bytes
+   * and row were durable before the failure is PERSISTED).
+   */
+  private commitFailed(f: OpenFragment, err: unknown) {
+    this.sendError(5001, f, `failed to persist: ${String(err)}`);
+    if (this.fatal) return;
+    const open = this.fragment;
+    if (open && !open.failed) this.sendError(5001, open, 'the session ended after a failure to persist');
+    this.fatal = true;
+  }
+
   private async onHeader(info: TrackHeader) {
     if (info.trackEntries.length > LIMITS.maxTracks) {
       throw new FatalIngestError(4012, `${info.trackEntries.length} tracks; at most ${LIMITS.maxTracks} are allowed`);
     }
+    checkTrackHeader(info);
     const bytes = encodeTrackHeader(info.ebmlHeader, info.info, info.tracks);
     if (this.header?.bytes.equals(bytes)) return;
-    const id = this.persist ? await this.deps.catalog.addTrackHeader(this.opts.stream.id, bytes) : 0;
-    this.header = { info, id, bytes };
+    this.header = { info, bytes };
   }
 
   private async onClusterStart(arrivalMs: number) {
-    if (!this.header) throw new MkvError('a Cluster arrived before the Tracks header');
-    if (this.persist) await this.ensureWriter();
-    const seq = await this.deps.sequence.take();
+    const header = this.header;
+    if (!header) throw new MkvError('a Cluster arrived before the Tracks header');
+    const persist = this.stream.retentionHours > 0;
+    if (persist) {
+      header.id ??= await this.stored(() => this.deps.catalog.addTrackHeader(this.stream.id, header.bytes));
+      await this.stored(() => this.ensureWriter());
+    } else if (this.writer) {
+      await this.close(); // the retention went to 0: this session's segment is finished
+    }
+    const seq = await this.stored(() => this.deps.sequence.take());
     const nonce = randomInt(1 << 28);
     this.fragment = {
       seq, nonce, number: formatFragmentNumber({ seq, serverMs: arrivalMs, nonce }), serverMs: arrivalMs,
-      offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false, ...(!this.persist && { memory: [] }),
+      offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false,
+      ...(persist ? { writer: this.writer! } : { memory: [] }),
     };
   }
 
@@ -251,6 +302,14 @@ export class IngestSession {
     const f = this.fragment!;
     f.timecode = timecode;
     this.ack({ EventType: 'BUFFERING', FragmentTimecode: timecode, FragmentNumber: f.number });
+    const { timecodeType, producerStartMs } = this.opts;
+    const producerMs = (timecodeType === 'RELATIVE' ? producerStartMs! : 0) + this.toMs(timecode);
+    // Never stored: boto3 and the CLI could not list the stream any more (year 10000), the JS SDK would read
+    // Invalid Date.
+    if (!isStorableTimestamp(producerMs)) {
+      return this.sendError(4007, f, `producer timestamp ${producerMs} ms is not ${TIMESTAMP_RANGE_TEXT}`);
+    }
+    f.producerMs = producerMs;
   }
 
   private toMs(timecode: number) {
@@ -265,6 +324,9 @@ export class IngestSession {
       return this.sendError(4010, f, `frame on track ${track}, which the Tracks header does not declare`);
     }
     const ms = this.toMs(f.timecode + relativeTimecode);
+    if (!isStorableTimestamp(ms)) {
+      return this.sendError(4007, f, `frame timestamp ${ms} ms is not ${TIMESTAMP_RANGE_TEXT}`);
+    }
     if (f.firstFrameMs === undefined) {
       if (ms <= this.previousLastFrameMs) {
         return this.sendError(4004, f, `first frame at ${ms} ms is not after the previous fragment's last frame`);
@@ -283,7 +345,8 @@ export class IngestSession {
     f.size += bytes.length;
     if (f.failed) return;
     if (f.size > LIMITS.maxFragmentBytes) return this.sendError(4001, f, `fragment larger than ${LIMITS.maxFragmentBytes} bytes`);
-    if (this.writer) await this.writer.append(bytes);
+    const { writer } = f;
+    if (writer) await this.stored(() => writer.append(bytes));
     else f.memory?.push(Buffer.from(bytes));
   }
 
@@ -292,14 +355,23 @@ export class IngestSession {
     this.fragment = undefined;
     if (f.failed) return;
     if (f.timecode === undefined) throw new MkvError('a Cluster without a Timecode');
+    if (f.firstFrameMs === undefined || f.lastFrameMs === undefined || f.producerMs === undefined) {
+      return this.sendError(4011, f, 'a Cluster without frames');
+    }
     const missing = this.header!.info.trackEntries.find((t) => !f.tracksSeen.has(t.number));
     if (missing) return this.sendError(4011, f, `no frame for track ${missing.number}`);
-    this.previousLastFrameMs = f.lastFrameMs!;
+    const { stream } = this;
+    const { producerMs } = f;
+    const fields = {
+      seq: f.seq, producerMs, serverMs: f.serverMs, lengthMs: f.lastFrameMs - f.firstFrameMs, size: f.size, nonce: f.nonce,
+    };
+    // Every number was checked as it arrived; this is the last line before a row: never NaN in the catalog.
+    const bad = Object.entries(fields).find(([, v]) => !Number.isSafeInteger(v) || v < 0);
+    if (bad) return this.sendError(4006, f, `the fragment's ${bad[0]} would be ${bad[1]}`);
+    this.previousLastFrameMs = f.lastFrameMs;
     this.ack({ EventType: 'RECEIVED', FragmentTimecode: f.timecode, FragmentNumber: f.number });
-    const { stream, timecodeType, producerStartMs } = this.opts;
-    const timecodeMs = this.toMs(f.timecode);
-    const producerMs = timecodeType === 'RELATIVE' ? producerStartMs! + timecodeMs : timecodeMs;
-    if (!this.writer) {
+    const { writer } = f;
+    if (!writer) {
       if (f.memory) {
         this.deps.onBuffered(stream, {
           seq: f.seq, nonce: f.nonce, serverMs: f.serverMs, producerMs, header: this.header!.bytes, cluster: Buffer.concat(f.memory),
@@ -308,19 +380,16 @@ export class IngestSession {
       return;
     }
 
-    const fields = {
-      seq: f.seq, producerMs, serverMs: f.serverMs, lengthMs: f.lastFrameMs! - f.firstFrameMs!, size: f.size, nonce: f.nonce,
-    };
     const row: FragmentRecord = {
-      streamId: stream.id, ...fields, headerId: this.header!.id, segment: this.writer.segment, offset: f.offset,
+      streamId: stream.id, ...fields, headerId: this.header!.id!, segment: writer.segment, offset: f.offset,
       entry: renderEntry(fields, f.number),
     };
-    const commit = this.deps.committer.commit(this.writer, row).then(
+    const commit = this.deps.committer.commit(writer, row).then(
       () => {
         this.ack({ EventType: 'PERSISTED', FragmentTimecode: f.timecode!, FragmentNumber: f.number });
         this.deps.onPersisted(stream, row);
       },
-      (err: unknown) => this.sendError(5001, { ...f, failed: false }, String(err)),
+      (err: unknown) => this.commitFailed(f, err),
     ).finally(() => this.commits.delete(commit));
     this.commits.add(commit);
   }

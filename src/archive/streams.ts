@@ -28,6 +28,8 @@ const RECENT_MAX = 10_000;
 export class StreamRegistry {
   /** Called when a stream is deleted, so ingest and readers on it can stop. */
   onDeleted: (stream: StreamRecord) => void = () => {};
+  /** Called with the new record after UpdateStream or UpdateDataRetention changed a stream (live sessions follow it). */
+  onUpdated: (stream: StreamRecord) => void = () => {};
   /**
    * Recent lookups by 'n:' + name and 'a:' + ARN; emptied after every update and deletion (a creation
    * invalidates nothing: only live streams are remembered, and a live stream's name cannot be created).
@@ -134,6 +136,8 @@ export class StreamRegistry {
     const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
     this.forgetRecent();
     if (!ok) throw this.staleVersion(stream);
+    const updated = await this.catalog.getStream(stream.id);
+    if (updated) this.onUpdated(updated);
   }
 
   private staleVersion(stream: StreamRecord) {

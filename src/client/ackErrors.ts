@@ -14,12 +14,13 @@ const EXPLANATIONS = {
     + "B-frames a video frame of one cluster is later than the next cluster's first audio frame: encode with -bf 0, "
     + "or mux so that each cluster starts after the previous one's last frame",
   4006: 'the input is not valid Matroska (or ends inside an element) and the session ended: check it with mkvinfo -a',
+  4007: 'a fragment\'s producer timestamp is before 1970 or after 9999-12-31 (which clients cannot read back) and it was dropped: check the timecodes, or x-amzn-producer-start-timestamp for RELATIVE ones',
   4008: 'the stream was deleted during the upload and the session ended',
   4010: 'a frame is on a track number the Tracks header does not declare; its fragment was dropped',
   4011: 'a fragment has no frame for one of the declared tracks and was dropped: every track needs a frame in each cluster',
   4012: 'the input declares more than 3 tracks and the session ended',
   5000: 'the server failed on this upload (its log says why) and the session ended',
-  5001: 'the server could not store a fragment (its log says why: disk full, permissions?)',
+  5001: 'the server could not store the fragments (its log says why: disk full, permissions?) and the session ended: send again once the server has space',
 } satisfies Record<AckErrorId, string>;
 
 export function explainAckError(errorId: number | undefined): string {

@@ -521,22 +521,30 @@ function parseTracks(tracks: Buffer, offset: number): TrackEntryInfo[] {
   return entries;
 }
 
+/**
+ * How deep SimpleTags may nest. Matroska allows nesting without a limit, and a 1 MiB Tags element can nest
+ * 100,000 deep: the recursion below must end with MkvError (4006), not with the stack (RangeError, 5000).
+ * Real producers nest one or two levels.
+ */
+export const MAX_SIMPLE_TAG_DEPTH = 64;
+
 function parseTags(tags: Buffer, offset: number): { name: string; value: string }[] {
   const simpleTags: { name: string; value: string }[] = [];
-  const visit = (simpleTag: Buffer, at: number): void => {
+  const visit = (simpleTag: Buffer, at: number, depth: number): void => {
+    if (depth > MAX_SIMPLE_TAG_DEPTH) throw new MkvError(`SimpleTag nested deeper than ${MAX_SIMPLE_TAG_DEPTH} levels at offset ${at}`);
     let name: string | undefined;
     let value = '';
     for (const field of children(simpleTag, at)) {
       if (field.id === ID.TagName) name = parseString(field.data);
       else if (field.id === ID.TagString) value = parseString(field.data);
-      else if (field.id === ID.SimpleTag) visit(field.data, field.dataOffset); // nested tags come after their parent
+      else if (field.id === ID.SimpleTag) visit(field.data, field.dataOffset, depth + 1); // nested tags come after their parent
     }
     if (name !== undefined) simpleTags.push({ name, value });
   };
   for (const tag of children(tags, offset)) {
     if (tag.id !== ID.Tag) continue;
     for (const child of children(tag.data, tag.dataOffset)) {
-      if (child.id === ID.SimpleTag) visit(child.data, child.dataOffset);
+      if (child.id === ID.SimpleTag) visit(child.data, child.dataOffset, 1);
     }
   }
   return simpleTags;

@@ -5,7 +5,7 @@
  * catalog, so no client-supplied name ever becomes part of a path.
  */
 import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MediaUnavailableError, type MediaStore, type SegmentWriter } from './mediaStore.js';
 
@@ -16,6 +16,10 @@ import { MediaUnavailableError, type MediaStore, type SegmentWriter } from './me
  * are views of the request's received chunks, which nothing writes to. Writes at distinct offsets need no
  * ordering, so an append never waits for a sync in progress: sync() hands off what is gathered, waits for
  * the writes issued so far, then fdatasyncs. Ingest keeps reading while the previous fragment is made durable.
+ *
+ * A failed write or fdatasync (ENOSPC, EIO) is sticky: the file's content past the last good sync is
+ * unknown from then on (a failed write may hold the head of a fragment whose tail a later write would put
+ * after a hole), so every later append and sync rejects with that failure, and close() writes nothing more.
  */
 const WRITE_BUFFER_BYTES = 256 * 1024;
 
@@ -27,10 +31,22 @@ class LocalSegmentWriter implements SegmentWriter {
   private bufferStart = 0;
   private readonly writes = new Set<Promise<void>>();
   private syncing: Promise<void> = Promise.resolve();
+  /** The first write or sync that failed: the writer is unusable from then on. */
+  private failure: Error | undefined;
 
   constructor(readonly segment: number, private readonly fh: FileHandle) {}
 
+  private fail(err: unknown): Error {
+    this.failure ??= err instanceof Error ? err : new Error(String(err));
+    return this.failure;
+  }
+
+  private checkUsable() {
+    if (this.failure) throw new SegmentFailedError(this.segment, this.failure);
+  }
+
   async append(bytes: Buffer): Promise<void> {
+    this.checkUsable();
     if (bytes.length === 0) return;
     this.gathered.push(bytes);
     this.buffered += bytes.length;
@@ -51,13 +67,18 @@ class LocalSegmentWriter implements SegmentWriter {
 
   private write(data: Buffer[], at: number): Promise<void> {
     const p = (async () => {
+      this.checkUsable();
       let rest = data;
       let position = at;
-      while (rest.length > 0) {
-        const { bytesWritten } = await this.fh.writev(rest, position);
-        if (bytesWritten === 0) throw new Error(`segment ${this.segment}: the file system wrote nothing`);
-        position += bytesWritten;
-        rest = skipBytes(rest, bytesWritten);
+      try {
+        while (rest.length > 0) {
+          const { bytesWritten } = await this.fh.writev(rest, position);
+          if (bytesWritten === 0) throw new Error(`segment ${this.segment}: the file system wrote nothing`);
+          position += bytesWritten;
+          rest = skipBytes(rest, bytesWritten);
+        }
+      } catch (err) {
+        throw this.fail(err);
       }
     })();
     this.writes.add(p);
@@ -66,21 +87,35 @@ class LocalSegmentWriter implements SegmentWriter {
   }
 
   sync(): Promise<void> {
-    void this.handOff();
+    if (this.failure) return Promise.reject(new SegmentFailedError(this.segment, this.failure));
+    void this.handOff().catch(() => undefined); // its failure is sticky: seen below
     const issued = [...this.writes];
     // One fdatasync at a time; each covers every write that completed before it started.
     const next = this.syncing.catch(() => undefined).then(async () => {
       await Promise.all(issued);
-      await this.fh.datasync();
+      // A write that failed before this sync was asked for left the file with unknown content.
+      this.checkUsable();
+      try {
+        await this.fh.datasync();
+      } catch (err) {
+        throw this.fail(err);
+      }
     });
     this.syncing = next;
     return next;
   }
 
   async close(): Promise<void> {
-    await this.handOff();
+    if (!this.failure) await this.handOff().catch(() => undefined);
     await Promise.allSettled([...this.writes, this.syncing]);
     await this.fh.close();
+  }
+}
+
+/** Every use of a segment writer after one of its writes or syncs failed. */
+export class SegmentFailedError extends Error {
+  constructor(segment: number, readonly failure: Error) {
+    super(`segment ${segment} is unusable after a failed write: ${failure.message}`);
   }
 }
 
@@ -92,23 +127,51 @@ export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
   return [chunks[i]!.subarray(n), ...chunks.slice(i + 1)];
 }
 
+/** fsyncs a directory, so that the entries created in it are durable. */
+export async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try { await dir.sync(); } finally { await dir.close(); }
+}
+
 export class LocalMediaStore implements MediaStore {
   private readonly madeDirs = new Set<number>();
-  constructor(private readonly root: string) {}
+  /** `syncDir` is replaceable so that a test can see which directories are synced, and when. */
+  constructor(private readonly root: string, private readonly syncDir: (path: string) => Promise<void> = syncDirectory) {}
 
   private dir(streamId: number) { return join(this.root, String(streamId)); }
   private file(streamId: number, segment: number) { return join(this.dir(streamId), `${segment}.seg`); }
 
+  /**
+   * mkdir -p, then an fsync of the parent of every directory it created (media/ in the data directory the
+   * first time, <streamId>/ in media/): a new directory's entry is not durable until its parent is synced.
+   * The stream directory's parent is synced even when the directory already existed: it may have been made
+   * by a process that died (or whose sync failed) before syncing it. That is one fsync per stream and start.
+   */
+  private async makeDirectory(path: string) {
+    const first = await mkdir(path, { recursive: true });
+    const parents: string[] = [];
+    if (first !== undefined) {
+      for (let p = path; p !== first && dirname(p) !== p; p = dirname(p)) parents.unshift(dirname(p));
+      parents.unshift(dirname(first));
+    }
+    if (parents.at(-1) !== dirname(path)) parents.push(dirname(path));
+    for (const dir of parents) await this.syncDir(dir);
+  }
+
   async createSegment(streamId: number, segment: number): Promise<SegmentWriter> {
     if (!this.madeDirs.has(streamId)) {
-      await mkdir(this.dir(streamId), { recursive: true });
+      await this.makeDirectory(this.dir(streamId));
       this.madeDirs.add(streamId);
     }
     // 'wx': a segment id is never reused, so an existing file means something is badly wrong.
     const fh = await open(this.file(streamId, segment), 'wx');
-    // The new directory entry must be durable too before any fragment in it is acknowledged.
-    const dir = await open(this.dir(streamId), 'r');
-    try { await dir.sync(); } finally { await dir.close(); }
+    try {
+      // The new directory entry must be durable too before any fragment in it is acknowledged.
+      await this.syncDir(this.dir(streamId));
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
     return new LocalSegmentWriter(segment, fh);
   }
 

@@ -9,8 +9,15 @@ export interface SegmentWriter {
   readonly segment: number;
   /** Bytes written so far: the offset the next append lands at. */
   readonly position: number;
+  /**
+   * Appends bytes. After any write or sync of the writer failed, this rejects: the writer's content past
+   * its last good sync is unknown, so nothing more may be stored in it (the caller starts a new segment).
+   */
   append(bytes: Buffer): Promise<void>;
-  /** Makes everything appended so far durable (fsync). */
+  /**
+   * Makes everything appended so far durable (fsync). Rejects if any write of those bytes, or any earlier
+   * write or sync of the writer, failed: a resolved sync means every appended byte is on disk.
+   */
   sync(): Promise<void>;
   close(): Promise<void>;
 }

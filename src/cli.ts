@@ -37,6 +37,9 @@ Options of serve (each also read from the environment variable shown):
   --max-connections N  simultaneous TCP connections (KVSD_MAX_CONNECTIONS, default 1000)
   --max-header-bytes N request line and headers (KVSD_MAX_HEADER_BYTES, default 16384)
   --body-timeout-ms MS time allowed for a JSON request body; PutMedia exempt (KVSD_BODY_TIMEOUT_MS, default 30000)
+  --live-buffer-bytes N  memory for recent fragments of streams that retain nothing, all streams together
+                       (KVSD_LIVE_BUFFER_BYTES, default 268435456 = 256 MiB)
+  --live-buffer-max-age-ms MS  age past which they are dropped (KVSD_LIVE_BUFFER_MAX_AGE_MS, default 300000)
 
 Performance:
   --catalog-readers N  threads reading ListFragments pages, 0 = main thread (KVSD_CATALOG_READERS,
@@ -60,6 +63,8 @@ const SERVE_OPTIONS = {
   'max-header-bytes': { type: 'string', env: 'KVSD_MAX_HEADER_BYTES' },
   'body-timeout-ms': { type: 'string', env: 'KVSD_BODY_TIMEOUT_MS' },
   'catalog-readers': { type: 'string', env: 'KVSD_CATALOG_READERS' },
+  'live-buffer-bytes': { type: 'string', env: 'KVSD_LIVE_BUFFER_BYTES' },
+  'live-buffer-max-age-ms': { type: 'string', env: 'KVSD_LIVE_BUFFER_MAX_AGE_MS' },
 } as const;
 
 function fail(message: string): never {
@@ -85,7 +90,7 @@ async function serve(args: string[]) {
   const flag = (name: 'quiet' | 'allow-anonymous') =>
     values[name] === true || /^(1|true|yes)$/i.test(process.env[SERVE_OPTIONS[name].env] ?? '');
   const quiet = flag('quiet');
-  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms' | 'catalog-readers') => {
+  const int = (name: 'max-connections' | 'max-header-bytes' | 'body-timeout-ms' | 'catalog-readers' | 'live-buffer-bytes' | 'live-buffer-max-age-ms') => {
     const text = opt(name);
     if (text === undefined) return undefined;
     if (!/^\d+$/.test(text)) fail(`--${name} must be a whole number, got '${text}'`);
@@ -101,6 +106,7 @@ async function serve(args: string[]) {
     visibilityDelayMs: opt('visibility-delay-ms'),
     maxConnections: int('max-connections'), maxHeaderBytes: int('max-header-bytes'), bodyTimeoutMs: int('body-timeout-ms'),
     catalogReaders: int('catalog-readers'),
+    liveBufferBytes: int('live-buffer-bytes'), liveBufferMaxAgeMs: int('live-buffer-max-age-ms'),
   }).catch((err: Error) => fail(err.message));
   process.stdout.write(`kvsd listening on ${server.url}\n`);
   const auth = opt('auth');

@@ -15,7 +15,7 @@ import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
 import { renderEntry } from './listingEntry.js';
 import { ArchiveReader } from './reading.js';
-import { LiveBuffer, type BufferedFragment } from './liveBuffer.js';
+import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
 import { Committer } from './committer.js';
 import { SequenceAllocator } from './sequence.js';
 import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
@@ -26,6 +26,8 @@ export interface ArchiveOptions extends Identity {
   sweepIntervalMs?: number;
   /** Catalog reader threads for ListFragments pages (default: one per core but one, at most 4). */
   catalogReaders?: number;
+  /** The host buffer of streams that retain nothing: its global cap and max age (src/archive/liveBuffer.ts). */
+  liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -37,7 +39,7 @@ export class Archive {
   readonly lister: FragmentLister;
   readonly reader: ArchiveReader;
   /** Recent fragments of streams that retain nothing, for GetMedia. */
-  readonly liveBuffer = new LiveBuffer();
+  readonly liveBuffer: LiveBuffer;
   private sweepTimer?: NodeJS.Timeout;
   private maintenance: Promise<void> = Promise.resolve();
   /** Segments being written by live PutMedia sessions: never removed under them. */
@@ -58,7 +60,9 @@ export class Archive {
     readonly tokens: TokenSealer,
     readonly identity: Identity,
     private readonly log: (event: Record<string, unknown>) => void,
+    liveBuffer: LiveBufferOptions = {},
   ) {
+    this.liveBuffer = new LiveBuffer(liveBuffer);
     this.streams = new StreamRegistry(catalog, identity);
     this.lister = new FragmentLister(catalog, tokens);
     this.reader = new ArchiveReader(catalog, media, this.liveBuffer);
@@ -85,6 +89,7 @@ export class Archive {
         this.events.emit('persisted', stream, fragment);
         this.events.emit(`available:${stream.id}`, fragment);
       },
+      reserveLive: () => this.liveBuffer.reserve(),
       onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
         this.liveBuffer.add(stream.id, fragment);
         this.events.emit(`available:${stream.id}`, fragment);
@@ -109,7 +114,8 @@ export class Archive {
     const catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
     const media = new LocalMediaStore(join(opts.dataDir, 'media'));
     const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
-    const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
+    const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}), opts.liveBuffer);
+    archive.liveBuffer.startSweeping();
     await archive.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
     archive.schedule(() => archive.purgeDeleted());
@@ -181,6 +187,7 @@ export class Archive {
   /** Waits for background work, then closes storage. */
   async close() {
     clearInterval(this.sweepTimer);
+    this.liveBuffer.stopSweeping();
     await this.maintenance;
     await this.media.close();
     await this.catalog.close();

@@ -10,7 +10,7 @@ import { kvsTags, matroskaEbmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER } from '../mkv
 import type { Catalog, FragmentRecord, StreamRecord, TimestampKind } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
 import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
-import type { LiveBuffer } from './liveBuffer.js';
+import type { BufferedFragment, LiveBuffer } from './liveBuffer.js';
 import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';
 
 export interface ServedFragment {
@@ -155,12 +155,12 @@ export class ArchiveReader {
     return r && r.seq - 1;
   }
 
-  private buffered(f: { seq: number; nonce: number; serverMs: number; producerMs: number; header: Buffer; cluster: Buffer }): ServedFragment {
+  private buffered(f: BufferedFragment): ServedFragment {
     return {
       seq: f.seq, serverMs: f.serverMs, producerMs: f.producerMs,
       number: formatFragmentNumber(f),
       header: async () => decodeTrackHeader(f.header),
-      body: () => Readable.from([f.cluster]),
+      body: () => Readable.from(f.cluster),
     };
   }
 }

@@ -52,6 +52,10 @@ const SERVE_OPTIONS: readonly ServeOption[] = [
     description: 'request line and headers (431 beyond)' },
   { group: 'Hardening', name: 'body-timeout-ms', value: 'MS', env: 'KVSD_BODY_TIMEOUT_MS', default: String(DEFAULT_BODY_TIMEOUT_MS), key: 'bodyTimeoutMs', kind: 'count',
     description: 'time allowed for a JSON request body; PutMedia exempt (408 beyond)' },
+  { group: 'Hardening', name: 'live-buffer-bytes', value: 'N', env: 'KVSD_LIVE_BUFFER_BYTES', default: '268435456 (256 MiB)', key: 'liveBufferBytes',
+    kind: 'count', description: 'memory for recent fragments of streams that retain nothing (GetMedia), all streams together' },
+  { group: 'Hardening', name: 'live-buffer-max-age-ms', value: 'MS', env: 'KVSD_LIVE_BUFFER_MAX_AGE_MS', default: '300000 (5 min)', key: 'liveBufferMaxAgeMs',
+    kind: 'count', description: 'age past which those fragments are dropped' },
 
   { group: 'Performance', name: 'catalog-readers', value: 'N', env: 'KVSD_CATALOG_READERS', default: 'cores - 1, at most 4', key: 'catalogReaders', kind: 'count',
     description: 'threads reading ListFragments pages, 0 = main thread' },

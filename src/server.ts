@@ -72,6 +72,10 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   /** Time allowed for the request line and headers (default 10 s); then the connection is closed. */
   headersTimeoutMs?: number;
+  /** Most bytes the live buffer of retention-0 streams holds across all streams (default 256 MiB). */
+  liveBufferBytes?: number;
+  /** Age past which buffered fragments of retention-0 streams are dropped, ms (default 5 minutes). */
+  liveBufferMaxAgeMs?: number;
 }
 
 export interface RunningServer {
@@ -97,6 +101,7 @@ function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>
     ['--max-connections', o.maxConnections, 1], ['--max-connections-per-address', o.maxConnectionsPerAddress, 1],
     ['--max-header-bytes', o.maxHeaderBytes, 1024],
     ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1], ['--catalog-readers', o.catalogReaders, 0],
+    ['--live-buffer-bytes', o.liveBufferBytes, 0], ['--live-buffer-max-age-ms', o.liveBufferMaxAgeMs, 1],
   ] as const) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
   }
@@ -139,6 +144,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     archive = await Archive.open({
       dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
       ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
+      liveBuffer: { maxBytes: opts.liveBufferBytes, maxAgeMs: opts.liveBufferMaxAgeMs },
     });
     const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
     if (visibility) {

@@ -3,6 +3,7 @@
  * complete MKV document. A number that names no fragment of this stream (never existed, another
  * stream's, expired, or any fragment of a stream that retains nothing) yields AWS's in-stream error
  * document (FRAGMENT_NOT_FOUND, 3000) in its place, and the response goes on with the next one.
+ * Numbers are not de-duplicated: one document per listed number (docs/reading.md).
  */
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
@@ -25,9 +26,11 @@ export const getMediaForFragmentList: StreamingOperation<{ StreamName?: string; 
     const now = Date.now();
     // A stream that retains nothing archives nothing (spec §5: no GetMediaForFragmentList): its host buffer
     // is for GetMedia alone, so every number gets the not-found document.
-    const found = stream.retentionHours === 0
-      ? input.Fragments.map(() => undefined)
-      : await Promise.all(input.Fragments.map((n) => archive.reader.lookup(stream, n, now)));
+    // A number listed several times is served as often as it is listed (docs/reading.md), but looked up once.
+    const distinct = [...new Set(input.Fragments)];
+    const byNumber = new Map(stream.retentionHours === 0 ? [] : await Promise.all(
+      distinct.map(async (n) => [n, await archive.reader.lookup(stream, n, now)] as const)));
+    const found = input.Fragments.map((n) => byNumber.get(n));
     startMediaResponse(res);
     for (let i = 0; i < found.length; i++) {
       const f = found[i];

@@ -17,7 +17,7 @@ import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
 import { renderEntry } from './listingEntry.js';
 import { ArchiveReader } from './reading.js';
-import { LiveBuffer, type BufferedFragment } from './liveBuffer.js';
+import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
 import { Committer } from './committer.js';
 import { SequenceAllocator } from './sequence.js';
 import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
@@ -28,6 +28,8 @@ export interface ArchiveOptions extends Identity {
   sweepIntervalMs?: number;
   /** Catalog reader threads for ListFragments pages (default: one per core but one, at most 4). */
   catalogReaders?: number;
+  /** The host buffer of streams that retain nothing: its global cap and max age (src/archive/liveBuffer.ts). */
+  liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -39,7 +41,7 @@ export class Archive {
   readonly lister: FragmentLister;
   readonly reader: ArchiveReader;
   /** Recent fragments of streams that retain nothing, for GetMedia. */
-  readonly liveBuffer = new LiveBuffer();
+  readonly liveBuffer: LiveBuffer;
   private sweepTimer?: NodeJS.Timeout;
   private maintenance: Promise<void> = Promise.resolve();
   /** This process in the catalog: the owner of the segments its PutMedia sessions write. */
@@ -61,7 +63,9 @@ export class Archive {
     readonly tokens: TokenSealer,
     readonly identity: Identity,
     private readonly log: (event: Record<string, unknown>) => void,
+    liveBuffer: LiveBufferOptions = {},
   ) {
+    this.liveBuffer = new LiveBuffer(liveBuffer);
     this.streams = new StreamRegistry(catalog, identity);
     this.lister = new FragmentLister(catalog, tokens);
     this.reader = new ArchiveReader(catalog, media, this.liveBuffer, log);
@@ -91,6 +95,7 @@ export class Archive {
         this.events.emit('persisted', stream, fragment);
         this.events.emit(`available:${stream.id}`, fragment);
       },
+      reserveLive: () => this.liveBuffer.reserve(),
       onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
         this.liveBuffer.add(stream.id, fragment);
         this.events.emit(`available:${stream.id}`, fragment);
@@ -122,7 +127,7 @@ export class Archive {
       catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
       const media = new LocalMediaStore(join(opts.dataDir, 'media'));
       const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
-      const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}));
+      const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}), opts.liveBuffer);
       archive.lock = lock;
       await archive.start(opts);
       return archive;
@@ -138,6 +143,7 @@ export class Archive {
     // become ordinary segments that retention can drop once empty. The lock says no other process writes.
     const abandoned = await this.catalog.sealAbandonedSegments(this.nodeId);
     if (abandoned > 0) this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
+    this.liveBuffer.startSweeping();
     await this.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
     this.schedule(() => this.purgeDeleted());
@@ -208,6 +214,7 @@ export class Archive {
   /** Waits for background work, then closes storage. */
   async close() {
     clearInterval(this.sweepTimer);
+    this.liveBuffer.stopSweeping();
     await this.maintenance;
     await this.media.close();
     await this.catalog.close();

@@ -18,7 +18,8 @@ import type { Committer } from './committer.js';
 import { formatFragmentNumber } from './fragmentNumbers.js';
 import type { SequenceAllocator } from './sequence.js';
 import { encodeTrackHeader } from './trackHeaders.js';
-import type { BufferedFragment } from './liveBuffer.js';
+import type { BufferedFragment, LiveReservation } from './liveBuffer.js';
+import { FragmentMemory } from './fragmentMemory.js';
 import { TIMESTAMP_RANGE_TEXT, checkTrackHeader, isStorableTimestamp } from './producerInput.js';
 
 /** ErrorId → ErrorCode of PutMedia's ERROR acknowledgements (spec §6.3). */
@@ -62,6 +63,8 @@ export interface IngestDeps {
   onPersisted(stream: StreamRecord, fragment: FragmentRecord): void;
   /** Told of each received fragment of a stream that retains nothing, with its bytes (GetMedia's host buffer). */
   onBuffered(stream: StreamRecord, fragment: BufferedFragment): void;
+  /** Holds the bytes of a fragment being received for the host buffer against its global cap. */
+  reserveLive(): LiveReservation;
   /** The server log: an ERROR acknowledgement carries only a code, the log says what was wrong. */
   log(event: Record<string, unknown>): void;
 }
@@ -90,7 +93,7 @@ interface OpenFragment {
   /** An ERROR was sent for this fragment: its remaining bytes are dropped. */
   failed: boolean;
   /** On streams that retain nothing: the cluster's bytes, kept for the host buffer. */
-  memory?: Buffer[];
+  memory?: FragmentMemory;
 }
 
 class FatalIngestError extends Error {
@@ -184,6 +187,7 @@ export class IngestSession {
 
   /** Waits for every commit (a segment's fragments are durable before its file closes), then closes it. */
   private async close() {
+    this.fragment?.memory?.giveUp();
     while (this.commits.size > 0) await Promise.allSettled([...this.commits]);
     const w = this.writer;
     if (!w) return;
@@ -286,7 +290,7 @@ export class IngestSession {
     this.fragment = {
       seq, nonce, number: formatFragmentNumber({ seq, serverMs: arrivalMs, nonce }), serverMs: arrivalMs,
       offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false,
-      ...(persist ? { writer: this.writer! } : { memory: [] }),
+      ...(persist ? { writer: this.writer! } : { memory: new FragmentMemory(this.deps.reserveLive(), LIMITS.maxFragmentBytes) }),
     };
   }
 
@@ -347,12 +351,18 @@ export class IngestSession {
     if (f.size > LIMITS.maxFragmentBytes) return this.sendError(4001, f, `fragment larger than ${LIMITS.maxFragmentBytes} bytes`);
     const { writer } = f;
     if (writer) await this.stored(() => writer.append(bytes));
-    else f.memory?.push(Buffer.from(bytes));
+    else if (f.memory && !f.memory.push(bytes)) {
+      // Fragments in progress fill the host buffer's cap: this one is still RECEIVED, but not buffered.
+      this.deps.log({ level: 'warn', msg: 'live buffer full: a fragment is not buffered', stream: this.opts.stream.name, fragmentNumber: f.number });
+      f.memory = undefined;
+    }
   }
 
   private onClusterEnd() {
     const f = this.fragment!;
     this.fragment = undefined;
+    // From here on its bytes are buffered (and counted there) or dropped.
+    const cluster = f.memory?.finish();
     if (f.failed) return;
     if (f.timecode === undefined) throw new MkvError('a Cluster without a Timecode');
     if (f.firstFrameMs === undefined || f.lastFrameMs === undefined || f.producerMs === undefined) {
@@ -372,9 +382,9 @@ export class IngestSession {
     this.ack({ EventType: 'RECEIVED', FragmentTimecode: f.timecode, FragmentNumber: f.number });
     const { writer } = f;
     if (!writer) {
-      if (f.memory) {
+      if (cluster) {
         this.deps.onBuffered(stream, {
-          seq: f.seq, nonce: f.nonce, serverMs: f.serverMs, producerMs, header: this.header!.bytes, cluster: Buffer.concat(f.memory),
+          seq: f.seq, nonce: f.nonce, serverMs: f.serverMs, producerMs, header: this.header!.bytes, cluster, size: f.size,
         });
       }
       return;

@@ -12,7 +12,7 @@ import { MediaUnavailableError, type MediaStore } from '../storage/mediaStore.js
 
 export { MediaUnavailableError };
 import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
-import type { LiveBuffer } from './liveBuffer.js';
+import type { BufferedFragment, LiveBuffer } from './liveBuffer.js';
 import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';
 
 export interface ServedFragment {
@@ -142,29 +142,38 @@ export class ArchiveReader {
   /**
    * The seq just before the fragment GetMedia starts with for a timestamp: the fragment containing it
    * (start <= ts <= start + length), else the first one starting after it; undefined if there is none.
+   * Several fragments can share a start millisecond (any upload faster than real time shares server
+   * timestamps): of those the FIRST in ingestion order is taken, so that asking for a fragment's own
+   * timestamp never skips it (docs/reading.md).
    */
   async beforeTimestamp(stream: StreamRecord, kind: TimestampKind, atMs: number): Promise<number | undefined> {
     const ts = (f: { producerMs: number; serverMs: number }) => (kind === 'producer' ? f.producerMs : f.serverMs);
     if (stream.retentionHours === 0) {
       const buffered = this.live.after(stream.id, 0, Number.MAX_SAFE_INTEGER);
-      // Buffered fragments carry no length: start with the last one at or before the timestamp.
-      const at = buffered.findLast((b) => ts(b) <= atMs) ?? buffered.find((b) => ts(b) >= atMs);
+      // Buffered fragments carry no length: start with the last start at or before the timestamp (its first
+      // fragment), else the first one after it.
+      const latest = buffered.findLast((b) => ts(b) <= atMs);
+      const at = latest ? buffered.find((b) => ts(b) === ts(latest)) : buffered.find((b) => ts(b) >= atMs);
       return at && at.seq - 1;
     }
-    const containing = await this.catalog.lastFragmentAtOrBefore(stream.id, kind, atMs);
-    if (containing && ts(containing) + containing.lengthMs >= atMs && containing.serverMs >= this.horizon(stream, Date.now())) {
-      return containing.seq - 1;
+    const horizon = this.horizon(stream, Date.now());
+    const latest = await this.catalog.lastFragmentAtOrBefore(stream.id, kind, atMs);
+    if (latest) {
+      // The first fragment (smallest seq) starting at the same millisecond as the latest-starting one.
+      const first = await this.catalog.firstFragmentAt(stream.id, kind, ts(latest));
+      const contains = (f: FragmentRecord) => ts(f) + f.lengthMs >= atMs && f.serverMs >= horizon;
+      if (first && ts(first) === ts(latest) && (contains(first) || contains(latest))) return first.seq - 1;
     }
     const r = await this.catalog.firstFragmentAt(stream.id, kind, atMs);
     return r && r.seq - 1;
   }
 
-  private buffered(f: { seq: number; nonce: number; serverMs: number; producerMs: number; header: Buffer; cluster: Buffer }): ServedFragment {
+  private buffered(f: BufferedFragment): ServedFragment {
     return {
       seq: f.seq, serverMs: f.serverMs, producerMs: f.producerMs,
       number: formatFragmentNumber(f),
       header: async () => decodeTrackHeader(f.header),
-      body: async () => Readable.from([f.cluster]),
+      body: async () => Readable.from(f.cluster),
     };
   }
 }

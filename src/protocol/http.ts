@@ -31,9 +31,39 @@ export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Pro
 const tooLarge = (limit: number) =>
   new ApiError('InvalidArgumentException', 413, `The request body is larger than ${limit} bytes.`);
 
+/**
+ * The deepest nesting a request body may have. The deepest legitimate input is ~4 levels (ListFragments'
+ * FragmentSelector.TimestampRange); thousands of levels would overflow the stack of anything that walks
+ * the value recursively (JSON.stringify in a validation message was one), so they are refused unparsed.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_BRACE = 0x7b, OPEN_BRACKET = 0x5b, CLOSE_BRACE = 0x7d, CLOSE_BRACKET = 0x5d, QUOTE = 0x22, BACKSLASH = 0x5c;
+
+/** The deepest nesting of objects and arrays in JSON text (brackets inside strings do not count). */
+export function jsonNestingDepth(body: Buffer, stopAbove = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++; // the escaped character, whatever it is, cannot end the string
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return deepest;
+}
+
 /** Parses a JSON body. An empty body is `{}` (what the SDKs send for empty input). */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) return {};
+  if (jsonNestingDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw invalidArgument(`The request body is not valid input: nesting deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {

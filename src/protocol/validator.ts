@@ -39,10 +39,46 @@ function regex(shape: { pattern?: string }): RegExp {
 /** 'StreamName' -> 'streamName', 'StreamARN' -> 'streamARN', as AWS names members in messages. */
 const fieldName = (member: string) => member.charAt(0).toLowerCase() + member.slice(1);
 
+/** How much of a value a validation message shows: the first characters, and structure a few levels deep. */
+const SHOWN_CHARS = 256;
+const SHOWN_DEPTH = 4;
+
+/**
+ * A value as a validation message quotes it: JSON, cut after SHOWN_CHARS characters, nesting below
+ * SHOWN_DEPTH shown as [...] / {...}. Bounded in time and stack whatever the value (JSON.stringify is not:
+ * thousands of nested levels overflowed the stack, and a 1 MB array was serialised whole to show 256 chars).
+ */
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 256 ? `${text.slice(0, 256)}...` : text;
+  const out: string[] = [];
+  let length = 0;
+  const emit = (text: string) => { out.push(text); length += text.length; };
+  const walk = (v: unknown, depth: number) => {
+    if (length > SHOWN_CHARS) return;
+    if (Array.isArray(v)) {
+      if (depth >= SHOWN_DEPTH) return emit(v.length ? '[...]' : '[]');
+      emit('[');
+      for (let i = 0; i < v.length && length <= SHOWN_CHARS; i++) { if (i) emit(','); walk(v[i], depth + 1); }
+      emit(']');
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v);
+      if (depth >= SHOWN_DEPTH) return emit(keys.length ? '{...}' : '{}');
+      emit('{');
+      for (let i = 0; i < keys.length && length <= SHOWN_CHARS; i++) {
+        if (i) emit(',');
+        emit(`${JSON.stringify(keys[i]!.slice(0, SHOWN_CHARS))}:`);
+        walk((v as Record<string, unknown>)[keys[i]!], depth + 1);
+      }
+      emit('}');
+    } else if (typeof v === 'string') {
+      emit(depth === 0 ? v.slice(0, SHOWN_CHARS + 1) : JSON.stringify(v.slice(0, SHOWN_CHARS + 1)));
+    } else {
+      emit(String(JSON.stringify(v) ?? v));
+    }
+  };
+  walk(value, 0);
+  const text = out.join('');
+  return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS)}...` : text;
 }
 
 class Collector {
@@ -69,12 +105,11 @@ function check(shape: Shape, value: unknown, path: string, out: Collector): unkn
       return value;
     }
     case 'integer': {
-      // Numeric strings are tolerated as the SDKs' timestamp parsers tolerate them; fractions are not integers.
-      const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n)) return out.fail(path, value, 'Member must be an integer');
-      if (shape.min !== undefined && n < shape.min) out.fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && n > shape.max) out.fail(path, value, `Member must have value less than or equal to ${shape.max}`);
-      return n;
+      // A JSON number, as AWS's JSON protocol requires: no numeric strings ("24"), no fractions.
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return out.fail(path, value, 'Member must be an integer');
+      if (shape.min !== undefined && value < shape.min) out.fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && value > shape.max) out.fail(path, value, `Member must have value less than or equal to ${shape.max}`);
+      return value;
     }
     case 'timestamp': {
       const ms = epochSecondsToMs(value);

@@ -25,6 +25,8 @@ const SERVE_FLAGS: [flag: string, env: string, shownDefault: string | undefined]
   ['--max-connections-per-address N', 'KVSD_MAX_CONNECTIONS_PER_ADDRESS', 'no cap'],
   ['--max-header-bytes N', 'KVSD_MAX_HEADER_BYTES', '16384'],
   ['--body-timeout-ms MS', 'KVSD_BODY_TIMEOUT_MS', '30000'],
+  ['--live-buffer-bytes N', 'KVSD_LIVE_BUFFER_BYTES', '268435456 (256 MiB)'],
+  ['--live-buffer-max-age-ms MS', 'KVSD_LIVE_BUFFER_MAX_AGE_MS', '300000 (5 min)'],
   ['--catalog-readers N', 'KVSD_CATALOG_READERS', 'cores - 1, at most 4'],
 ];
 

@@ -103,9 +103,21 @@ describe('validator: integers', () => {
     }
   });
 
-  it('tolerates a numeric string and returns a number (a deliberate leniency)', () => {
-    assert.deepEqual(validate(shape, { MaxResults: '25' }), { MaxResults: 25 });
-    assert.match(problems(shape, { MaxResults: '0' }), /Member must have value greater than or equal to 1$/);
+  it('quotes any value in a bounded message: 100,000 nested levels, a 1 MB array', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = i % 2 ? [deep] : { a: deep };
+    const big = Array.from({ length: 1_000_000 }, (_, i) => i);
+    for (const v of [deep, big]) {
+      const message = problems(shape, { MaxResults: v });
+      assert.match(message, /^1 validation error detected: Value '.{1,300}' at 'maxResults' failed to satisfy constraint: Member must be an integer$/);
+    }
+    assert.match(problems(shape, { MaxResults: big }), /^1 validation error detected: Value '\[0,1,2,3,/);
+  });
+
+  it('refuses numeric strings, as AWS\'s JSON protocol does', () => {
+    for (const v of ['25', '   12  ', '0', '-1']) {
+      assert.equal(problems(shape, { MaxResults: v }), one(`Value '${v}' at 'maxResults' failed to satisfy constraint: Member must be an integer`));
+    }
   });
 });
 

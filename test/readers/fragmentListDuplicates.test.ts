@@ -7,25 +7,22 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { seed } from '../helpers/listing.js';
 import {
-  fragmentList, fragmentNumberOf, listAll, numbersOf, openFragmentList, parseDocuments, rssBytes, run, tag,
+  fragmentList, fragmentNumberOf, listAll, numbersOf, openFragmentList, parseDocuments, rssBytes, tag,
 } from '../helpers/readers.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 const STREAM = 'dups';
 const FRAME_BYTES = 1_000_000;
 let kvsd: KvsdProcess;
 let listed: Fragment[];
 
 before(async () => {
+  // Three 1 MB fragments through the real ingest path (kvsd seed), through the running server's PutMedia.
   kvsd = await startKvsd({ args: ['--quiet'] });
-  // Three 1 MB fragments through the real ingest path (kvsd seed), into the running server's data directory.
-  const r = await run(process.execPath, [CLI, 'seed', '--data-dir', kvsd.dataDir, '--stream', STREAM, '--create',
-    '--fragments', '3', '--frame-bytes', String(FRAME_BYTES)], { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, `kvsd seed failed: ${r.stderr}`);
+  await seed(kvsd, STREAM, { fragments: 3, frameBytes: FRAME_BYTES, startMs: Date.now() - 6000, intervalMs: 2000, create: true });
   listed = await listAll(kvsd.url, STREAM);
   assert.equal(listed.length, 3);
 });

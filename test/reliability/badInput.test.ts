@@ -60,20 +60,22 @@ describe('a producer of bad MKV', () => {
     await createStream(kvsd.url, badStream);
 
     let goodDone = false;
-    const badSessions: { name: string; acks: Ack[]; expect: number[] }[] = [];
+    const badSessions: { name: string; acks: Ack[]; expect: number[]; clusters: number }[] = [];
     const bad = (async () => {
       for (let i = 0; !goodDone; i++) {
         const variant = BAD[i % BAD.length]!;
         const base = 1_700_000_000_000 + i * 1_000_000;
+        let clusters = 0;
         async function* body() {
           yield variant.header;
           for (let k = 0; k < 40 && !goodDone; k++) {
+            clusters++;
             yield variant.cluster(base + k * 1000);
             await sleep(2);
           }
         }
         const run = await sendWithClient(kvsd.url, { streamName: badStream, timecodeType: 'ABSOLUTE', body: body() });
-        badSessions.push({ name: variant.name, acks: run.acks, expect: variant.expect });
+        badSessions.push({ name: variant.name, acks: run.acks, expect: variant.expect, clusters });
       }
     })();
 
@@ -96,8 +98,10 @@ describe('a producer of bad MKV', () => {
     checkAckSequence(good.acks, timecodes);
     assert.equal((await listAll(kvsd.url, { StreamName: goodStream })).length, 400, 'all 400 good fragments listed');
 
-    assert.ok(badSessions.length >= BAD.length, `every bad variant ran while the good producer streamed (${badSessions.length} sessions)`);
-    for (const s of badSessions) {
+    // The last session may start as the good producer finishes and send no cluster: judge those that sent one.
+    const judged = badSessions.filter((s) => s.clusters > 0);
+    assert.ok(judged.length >= BAD.length, `every bad variant ran while the good producer streamed (${judged.length} sessions)`);
+    for (const s of judged) {
       const ids = s.acks.filter((a) => a.EventType === 'ERROR').map((a) => a.ErrorId);
       assert.ok(ids.length > 0, `${s.name}: refused`);
       assert.deepEqual(ids.filter((id) => !s.expect.includes(id!)), [], `${s.name}: only ${s.expect} (got ${ids})`);

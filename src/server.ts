@@ -8,7 +8,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { operations, type Context, type Operation } from './api/index.js';
 import { Archive } from './archive/archive.js';
-import { FaithfulLister, parseDelaySpec, VisibilityGate, type DelaySpec, type FragmentListing } from './archive/awsMode.js';
+import { FaithfulLister, parseDelaySpec, VisibilityGate, type DelaySpec, type FragmentListing } from './archive/unorderedListing.js';
 import type { FragmentRecord, StreamRecord } from './storage/catalog.js';
 import { AccessControl, streamsOf, type Caller } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';

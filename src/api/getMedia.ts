@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
-import { getMediaTrailer } from '../archive/reading.js';
+import { getMediaTrailer } from '../archive/fragmentReader.js';
 import { parseFragmentNumber } from '../archive/fragmentNumbers.js';
 import type { Archive } from '../archive/archive.js';
 import type { StreamRecord } from '../storage/catalog.js';

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InputShape } from '../protocol/validator.js';
 import type { Archive } from '../archive/archive.js';
-import type { FragmentListing } from '../archive/awsMode.js';
+import type { FragmentListing } from '../archive/unorderedListing.js';
 
 export interface ServerInfo {
   /**

@@ -13,7 +13,7 @@ import type {
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
 import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
-import { SqliteReaders } from './sqliteReaders.js';
+import { SqliteReaders } from './sqliteReadPool.js';
 
 /** Page reads closer together than this are load: they go to the reader threads. */
 const BACK_TO_BACK_MS = 1;

@@ -18,7 +18,7 @@
 import { randomInt } from 'node:crypto';
 import { invalidArgument } from '../protocol/errors.js';
 import type { Catalog, ListedFragment, StreamRecord } from '../storage/catalog.js';
-import { EMPTY_PAGE, joinRows, type FragmentLister, type FragmentPage, type Selector } from './listing.js';
+import { EMPTY_PAGE, joinRows, type FragmentLister, type FragmentPage, type Selector } from './sortedListing.js';
 import type { TokenSealer } from './tokens.js';
 
 /** How many sub-ranges a listing is cut into. */

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FragmentRange, JoinedEntries } from './catalog.js';
-import type { ReadReply, ReadRequest } from './sqliteReaderThread.js';
+import type { ReadReply, ReadRequest } from './sqliteReadWorker.js';
 
 /** The thread's script, next to this module once compiled. */
-export const READER_SCRIPT = new URL('./sqliteReaderThread.js', import.meta.url);
+export const READER_SCRIPT = new URL('./sqliteReadWorker.js', import.meta.url);
 
 interface Pending { resolve: (v: JoinedEntries) => void; reject: (e: Error) => void; reader: Reader }
 interface Reader { worker: Worker; inFlight: number }

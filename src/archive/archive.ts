@@ -14,9 +14,10 @@ import { DataDirLock } from '../storage/dataDirLock.js';
 import { makeDurableDir } from '../storage/dirs.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
-import { FragmentLister } from './sortedListing.js';
+import { SortedListing } from './sortedListing.js';
 import { renderEntry } from './listingEntry.js';
-import { ArchiveReader } from './fragmentReader.js';
+import { retentionHorizon } from './retention.js';
+import { FragmentReader } from './fragmentReader.js';
 import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
 import { Committer } from './committer.js';
 import { SequenceAllocator } from './sequence.js';
@@ -38,8 +39,8 @@ const ENTRIES_COMPLETE = 'listing_entries_complete';
 
 export class Archive {
   readonly streams: StreamRegistry;
-  readonly lister: FragmentLister;
-  readonly reader: ArchiveReader;
+  readonly lister: SortedListing;
+  readonly reader: FragmentReader;
   /** Recent fragments of streams that retain nothing, for GetMedia. */
   readonly liveBuffer: LiveBuffer;
   private sweepTimer?: NodeJS.Timeout;
@@ -67,8 +68,8 @@ export class Archive {
   ) {
     this.liveBuffer = new LiveBuffer(liveBuffer);
     this.streams = new StreamRegistry(catalog, identity);
-    this.lister = new FragmentLister(catalog, tokens);
-    this.reader = new ArchiveReader(catalog, media, this.liveBuffer, log);
+    this.lister = new SortedListing(catalog, tokens);
+    this.reader = new FragmentReader(catalog, media, this.liveBuffer, log);
     this.committer = new Committer(catalog);
     this.sequence = new SequenceAllocator(catalog);
     this.streams.onDeleted = (stream) => {
@@ -203,7 +204,7 @@ export class Archive {
       const streams = await this.catalog.listStreams({ afterName: after, limit: 500 });
       if (streams.length === 0) return;
       for (const s of streams) {
-        if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, now - s.retentionHours * 3_600_000);
+        if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, retentionHorizon(s, now));
         const empty = await this.catalog.dropEmptySegments(s.id);
         if (empty.length > 0) await this.media.removeSegments(s.id, empty);
       }

@@ -12,7 +12,7 @@ import { streamNameFromArn, streamsOf } from '../../src/auth/access.js';
 import { SigV4Verifier } from '../../src/protocol/sigv4.js';
 import { NodeSha256 } from '../../src/protocol/sha256.js';
 import { ApiError } from '../../src/protocol/errors.js';
-import { VisibilityGate, parseDelaySpec } from '../../src/archive/unorderedListing.js';
+import { VisibilityGate, parseDelaySpec } from '../../src/archive/visibility.js';
 
 const KEY = { accessKeyId: 'AKIDUNIT', secretAccessKey: 'unit/secret+key=' };
 

@@ -11,7 +11,6 @@ import { Archive } from './archive/archive.js';
 import type { FragmentListing } from './archive/fragmentListing.js';
 import { UnorderedListing } from './archive/unorderedListing.js';
 import { DelayedListing, parseDelaySpec, VisibilityGate, type DelaySpec } from './archive/visibility.js';
-import type { FragmentRecord, StreamRecord } from './storage/catalog.js';
 import { AccessControl, streamsOf, type Caller } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
@@ -150,7 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
     if (visibility) {
-      archive.events.on('persisted', (stream: StreamRecord, fragment: FragmentRecord) => visibility.persisted(stream.id, fragment.seq));
+      archive.events.subscribe('fragmentPersisted', ({ stream, fragment }) => visibility.persisted(stream.id, fragment.seq));
     }
     if (aws) lister = new UnorderedListing(archive.catalog, archive.tokens, visibility);
     else if (visibility) lister = new DelayedListing(archive.lister, visibility);

@@ -149,7 +149,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
     if (visibility) {
-      archive.events.subscribe('fragmentPersisted', ({ stream, fragment }) => visibility.persisted(stream.id, fragment.seq));
+      archive.events.subscribe('fragmentPersisted', ({ stream, fragment }) => {
+        visibility.persisted(stream.id, fragment.seq);
+      });
     }
     if (aws) lister = new UnorderedListing(archive.catalog, archive.tokens, visibility);
     else if (visibility) lister = new DelayedListing(archive.lister, visibility);

@@ -32,6 +32,7 @@ export interface ArchiveEventMap {
 }
 
 export type ArchiveEventType = keyof ArchiveEventMap;
+export type Listener<K extends ArchiveEventType> = (event: ArchiveEventMap[K]) => void;
 
 /** Every event concerns one stream; this is its id. */
 export function streamIdOf<K extends ArchiveEventType>(type: K, event: ArchiveEventMap[K]): number {
@@ -45,7 +46,7 @@ export interface ArchiveEvents {
    * Calls `listener` for each event of `type` (only those of stream `streamId` when given, without a cost
    * per other stream's event) until the returned function is called.
    */
-  subscribe<K extends ArchiveEventType>(type: K, listener: (event: ArchiveEventMap[K]) => void, streamId?: number): () => void;
+  subscribe<K extends ArchiveEventType>(type: K, listener: Listener<K>, streamId?: number): () => void;
 }
 
 /** The events of one process: synchronous delivery, publication order. */
@@ -58,7 +59,7 @@ export class InProcessArchiveEvents implements ArchiveEvents {
     this.emitter.emit(`${type}:${streamIdOf(type, event)}`, event);
   }
 
-  subscribe<K extends ArchiveEventType>(type: K, listener: (event: ArchiveEventMap[K]) => void, streamId?: number): () => void {
+  subscribe<K extends ArchiveEventType>(type: K, listener: Listener<K>, streamId?: number): () => void {
     const name = streamId === undefined ? type : `${type}:${streamId}`;
     this.emitter.on(name, listener);
     return () => { this.emitter.off(name, listener); };

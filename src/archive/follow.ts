@@ -93,7 +93,9 @@ export function follow(reader: Pick<FragmentReader, 'after' | 'bySeq'>, events: 
         late.clear();
         const lateFragments = (await Promise.all(lateSeqs.map((seq) => reader.bySeq(stream, seq))))
           .filter((f): f is ServedFragment => f !== undefined);
-        const all = lateFragments.length ? [...read.fragments, ...lateFragments].sort((a, b) => a.seq - b.seq) : read.fragments;
+        const all = lateFragments.length
+          ? [...read.fragments, ...lateFragments].sort((a, b) => a.seq - b.seq)
+          : read.fragments;
         yield* all;
         if (moved || all.length > 0) continue;
         if (!woken) await idle();

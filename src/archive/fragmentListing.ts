@@ -10,8 +10,8 @@ export interface Selector { kind: TimestampKind; startMs: number; endMs: number 
 export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
 
 export interface FragmentListing {
-  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now?: number):
-    Promise<FragmentPage>;
+  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
+    now?: number): Promise<FragmentPage>;
 }
 
 /** Joins the entries of listing rows into a page body, as the catalog's joinFragmentEntries does (UTF-8). */

@@ -46,6 +46,8 @@ export function openCursor<C extends CursorBase>(tokens: TokenSealer, tokenKind:
 /** Seals a cursor for the stream and selector, with the listing's own position `at`. */
 export function sealCursor<C extends CursorBase>(tokens: TokenSealer, tokenKind: string, stream: StreamRecord,
   selector: Selector, at: Omit<C, keyof CursorBase>): string {
-  const base: CursorBase = { a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs };
+  const base: CursorBase = {
+    a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs,
+  };
   return tokens.seal(tokenKind, { ...base, ...at });
 }

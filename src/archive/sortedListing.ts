@@ -61,7 +61,8 @@ export class SortedListing implements FragmentListing {
   }
 
   /** The page with a token that resumes after (ms, seq), its last fragment. */
-  private withToken(stream: StreamRecord, selector: Selector, page: FragmentPage, ms: number, seq: number): FragmentPage {
+  private withToken(stream: StreamRecord, selector: Selector, page: FragmentPage, ms: number, seq: number):
+    FragmentPage {
     return { ...page, nextToken: sealCursor<Cursor>(this.tokens, TOKEN_KIND, stream, selector, { t: ms, q: seq }) };
   }
 }

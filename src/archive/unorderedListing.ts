@@ -48,12 +48,14 @@ export class UnorderedListing implements FragmentListing {
     private readonly gate?: VisibilityGate,
   ) {}
 
-  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now()):
-    Promise<FragmentPage> {
+  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
+    now = Date.now()): Promise<FragmentPage> {
     const gate = this.gate;
     const { selector: sel, cursor } = openCursor<Cursor>(this.tokens, TOKEN_KIND, stream, selector, nextToken);
     if (stream.retentionHours === 0) return EMPTY_PAGE;
-    const slices: SliceCursor[] = cursor ? cursor.c.map(([t, q, e]) => ({ t, q, e })) : await this.slice(stream, sel, now);
+    const slices: SliceCursor[] = cursor
+      ? cursor.c.map(([t, q, e]) => ({ t, q, e }))
+      : await this.slice(stream, sel, now);
 
     const minServerMs = retentionHorizon(stream, now);
     const out: ListedFragment[] = [];

@@ -70,8 +70,8 @@ export class VisibilityGate {
 export class DelayedListing implements FragmentListing {
   constructor(private readonly sorted: SortedListing, private readonly gate: VisibilityGate) {}
 
-  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number, now = Date.now()):
-    Promise<FragmentPage> {
+  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
+    now = Date.now()): Promise<FragmentPage> {
     return this.sorted.list(stream, selector, nextToken, limit, now, (id, rows) => this.gate.filter(id, rows));
   }
 }

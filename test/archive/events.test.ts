@@ -10,7 +10,9 @@ import { follow } from '../../src/archive/follow.js';
 import type { FragmentReader, ServedFragment } from '../../src/archive/fragmentReader.js';
 import type { FragmentRecord, StreamRecord } from '../../src/storage/catalog.js';
 
-const stream = { id: 7, name: 'followed', arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/followed/1' } as StreamRecord;
+const stream = {
+  id: 7, name: 'followed', arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/followed/1',
+} as StreamRecord;
 
 /** Fragments by seq, readable as FragmentReader reads them; land() adds one and announces it. */
 class Store implements Pick<FragmentReader, 'after' | 'bySeq'> {
@@ -24,7 +26,8 @@ class Store implements Pick<FragmentReader, 'after' | 'bySeq'> {
 
   async after(_s: StreamRecord, afterSeq: number, limit: number) {
     this.reads++;
-    const fragments = [...this.seqs].filter((q) => q > afterSeq).sort((a, b) => a - b).slice(0, limit).map((q) => this.served(q));
+    const seqs = [...this.seqs].filter((q) => q > afterSeq).sort((a, b) => a - b).slice(0, limit);
+    const fragments = seqs.map((q) => this.served(q));
     return { fragments, next: fragments.length ? fragments[fragments.length - 1]!.seq : afterSeq };
   }
 

@@ -36,7 +36,9 @@ describe('check-layers', () => {
   });
 
   it('fails on an upward import, naming the file and the layers', () => {
-    const root = copyWith({ 'storage/bad.ts': "import { Archive } from '../archive/archive.js';\nexport const a = Archive;\n" });
+    const root = copyWith({
+      'storage/bad.ts': "import { Archive } from '../archive/archive.js';\nexport const a = Archive;\n",
+    });
     const r = run(process.execPath, [checker, root]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /src\/storage\/bad\.ts: storage must not import archive/);

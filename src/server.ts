@@ -8,8 +8,9 @@ import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { operations, type Context, type Operation } from './api/index.js';
 import { Archive } from './archive/archive.js';
-import { FaithfulLister, parseDelaySpec, VisibilityGate, type DelaySpec, type FragmentListing } from './archive/awsMode.js';
-import type { FragmentRecord, StreamRecord } from './storage/catalog.js';
+import type { FragmentListing } from './archive/fragmentListing.js';
+import { UnorderedListing } from './archive/unorderedListing.js';
+import { DelayedListing, parseDelaySpec, VisibilityGate, type DelaySpec } from './archive/visibility.js';
 import { AccessControl, streamsOf, type Caller } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
@@ -148,11 +149,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const visibility = delay && delay.max > 0 ? new VisibilityGate(delay) : undefined;
     if (visibility) {
-      archive.events.on('persisted', (stream: StreamRecord, fragment: FragmentRecord) => visibility.persisted(stream.id, fragment.seq));
+      archive.events.subscribe('fragmentPersisted', ({ stream, fragment }) => {
+        visibility.persisted(stream.id, fragment.seq);
+      });
     }
-    lister = aws || visibility
-      ? new FaithfulLister(archive.catalog, archive.tokens, archive.lister, { unordered: aws, ...(visibility && { visibility }) })
-      : undefined;
+    if (aws) lister = new UnorderedListing(archive.catalog, archive.tokens, visibility);
+    else if (visibility) lister = new DelayedListing(archive.lister, visibility);
   };
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => { markReady = resolve; });

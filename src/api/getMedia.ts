@@ -4,10 +4,9 @@
  * deleted, or kvsd shuts down). Each fragment's document ends with MILLIS_BEHIND_NOW and
  * CONTINUATION_TOKEN tags; the token is the fragment's number, and CONTINUATION_TOKEN resumes after it.
  */
-import { once } from 'node:events';
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
-import { getMediaTrailer } from '../archive/reading.js';
+import { getMediaTrailer } from '../archive/fragmentReader.js';
 import { parseFragmentNumber } from '../archive/fragmentNumbers.js';
 import type { Archive } from '../archive/archive.js';
 import type { StreamRecord } from '../storage/catalog.js';
@@ -22,10 +21,6 @@ interface StartSelector {
   StartTimestamp?: number;
   ContinuationToken?: string;
 }
-
-/** How long an idle follower sleeps before looking again, should a wake-up be missed. */
-const POLL_MS = 1000;
-const BATCH = 50;
 
 function seqOf(text: string, what: string): number {
   const p = parseFragmentNumber(text);
@@ -58,26 +53,6 @@ async function startAfter(archive: Archive, stream: StreamRecord, sel: StartSele
   }
 }
 
-/** Resolves on the stream's next `available` event, after POLL_MS, or on stop; cancel() detaches it. */
-function nextAvailable(archive: Archive, streamId: number, stop: AbortSignal) {
-  const local = new AbortController();
-  const onStop = () => local.abort();
-  stop.addEventListener('abort', onStop, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const promise = Promise.race([
-    once(archive.events, `available:${streamId}`, { signal: local.signal }).catch(() => undefined),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, POLL_MS); }),
-  ]);
-  return {
-    promise,
-    cancel: () => {
-      clearTimeout(timer);
-      local.abort();
-      stop.removeEventListener('abort', onStop);
-    },
-  };
-}
-
 export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: string; StartSelector: StartSelector }> = {
   kind: 'streaming',
   name: 'GetMedia',
@@ -101,69 +76,30 @@ export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: str
   },
   async handle(_req, res, input, { archive, shutdown }) {
     const stream = await archive.streams.resolve(input);
-    // Fragments are read in seq order, but a seq is taken when a cluster starts: with concurrent PutMedia
-    // sessions on one stream, a fragment can become readable after one with a higher seq was already sent.
-    // Such late fragments are caught from the `available` events: any whose seq a read may already have
-    // passed (a read was in flight, or the seq is at or below `after`) is remembered in `late` and sent
-    // after the next read, unless that read returned it.
-    const late = new Set<number>();
-    let reading = true;
-    let after = 0;
-    const available = `available:${stream.id}`;
-    const onAvailable = (f: { seq: number }) => { if (reading || f.seq <= after) late.add(f.seq); };
-    archive.events.on(available, onAvailable);
+    // Subscribed before the start is read: nothing that lands meanwhile is missed (src/archive/follow.ts).
+    const following = archive.follow(stream);
+    let after: number;
     try {
       after = await startAfter(archive, stream, input.StartSelector);
     } catch (err) {
-      archive.events.off(available, onAvailable);
+      following.close();
       throw err;
     }
-    reading = false;
     startMediaResponse(res);
 
-    // Everything that ends the response wakes the loop through one controller.
+    // Everything that ends the response (the client, shutdown) ends the follow through one controller;
+    // the follow ends by itself when the stream is deleted.
     const stop = new AbortController();
     const end = () => stop.abort();
-    const deleted = `deleted:${stream.id}`;
     res.once('close', end);
-    archive.events.once(deleted, end);
     shutdown.addEventListener('abort', end);
     try {
-      while (!stop.signal.aborted) {
-        // Listen before looking, so that a fragment landing in between still wakes us.
-        const wake = nextAvailable(archive, stream.id, stop.signal);
-        try {
-          reading = true;
-          let batch: Awaited<ReturnType<typeof archive.reader.after>>;
-          try {
-            batch = await archive.reader.after(stream, after, BATCH);
-          } finally {
-            reading = false;
-          }
-          const { fragments, next } = batch;
-          const moved = next !== after;
-          after = next;
-          // Late seqs above `after` come with the next read; those this read returned are sent now.
-          for (const seq of late) if (seq > after) late.delete(seq);
-          for (const f of fragments) late.delete(f.seq);
-          const lateSeqs = [...late].sort((a, b) => a - b);
-          late.clear();
-          const lateFragments = (await Promise.all(lateSeqs.map((seq) => archive.reader.bySeq(stream, seq))))
-            .filter((f): f is NonNullable<typeof f> => f !== undefined);
-          const all = lateFragments.length ? [...fragments, ...lateFragments].sort((a, b) => a.seq - b.seq) : fragments;
-          for (const f of all) {
-            if (!(await writeFragment(res, f, () => getMediaTrailer(f)))) return;
-          }
-          if (moved || all.length > 0) continue;
-          await wake.promise;
-        } finally {
-          wake.cancel();
-        }
+      for await (const f of following.fragmentsAfter(after, stop.signal)) {
+        if (!(await writeFragment(res, f, () => getMediaTrailer(f)))) return;
       }
     } finally {
-      archive.events.off(available, onAvailable);
+      following.close();
       res.off('close', end);
-      archive.events.off(deleted, end);
       shutdown.removeEventListener('abort', end);
       stop.abort();
       if (!res.destroyed) res.end();

@@ -7,7 +7,7 @@
  */
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
-import { errorDocument } from '../archive/reading.js';
+import { errorDocument } from '../archive/fragmentReader.js';
 import { writeChunk } from '../protocol/http.js';
 import { startMediaResponse, writeFragment } from './mediaResponse.js';
 

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InputShape } from '../protocol/validator.js';
 import type { Archive } from '../archive/archive.js';
-import type { FragmentListing } from '../archive/awsMode.js';
+import type { FragmentListing } from '../archive/fragmentListing.js';
 
 export interface ServerInfo {
   /**
@@ -23,7 +23,7 @@ export interface Context {
   server: ServerInfo;
   /** Aborted when the server shuts down, so that long-lived responses end cleanly. */
   shutdown: AbortSignal;
-  /** ListFragments lists through this when set (--mode aws, --visibility-delay-ms: src/archive/awsMode.ts), else archive.lister. */
+  /** ListFragments lists through this when set (--mode aws, --visibility-delay-ms: src/archive/fragmentListing.ts), else archive.lister. */
   lister?: FragmentListing;
 }
 

@@ -3,7 +3,6 @@
  * runs the background work: purging deleted streams and expiring fragments past their retention.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
@@ -12,11 +11,14 @@ import { SqliteCatalog } from '../storage/sqliteCatalog.js';
 import { LocalMediaStore } from '../storage/localMediaStore.js';
 import { DataDirLock } from '../storage/dataDirLock.js';
 import { makeDurableDir } from '../storage/dirs.js';
+import { InProcessArchiveEvents, type ArchiveEvents } from './events.js';
+import { follow, type FollowOptions, type Following } from './follow.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
-import { FragmentLister } from './listing.js';
+import { SortedListing } from './sortedListing.js';
 import { renderEntry } from './listingEntry.js';
-import { ArchiveReader } from './reading.js';
+import { retentionHorizon } from './retention.js';
+import { FragmentReader } from './fragmentReader.js';
 import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
 import { Committer } from './committer.js';
 import { SequenceAllocator } from './sequence.js';
@@ -38,8 +40,8 @@ const ENTRIES_COMPLETE = 'listing_entries_complete';
 
 export class Archive {
   readonly streams: StreamRegistry;
-  readonly lister: FragmentLister;
-  readonly reader: ArchiveReader;
+  readonly lister: SortedListing;
+  readonly reader: FragmentReader;
   /** Recent fragments of streams that retain nothing, for GetMedia. */
   readonly liveBuffer: LiveBuffer;
   private sweepTimer?: NodeJS.Timeout;
@@ -52,10 +54,10 @@ export class Archive {
   /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
   private readonly sessions = new Map<number, Set<IngestSession>>();
   /**
-   * Emits `available:<streamId>` when a fragment becomes readable (persisted, or buffered on a stream
-   * that retains nothing) and `deleted:<streamId>` when the stream is deleted: GetMedia follows these.
+   * What happens in the archive (src/archive/events.ts): fragments persisted or buffered, streams changed
+   * or deleted. In-process for now: a networked implementation (several nodes over one catalog) goes here.
    */
-  readonly events = new EventEmitter().setMaxListeners(0);
+  readonly events: ArchiveEvents = new InProcessArchiveEvents();
 
   private constructor(
     readonly catalog: Catalog,
@@ -66,19 +68,26 @@ export class Archive {
     liveBuffer: LiveBufferOptions = {},
   ) {
     this.liveBuffer = new LiveBuffer(liveBuffer);
-    this.streams = new StreamRegistry(catalog, identity);
-    this.lister = new FragmentLister(catalog, tokens);
-    this.reader = new ArchiveReader(catalog, media, this.liveBuffer, log);
+    this.streams = new StreamRegistry(catalog, identity, this.events);
+    this.lister = new SortedListing(catalog, tokens);
+    this.reader = new FragmentReader(catalog, media, this.liveBuffer, log);
     this.committer = new Committer(catalog);
     this.sequence = new SequenceAllocator(catalog);
-    this.streams.onDeleted = (stream) => {
+    this.events.subscribe('streamDeleted', ({ stream }) => {
       this.liveBuffer.drop(stream.id);
-      this.events.emit(`deleted:${stream.id}`);
       for (const session of this.sessions.get(stream.id) ?? []) void session.abort(4008, 'the stream was deleted');
-    };
-    this.streams.onUpdated = (stream) => {
+    });
+    this.events.subscribe('streamChanged', ({ stream }) => {
       for (const session of this.sessions.get(stream.id) ?? []) session.streamUpdated(stream);
-    };
+    });
+  }
+
+  /**
+   * Follows a stream live (src/archive/follow.ts): subscribes now, so call it before reading the cursor
+   * to start from; then iterate `fragmentsAfter(cursor, signal)`.
+   */
+  follow(stream: StreamRecord, opts?: FollowOptions): Following {
+    return follow(this.reader, this.events, stream, opts);
   }
 
   /** Opens a PutMedia session; `ack` receives its acknowledgements in order. */
@@ -91,14 +100,12 @@ export class Archive {
       nodeId: this.nodeId,
       log: this.log,
       onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
-        // `persisted` (all streams) lets --mode aws delay when a fragment becomes listable (src/archive/awsMode.ts).
-        this.events.emit('persisted', stream, fragment);
-        this.events.emit(`available:${stream.id}`, fragment);
+        this.events.publish('fragmentPersisted', { stream, fragment });
       },
       reserveLive: () => this.liveBuffer.reserve(),
       onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
         this.liveBuffer.add(stream.id, fragment);
-        this.events.emit(`available:${stream.id}`, fragment);
+        this.events.publish('fragmentBuffered', { streamId: stream.id, seq: fragment.seq });
       },
     }, opts, ack);
     const id = opts.stream.id;
@@ -203,7 +210,7 @@ export class Archive {
       const streams = await this.catalog.listStreams({ afterName: after, limit: 500 });
       if (streams.length === 0) return;
       for (const s of streams) {
-        if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, now - s.retentionHours * 3_600_000);
+        if (s.retentionHours > 0) await this.catalog.expireFragments(s.id, retentionHorizon(s, now));
         const empty = await this.catalog.dropEmptySegments(s.id);
         if (empty.length > 0) await this.media.removeSegments(s.id, empty);
       }

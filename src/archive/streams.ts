@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { invalidArgument, resourceInUse, streamNotFound, versionMismatch, ApiError } from '../protocol/errors.js';
 import type { Catalog, StreamRecord } from '../storage/catalog.js';
 import { NameTakenError, TooManyTagsError } from '../storage/catalog.js';
+import { InProcessArchiveEvents, type ArchiveEvents } from './events.js';
 
 export const MAX_TAGS_PER_STREAM = 50;
 export const MAX_RETENTION_HOURS = 87600;
@@ -21,29 +22,37 @@ export function newVersion(): string {
   return v;
 }
 
-/** How long a hot read path may reuse a stream lookup (only this process changes streams; see resolveRecent). */
+/**
+ * How long a hot read path may reuse a stream lookup (see resolveRecent): changes announced by events are
+ * forgotten at once; this bounds how stale a lookup can be when an event is lost (a networked ArchiveEvents).
+ */
 const RECENT_MS = 1000;
 const RECENT_MAX = 10_000;
 
+/**
+ * The streams of the archive. Every change it makes is published on `events` (streamChanged after a
+ * creation or an update, streamDeleted after a deletion): ingest and readers on the stream follow them.
+ */
 export class StreamRegistry {
-  /** Called when a stream is deleted, so ingest and readers on it can stop. */
-  onDeleted: (stream: StreamRecord) => void = () => {};
-  /** Called with the new record after UpdateStream or UpdateDataRetention changed a stream (live sessions follow it). */
-  onUpdated: (stream: StreamRecord) => void = () => {};
   /**
-   * Recent lookups by 'n:' + name and 'a:' + ARN; emptied after every update and deletion (a creation
-   * invalidates nothing: only live streams are remembered, and a live stream's name cannot be created).
+   * Recent lookups by 'n:' + name and 'a:' + ARN; a stream's entries are forgotten on its streamChanged and
+   * streamDeleted events, whichever process changed it (a stream not found is never remembered).
    */
   private readonly recent = new Map<string, { stream: StreamRecord; at: number }>();
-  /** Bumped after every change: a lookup that raced a change is not remembered. */
+  /** Bumped on every change: a lookup that raced a change is not remembered. */
   private generation = 0;
 
-  private forgetRecent() {
-    this.recent.clear();
+  private forgetRecent(stream: StreamRecord) {
+    this.recent.delete(`n:${stream.name}`);
+    this.recent.delete(`a:${stream.arn}`);
     this.generation++;
   }
 
-  constructor(private readonly catalog: Catalog, private readonly id: Identity) {}
+  constructor(private readonly catalog: Catalog, private readonly id: Identity,
+    private readonly events: ArchiveEvents = new InProcessArchiveEvents()) {
+    events.subscribe('streamChanged', ({ stream }) => this.forgetRecent(stream));
+    events.subscribe('streamDeleted', ({ stream }) => this.forgetRecent(stream));
+  }
 
   arnFor(name: string, creationMs: number) {
     return `arn:aws:kinesisvideo:${this.id.region}:${this.id.accountId}:stream/${name}/${creationMs}`;
@@ -62,7 +71,7 @@ export class StreamRegistry {
       const creationMs = Math.max(Date.now(), this.lastCreationMs + 1);
       this.lastCreationMs = creationMs;
       try {
-        return await this.catalog.createStream({
+        const stream = await this.catalog.createStream({
           name: input.StreamName,
           arn: this.arnFor(input.StreamName, creationMs),
           ...(input.DeviceName !== undefined && { deviceName: input.DeviceName }),
@@ -76,6 +85,8 @@ export class StreamRegistry {
           storageTier: input.StreamStorageConfiguration?.DefaultStorageTier ?? 'HOT',
           tags: input.Tags ?? {},
         });
+        this.events.publish('streamChanged', { stream });
+        return stream;
       } catch (err) {
         if (!(err instanceof NameTakenError)) throw err;
         // A live stream has the name: the caller's conflict. Otherwise the ARN collided with a deleted stream
@@ -108,9 +119,9 @@ export class StreamRegistry {
   }
 
   /**
-   * resolve() for the read-only hot paths (ListFragments): a lookup of the last second is reused. Streams
-   * change only through this registry, which forgets every lookup when it changes one; other processes on
-   * the same catalog (`kvsd seed`) only create streams, and a stream not found is never remembered.
+   * resolve() for the read-only hot paths (ListFragments): a lookup of the last second is reused, unless an
+   * event said the stream changed since. (`kvsd seed`, another process on the same catalog, only creates
+   * streams: a stream not found is never remembered, so its creations need no event here.)
    */
   async resolveRecent(ref: StreamRef, now = Date.now()): Promise<StreamRecord> {
     const key = ref.StreamARN !== undefined ? `a:${ref.StreamARN}` : `n:${ref.StreamName ?? ''}`;
@@ -134,10 +145,10 @@ export class StreamRegistry {
   async update(stream: StreamRecord, currentVersion: string, patch: { deviceName?: string; mediaType?: string; retentionHours?: number }) {
     if (stream.version !== currentVersion) throw this.staleVersion(stream);
     const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
-    this.forgetRecent();
     if (!ok) throw this.staleVersion(stream);
     const updated = await this.catalog.getStream(stream.id);
-    if (updated) this.onUpdated(updated);
+    // Not found: deleted meanwhile, and that deletion has its own event.
+    if (updated) this.events.publish('streamChanged', { stream: updated });
   }
 
   private staleVersion(stream: StreamRecord) {
@@ -159,9 +170,8 @@ export class StreamRegistry {
     if (!stream) throw streamNotFound();
     if (currentVersion !== undefined && currentVersion !== stream.version) throw this.staleVersion(stream);
     const deleted = await this.catalog.markDeleted(stream.id);
-    this.forgetRecent();
     if (!deleted) throw streamNotFound();
-    this.onDeleted(stream);
+    this.events.publish('streamDeleted', { stream });
   }
 
   async tag(stream: StreamRecord, tags: Record<string, string>) {

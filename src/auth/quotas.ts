@@ -18,6 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApiError, clientLimitExceeded, connectionLimitExceeded } from '../protocol/errors.js';
+import { TokenBucket } from '../protocol/tokenBucket.js';
 
 export interface OperationQuota {
   tpsPerStream?: number | null;
@@ -106,36 +107,6 @@ export function loadQuotaFile(file: string): QuotaConfig {
     throw new QuotaConfigError(`cannot read the quota file ${file}: ${(err as Error).message}`);
   }
   return parseQuotaConfig(json, `quota file ${file}`);
-}
-
-/** A token bucket: `capacity` tokens, refilled at `rate` per second. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(readonly rate: number, readonly capacity: number, private readonly now: () => number = Date.now) {
-    this.tokens = capacity;
-    this.last = now();
-  }
-  private refill() {
-    const t = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
-    this.last = t;
-  }
-  /** Takes n tokens if there are n. */
-  tryTake(n = 1): boolean {
-    this.refill();
-    if (this.tokens < n) return false;
-    this.tokens -= n;
-    return true;
-  }
-  peek(): number { this.refill(); return this.tokens; }
-  /** Takes n tokens, going into debt if need be; returns how long (ms) until the debt is paid. */
-  consume(n: number): number {
-    this.refill();
-    this.tokens -= n;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
-  }
-  get full(): boolean { this.refill(); return this.tokens >= this.capacity; }
 }
 
 /** One open streaming connection holding a slot. */

@@ -1,7 +1,7 @@
 // EBML primitives: variable-length integers, element headers and the Matroska IDs kvsd uses.
 // Element IDs are kept with their marker bits (0x1A45DFA3, not 0x0A45DFA3), as the specs write them.
 
-import type { MkvEvent } from './reader.js';
+import type { MkvEvent } from './mkvEvents.js';
 
 /** Invalid or unsupported Matroska input; the message says what and at which input offset. */
 export class MkvError extends Error {

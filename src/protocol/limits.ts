@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
-import type { TokenBucket } from '../auth/quotas.js';
+import type { TokenBucket } from './tokenBucket.js';
 
 /** Node's own defaults are generous (16 KiB of headers, no body deadline): kvsd states its own. */
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;

@@ -13,7 +13,7 @@ import type {
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
 import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
-import { SqliteReaders } from './sqliteReaders.js';
+import { SqliteReadPool } from './sqliteReadPool.js';
 
 /** Page reads closer together than this are load: they go to the reader threads. */
 const BACK_TO_BACK_MS = 1;
@@ -99,7 +99,7 @@ export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly listing: ListingStatements;
-  private readonly readers?: SqliteReaders;
+  private readonly readers?: SqliteReadPool;
   private lastJoinAt = -Infinity;
 
   /**
@@ -116,8 +116,8 @@ export class SqliteCatalog implements Catalog {
     this.migrate();
     const db = this.db;
     this.listing = listingStatements(db);
-    if ((opts.readers ?? 0) > 0 && SqliteReaders.available(opts.readerScript)) {
-      this.readers = new SqliteReaders(file, opts.readers!, opts.readerScript);
+    if ((opts.readers ?? 0) > 0 && SqliteReadPool.available(opts.readerScript)) {
+      this.readers = new SqliteReadPool(file, opts.readers!, opts.readerScript);
     }
     const lastAtOrBefore = (column: string) => db.prepare(
       `SELECT * FROM fragments WHERE stream_id = ? AND ${column} <= ? ORDER BY ${column} DESC, seq DESC LIMIT 1`);

@@ -1,6 +1,6 @@
 /**
  * The statements behind listings, shared by the catalog's own connection and its reader threads
- * (sqliteReaders.ts), so that both answer with the same SQL.
+ * (sqliteReadPool.ts), so that both answer with the same SQL.
  */
 import type Database from 'better-sqlite3';
 import type { FragmentRange, JoinedEntries } from './catalog.js';

@@ -7,12 +7,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AuthConfigError, Principal, parseAuthConfig } from '../../src/auth/policy.js';
-import { AWS_QUOTAS, QuotaConfigError, QuotaEnforcer, TokenBucket, parseQuotaConfig } from '../../src/auth/quotas.js';
+import { AWS_QUOTAS, QuotaConfigError, QuotaEnforcer, parseQuotaConfig } from '../../src/auth/quotas.js';
+import { TokenBucket } from '../../src/protocol/tokenBucket.js';
 import { streamNameFromArn, streamsOf } from '../../src/auth/access.js';
 import { SigV4Verifier } from '../../src/protocol/sigv4.js';
 import { NodeSha256 } from '../../src/protocol/sha256.js';
 import { ApiError } from '../../src/protocol/errors.js';
-import { VisibilityGate, parseDelaySpec } from '../../src/archive/awsMode.js';
+import { VisibilityGate, parseDelaySpec } from '../../src/archive/visibility.js';
 
 const KEY = { accessKeyId: 'AKIDUNIT', secretAccessKey: 'unit/secret+key=' };
 

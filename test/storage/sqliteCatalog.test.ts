@@ -20,7 +20,7 @@ const tempFile = () => join(dir, `catalog-${++files}.sqlite`);
 catalogConformance('SqliteCatalog', async () => new SqliteCatalog(tempFile()));
 
 // Reader threads run compiled JavaScript (npm test builds dist/ first): the same suite through them.
-const readerScript = new URL('../../dist/src/storage/sqliteReaderThread.js', import.meta.url);
+const readerScript = new URL('../../dist/src/storage/sqliteReadWorker.js', import.meta.url);
 catalogConformance('SqliteCatalog with 2 reader threads', async () => {
   const c = new SqliteCatalog(tempFile(), { readers: 2, readerScript });
   assert.equal(c.readerThreads, 2, 'the listing goes through reader threads');

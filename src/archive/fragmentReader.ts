@@ -1,5 +1,5 @@
 /**
- * Reading the archive back as AWS does (spec §7.2): each fragment is a self-contained MKV document —
+ * Reading fragments back from the archive as AWS serves them (GetMedia, GetMediaForFragmentList): each fragment is a self-contained MKV document —
  * the producer's EBML header, a Segment of unknown size, the producer's Info and Tracks, a Tags element
  * with the fragment's number and timestamps, then the original Cluster byte for byte (GetMedia adds
  * trailing tags for MILLIS_BEHIND_NOW and CONTINUATION_TOKEN). Cluster bytes stream from the media
@@ -13,6 +13,7 @@ import { MediaUnavailableError, type MediaStore } from '../storage/mediaStore.js
 export { MediaUnavailableError };
 import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
 import type { BufferedFragment, LiveBuffer } from './liveBuffer.js';
+import { retentionHorizon } from './retention.js';
 import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';
 
 export interface ServedFragment {
@@ -61,7 +62,8 @@ export function errorDocument(fragmentNumber: string, code: string, id: number):
 
 const HEADER_CACHE_SIZE = 256;
 
-export class ArchiveReader {
+/** The archive's reading side: fragments by number, by seq, after a seq or at a timestamp, skipping expired ones. */
+export class FragmentReader {
   private readonly headers = new Map<number, StoredTrackHeader>();
 
   constructor(
@@ -70,8 +72,6 @@ export class ArchiveReader {
     private readonly live: LiveBuffer,
     private readonly log: (event: Record<string, unknown>) => void = () => {},
   ) {}
-
-  private horizon(stream: StreamRecord, now: number) { return now - stream.retentionHours * 3_600_000; }
 
   private async header(id: number): Promise<StoredTrackHeader> {
     let h = this.headers.get(id);
@@ -116,7 +116,7 @@ export class ArchiveReader {
       return f && f.seq === seq ? this.buffered(f) : undefined;
     }
     const r = await this.catalog.getFragment(stream.id, seq);
-    return r && r.serverMs >= this.horizon(stream, now) ? this.served(stream, r) : undefined;
+    return r && r.serverMs >= retentionHorizon(stream, now) ? this.served(stream, r) : undefined;
   }
 
   /** Fragments with seq > afterSeq in ingestion order, skipping expired ones; `next` is where to go on. */
@@ -126,7 +126,7 @@ export class ArchiveReader {
       return { fragments: fs.map((f) => this.buffered(f)), next: fs.length ? fs[fs.length - 1]!.seq : afterSeq };
     }
     const rows = await this.catalog.fragmentsAfter(stream.id, afterSeq, limit);
-    const horizon = this.horizon(stream, now);
+    const horizon = retentionHorizon(stream, now);
     return {
       fragments: rows.filter((r) => r.serverMs >= horizon).map((r) => this.served(stream, r)),
       next: rows.length ? rows[rows.length - 1]!.seq : afterSeq,
@@ -156,7 +156,7 @@ export class ArchiveReader {
       const at = latest ? buffered.find((b) => ts(b) === ts(latest)) : buffered.find((b) => ts(b) >= atMs);
       return at && at.seq - 1;
     }
-    const horizon = this.horizon(stream, Date.now());
+    const horizon = retentionHorizon(stream, Date.now());
     const latest = await this.catalog.lastFragmentAtOrBefore(stream.id, kind, atMs);
     if (latest) {
       // The first fragment (smallest seq) starting at the same millisecond as the latest-starting one.

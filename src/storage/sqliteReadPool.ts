@@ -1,5 +1,5 @@
 /**
- * Reader threads for the SQLite catalog's hot read (ListFragments pages). better-sqlite3 is synchronous:
+ * A pool of worker threads (sqliteReadWorker.ts) for the SQLite catalog's hot read (ListFragments pages). better-sqlite3 is synchronous:
  * on the main thread every page read stops the event loop that also parses requests and acknowledges
  * PutMedia fragments. Reading on other threads lets a multi-core machine list and ingest at once, and
  * keeps acknowledgements prompt while listings are heavy.
@@ -8,26 +8,26 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FragmentRange, JoinedEntries } from './catalog.js';
-import type { ReadReply, ReadRequest } from './sqliteReaderThread.js';
+import type { ReadReply, ReadRequest } from './sqliteReadWorker.js';
 
 /** The thread's script, next to this module once compiled. */
-export const READER_SCRIPT = new URL('./sqliteReaderThread.js', import.meta.url);
+export const READ_WORKER_SCRIPT = new URL('./sqliteReadWorker.js', import.meta.url);
 
 interface Pending { resolve: (v: JoinedEntries) => void; reject: (e: Error) => void; reader: Reader }
 interface Reader { worker: Worker; inFlight: number }
 
-export class SqliteReaders {
+export class SqliteReadPool {
   private readonly readers: Reader[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
 
   /** False when the thread script is not there (running from TypeScript sources): read inline then. */
-  static available(script = READER_SCRIPT): boolean {
+  static available(script = READ_WORKER_SCRIPT): boolean {
     return existsSync(fileURLToPath(script));
   }
 
-  constructor(private readonly file: string, count: number, private readonly script = READER_SCRIPT) {
+  constructor(private readonly file: string, count: number, private readonly script = READ_WORKER_SCRIPT) {
     for (let i = 0; i < count; i++) this.readers.push(this.spawn());
   }
 

@@ -1,6 +1,6 @@
 /**
- * A catalog reader thread (see sqliteReaders.ts): its own read-only connection to the catalog, answering
- * listing reads posted by the main thread. In WAL mode a reader sees every transaction committed before
+ * A read worker thread of the SQLite catalog (see sqliteReadPool.ts): its own read-only connection to the
+ * catalog, answering listing reads posted by the main thread. In WAL mode a reader sees every transaction committed before
  * its statement started, so a fragment acknowledged PERSISTED is listed by the next request.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -9,6 +9,8 @@ bash scripts/install-test-prereqs.sh
 npm run --silent build
 # The build checks src/; this also type-checks the tests and benchmarks.
 npx tsc -p tsconfig.test.json
+# No upward import between layers, no import cycle (scripts/check-layers.mjs, dpdm).
+npm run --silent check:layers
 
 # On Node 20 the AWS SDK v3 warns on every test process that its 2027 releases will need Node 22; this is
 # the switch the SDK checks (@aws-sdk/core emitWarningIfUnsupportedVersion; aws/aws-sdk-js-v3#7983).

@@ -4,14 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
-import { SqliteCatalog } from '../storage/sqliteCatalog.js';
-import { LocalMediaStore } from '../storage/localMediaStore.js';
-import { DataDirLock } from '../storage/dataDirLock.js';
-import { makeDurableDir } from '../storage/dirs.js';
+import type { Storage } from '../storage/open.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
@@ -23,11 +19,10 @@ import { SequenceAllocator } from './sequence.js';
 import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
 
 export interface ArchiveOptions extends Identity {
-  dataDir: string;
   /** How often retention is enforced in the background (ms). */
   sweepIntervalMs?: number;
-  /** Catalog reader threads for ListFragments pages (default: one per core but one, at most 4). */
-  catalogReaders?: number;
+  /** Where the pagination-token key is kept. */
+  tokenKeyFile: string;
   /** The host buffer of streams that retain nothing: its global cap and max age (src/archive/liveBuffer.ts). */
   liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
@@ -46,7 +41,6 @@ export class Archive {
   private maintenance: Promise<void> = Promise.resolve();
   /** This process in the catalog: the owner of the segments its PutMedia sessions write. */
   readonly nodeId = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
-  private lock?: DataDirLock;
   private readonly committer: Committer;
   private readonly sequence: SequenceAllocator;
   /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
@@ -57,14 +51,19 @@ export class Archive {
    */
   readonly events = new EventEmitter().setMaxListeners(0);
 
+  readonly catalog: Catalog;
+  readonly media: MediaStore;
+
   private constructor(
-    readonly catalog: Catalog,
-    readonly media: MediaStore,
+    private readonly storage: Storage,
     readonly tokens: TokenSealer,
     readonly identity: Identity,
     private readonly log: (event: Record<string, unknown>) => void,
     liveBuffer: LiveBufferOptions = {},
   ) {
+    const { catalog, media } = storage;
+    this.catalog = catalog;
+    this.media = media;
     this.liveBuffer = new LiveBuffer(liveBuffer);
     this.streams = new StreamRegistry(catalog, identity);
     this.lister = new FragmentLister(catalog, tokens);
@@ -115,25 +114,19 @@ export class Archive {
   }
 
   /**
-   * Opens the data directory for this process alone (DataDirLockedError if another process has it), so
-   * that nothing else sweeps retention or writes segments in it.
+   * Starts the archive on storage opened for this process alone (src/storage/open.ts holds the data-directory
+   * lock, so that nothing else sweeps retention or writes segments). The archive owns the storage from
+   * here: close() closes it, and so does a failed open.
    */
-  static async open(opts: ArchiveOptions): Promise<Archive> {
-    makeDurableDir(opts.dataDir);
-    const lock = DataDirLock.acquire(opts.dataDir);
-    let catalog: SqliteCatalog | undefined;
+  static async open(storage: Storage, opts: ArchiveOptions): Promise<Archive> {
     try {
-      const readers = opts.catalogReaders ?? Math.min(4, availableParallelism() - 1);
-      catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
-      const media = new LocalMediaStore(join(opts.dataDir, 'media'));
-      const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
-      const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}), opts.liveBuffer);
-      archive.lock = lock;
+      const tokens = TokenSealer.fromKeyFile(opts.tokenKeyFile);
+      const identity = { region: opts.region, accountId: opts.accountId };
+      const archive = new Archive(storage, tokens, identity, opts.log ?? (() => {}), opts.liveBuffer);
       await archive.start(opts);
       return archive;
     } catch (err) {
-      await catalog?.close().catch(() => undefined);
-      lock.release();
+      await storage.close().catch(() => undefined);
       throw err;
     }
   }
@@ -216,8 +209,6 @@ export class Archive {
     clearInterval(this.sweepTimer);
     this.liveBuffer.stopSweeping();
     await this.maintenance;
-    await this.media.close();
-    await this.catalog.close();
-    this.lock?.release();
+    await this.storage.close();
   }
 }

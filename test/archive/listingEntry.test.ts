@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Archive } from '../../src/archive/archive.js';
+import { openArchive } from '../../src/openArchive.js';
 import { formatFragmentNumber } from '../../src/archive/fragmentNumbers.js';
 import { dropLastEntry, lastEntryKey, renderEntry, type EntryFields } from '../../src/archive/listingEntry.js';
 import { seedFragments } from '../../src/archive/seed.js';
@@ -50,7 +50,7 @@ describe('listing entries', () => {
   it('are filled in when the archive opens a catalog stored without them, before anything is listed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-entries-'));
     dirs.push(dataDir);
-    const open = () => Archive.open({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 });
+    const open = () => openArchive({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 });
     const archive = await open();
     const stream = await archive.streams.create({ StreamName: 'upgrade', DataRetentionInHours: 24 });
     await seedFragments(archive, stream, { fragments: 120, startMs: Date.now() - 60_000, intervalMs: 250, frameBytes: 50 });

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { Archive, type ArchiveOptions } from './archive/archive.js';
 import { openStorage, type StorageConfig } from './storage/open.js';
 
-export type OpenArchiveOptions = Omit<ArchiveOptions, 'tokenKeyFile'> & StorageConfig;
+export type OpenArchiveOptions = Omit<ArchiveOptions, 'legacyTokenKeyFile'> & StorageConfig;
 
 export async function openArchive(opts: OpenArchiveOptions): Promise<Archive> {
   const storage = await openStorage(opts);
-  return Archive.open(storage, { ...opts, tokenKeyFile: join(opts.dataDir, 'token.key') });
+  return Archive.open(storage, { ...opts, legacyTokenKeyFile: join(opts.dataDir, 'token.key') });
 }

@@ -21,8 +21,8 @@ import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
 export interface ArchiveOptions extends Identity {
   /** How often retention is enforced in the background (ms). */
   sweepIntervalMs?: number;
-  /** Where the pagination-token key is kept. */
-  tokenKeyFile: string;
+  /** Where a kvsd before the key was kept in the catalog kept the pagination-token key (migrated once). */
+  legacyTokenKeyFile?: string;
   /** The host buffer of streams that retain nothing: its global cap and max age (src/archive/liveBuffer.ts). */
   liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
@@ -120,7 +120,7 @@ export class Archive {
    */
   static async open(storage: Storage, opts: ArchiveOptions): Promise<Archive> {
     try {
-      const tokens = TokenSealer.fromKeyFile(opts.tokenKeyFile);
+      const tokens = await TokenSealer.fromCatalog(storage.catalog, opts.legacyTokenKeyFile, opts.log);
       const identity = { region: opts.region, accountId: opts.accountId };
       const archive = new Archive(storage, tokens, identity, opts.log ?? (() => {}), opts.liveBuffer);
       await archive.start(opts);

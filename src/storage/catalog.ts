@@ -135,9 +135,14 @@ export interface Catalog {
   /** Forgets the stream's sealed segments that hold no fragment (never an open one); returns their ids. */
   dropEmptySegments(streamId: number): Promise<number[]>;
 
-  /** A small key/value store for server-wide settings (e.g. the sequence counter, upgrade markers). */
+  /** A small key/value store for server-wide settings (e.g. the sequence counter, the pagination-token key). */
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` unless the key has a value already, atomically (an insert-if-absent), and returns
+   * the value stored: callers racing from any number of processes all get the first one's value.
+   */
+  initSetting(key: string, value: string): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -166,6 +166,7 @@ export class SqliteCatalog implements Catalog {
         AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.stream_id = s.stream_id AND f.segment = s.id)`),
       dropSegment: db.prepare('DELETE FROM segments WHERE id = ?'),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
+      initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
   }
@@ -352,6 +353,13 @@ export class SqliteCatalog implements Catalog {
     return (this.stmt.getSetting.get(key) as { value: string } | undefined)?.value;
   }
   async setSetting(key: string, value: string) { this.stmt.setSetting.run(key, value); }
+  async initSetting(key: string, value: string) {
+    // IMMEDIATE: the insert and the read see the same committed state, whatever other processes do.
+    return this.db.transaction(() => {
+      this.stmt.initSetting.run(key, value);
+      return (this.stmt.getSetting.get(key) as { value: string }).value;
+    }).immediate();
+  }
 
   async close() {
     await this.readers?.close();

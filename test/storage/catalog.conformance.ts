@@ -346,6 +346,15 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.getSetting('conformance.empty'), '');
       });
 
+      it('initSetting stores a value only where there is none, and every racing caller gets the stored one', async () => {
+        assert.equal(await catalog.initSetting('conformance.once', 'first'), 'first');
+        assert.equal(await catalog.initSetting('conformance.once', 'second'), 'first');
+        assert.equal(await catalog.getSetting('conformance.once'), 'first');
+        const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => catalog.initSetting('conformance.race', `v${i}`)));
+        assert.equal(new Set(raced).size, 1, `one value for all: ${raced.join(' ')}`);
+        assert.equal(await catalog.getSetting('conformance.race'), raced[0]);
+      });
+
       it('close() resolves and may be called twice', async () => {
         const c = await make();
         await c.createStream(newStream());

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
 import { getMediaTrailer } from '../archive/reading.js';
-import { parseFragmentNumber } from '../archive/fragmentNumbers.js';
+import { parseFragmentNumber } from '../protocol/fragmentNumbers.js';
 import type { Archive } from '../archive/archive.js';
 import type { StreamRecord } from '../storage/catalog.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';

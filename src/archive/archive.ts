@@ -11,7 +11,6 @@ import type { Storage } from '../storage/open.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { FragmentLister } from './listing.js';
-import { renderEntry } from './listingEntry.js';
 import { ArchiveReader } from './reading.js';
 import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
 import { Committer } from './committer.js';
@@ -27,9 +26,6 @@ export interface ArchiveOptions extends Identity {
   liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
 }
-
-/** Setting that says every fragment of the catalog has its listing entry. */
-const ENTRIES_COMPLETE = 'listing_entries_complete';
 
 export class Archive {
   readonly streams: StreamRegistry;
@@ -137,34 +133,11 @@ export class Archive {
     const abandoned = await this.catalog.sealAbandonedSegments(this.nodeId);
     if (abandoned > 0) this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
     this.liveBuffer.startSweeping();
-    await this.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
     this.schedule(() => this.purgeDeleted());
     const interval = opts.sweepIntervalMs ?? 60_000;
     this.sweepTimer = setInterval(() => this.schedule(() => this.expireAll()), interval);
     this.sweepTimer.unref();
-  }
-
-  /**
-   * Fragments stored by a kvsd without listing entries (catalog schema 1) get them before anything is
-   * served: a listing must never meet a fragment without one.
-   */
-  private async fillListingEntries() {
-    // Once done, never again: looking for fragments without an entry reads the whole table.
-    if (await this.catalog.getSetting(ENTRIES_COMPLETE) === 'yes') return;
-    let after = { streamId: 0, seq: 0 };
-    let filled = 0;
-    for (;;) {
-      const rows = await this.catalog.fragmentsWithoutEntry(after, 5000);
-      if (rows.length === 0) break;
-      await this.catalog.setFragmentEntries(rows.map((f) => ({ streamId: f.streamId, seq: f.seq, entry: renderEntry(f) })));
-      const last = rows[rows.length - 1]!;
-      after = { streamId: last.streamId, seq: last.seq };
-      filled += rows.length;
-      if (filled % 500_000 < rows.length) this.log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
-    }
-    if (filled > 0) this.log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
-    await this.catalog.setSetting(ENTRIES_COMPLETE, 'yes');
   }
 
   /** Runs background work one job at a time, logging (never throwing) failures. */

@@ -26,7 +26,7 @@ interface Cursor {
 const TOKEN_KIND = 'ListFragments';
 const BAD_TOKEN = 'NextToken is not a token ListFragments issued, or it was altered.';
 
-/** A page: the listing entries of its fragments (src/archive/listingEntry.ts) joined by ',', in order. */
+/** A page: the listing entries of its fragments (src/protocol/fragmentEntry.ts) joined by ',', in order. */
 export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
 
 /** Joins the entries of listing rows into a page body, as the catalog's joinFragmentEntries does (UTF-8). */

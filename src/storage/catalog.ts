@@ -41,8 +41,8 @@ export interface FragmentRecord {
   segment: number;
   offset: number;
   /**
-   * What ListFragments reports about the fragment, rendered once by the archive when it is stored
-   * (src/archive/listingEntry.ts). Opaque to the catalog, which keeps it in its listing indexes and hands
+   * What ListFragments reports about the fragment, rendered once when it is stored
+   * (src/protocol/fragmentEntry.ts). Opaque to the catalog, which keeps it in its listing indexes and hands
    * it back as is.
    */
   entry: string;
@@ -118,10 +118,6 @@ export interface Catalog {
    * committed before the call is visible.
    */
   joinFragmentEntries(range: FragmentRange): Promise<JoinedEntries>;
-  /** Fragments stored by a kvsd older than listing entries, in (stream, seq) order after the cursor. */
-  fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number): Promise<FragmentRecord[]>;
-  /** Fills in entries of fragmentsWithoutEntry (upgrading a catalog). */
-  setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]): Promise<void>;
   getFragment(streamId: number, seq: number): Promise<FragmentRecord | undefined>;
   /** Fragments in ingestion order with seq > afterSeq (GetMedia). */
   fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;

@@ -111,9 +111,9 @@ export function planStorage(config: StorageConfig): StoragePlan {
 }
 
 /** Opens the catalog (running its migrations) and the media store; no lock (tests, tools). */
-export function openCatalog(plan: CatalogPlan): Catalog {
+export function openCatalog(plan: CatalogPlan, log?: StorageConfig['log']): Catalog {
   makeDurableDir(dirname(plan.file));
-  return new SqliteCatalog(plan.file, { readers: plan.readers });
+  return new SqliteCatalog(plan.file, { readers: plan.readers, ...(log && { log }) });
 }
 
 export function openMediaStore(plan: MediaPlan): MediaStore {
@@ -130,7 +130,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
   const lock = DataDirLock.acquire(plan.dataDir);
   let catalog: Catalog | undefined;
   try {
-    catalog = openCatalog(plan.catalog);
+    catalog = openCatalog(plan.catalog, config.log);
     const media = openMediaStore(plan.media);
     const opened = catalog;
     return {

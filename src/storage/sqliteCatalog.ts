@@ -14,6 +14,7 @@ import type {
 import { NameTakenError, TooManyTagsError } from './catalog.js';
 import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
 import { SqliteReaders } from './sqliteReaders.js';
+import { renderEntry } from '../protocol/fragmentEntry.js';
 
 /** Page reads closer together than this are load: they go to the reader threads. */
 const BACK_TO_BACK_MS = 1;
@@ -59,8 +60,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, length_ms, size, nonce);
    CREATE INDEX fragments_by_segment ON fragments(stream_id, segment);
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
-  // 2: listing entries (src/archive/listingEntry.ts) in the listing indexes, which now hold what a listing
-  // row needs and nothing else. Fragments stored before this have '' until the archive fills them in.
+  // 2: listing entries (src/protocol/fragmentEntry.ts) in the listing indexes, which now hold what a listing
+  // row needs and nothing else. Fragments stored before this have '' until fillListingEntries.
   `ALTER TABLE fragments ADD COLUMN entry TEXT NOT NULL DEFAULT '';
    DROP INDEX fragments_by_producer;
    DROP INDEX fragments_by_server;
@@ -95,6 +96,21 @@ const toFragment = (r: FragmentRow): FragmentRecord => ({
   size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset, entry: r.entry,
 });
 
+export interface SqliteCatalogOptions {
+  /**
+   * Threads that serve ListFragments pages with their own connections (0: read on this thread; also the case
+   * when running from TypeScript sources, where the thread script is not built, unless `readerScript` points
+   * at a built one).
+   */
+  readers?: number;
+  readerScript?: URL;
+  /** Where upgrades of an older file report their progress. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/** Setting that says every fragment of the catalog has its listing entry. */
+const ENTRIES_COMPLETE = 'listing_entries_complete';
+
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly stmt;
@@ -102,12 +118,7 @@ export class SqliteCatalog implements Catalog {
   private readonly readers?: SqliteReaders;
   private lastJoinAt = -Infinity;
 
-  /**
-   * `readers`: threads that serve ListFragments pages with their own connections (0: read on this thread;
-   * also the case when running from TypeScript sources, where the thread script is not built, unless
-   * `readerScript` points at a built one).
-   */
-  constructor(file: string, opts: { readers?: number; readerScript?: URL } = {}) {
+  constructor(file: string, opts: SqliteCatalogOptions = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -169,6 +180,35 @@ export class SqliteCatalog implements Catalog {
       initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
+    this.fillListingEntries(opts.log ?? (() => {}));
+  }
+
+  /**
+   * Fragments stored by a kvsd without listing entries (schema 1, '' since migration 2) get them before the
+   * catalog is used: a listing must never meet a fragment without one. Two processes opening an old file at
+   * once both fill; the entries they write are the same.
+   */
+  private fillListingEntries(log: (event: Record<string, unknown>) => void) {
+    // Once done, never again: looking for fragments without an entry reads the whole table.
+    if ((this.stmt.getSetting.get(ENTRIES_COMPLETE) as { value: string } | undefined)?.value === 'yes') return;
+    let after = { streamId: 0, seq: 0 };
+    let filled = 0;
+    for (;;) {
+      const rows = this.fragmentsWithoutEntry(after, 5000);
+      if (rows.length === 0) break;
+      this.db.transaction(() => { for (const f of rows) this.stmt.setEntry.run(renderEntry(f), f.streamId, f.seq); })();
+      const last = rows[rows.length - 1]!;
+      after = { streamId: last.streamId, seq: last.seq };
+      filled += rows.length;
+      if (filled % 500_000 < rows.length) log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
+    }
+    if (filled > 0) log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
+    this.stmt.setSetting.run(ENTRIES_COMPLETE, 'yes');
+  }
+
+  /** Fragments stored without a listing entry, in (stream, seq) order after the cursor (the upgrade above). */
+  fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number): FragmentRecord[] {
+    return (this.stmt.withoutEntry.all(after.streamId, after.seq, limit) as FragmentRow[]).map(toFragment);
   }
 
   private migrate() {
@@ -301,14 +341,6 @@ export class SqliteCatalog implements Catalog {
     const backToBack = now - this.lastJoinAt < BACK_TO_BACK_MS;
     this.lastJoinAt = now;
     return this.readers && (backToBack || this.readers.busy) ? this.readers.join(r) : joinEntries(this.listing, r);
-  }
-
-  async fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number) {
-    return (this.stmt.withoutEntry.all(after.streamId, after.seq, limit) as FragmentRow[]).map(toFragment);
-  }
-
-  async setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]) {
-    this.db.transaction(() => { for (const r of rows) this.stmt.setEntry.run(r.entry, r.streamId, r.seq); })();
   }
 
   async getFragment(streamId: number, seq: number) {

@@ -56,6 +56,26 @@ export interface JoinedEntries { joined: Buffer; count: number }
 
 export type TimestampKind = 'producer' | 'server';
 
+/**
+ * A media segment as the catalog knows it: who writes it, or that it is written no more, how big it is, and
+ * which server timestamps its fragments span (what retention and disk-pressure eviction rank segments by).
+ */
+export interface SegmentRecord {
+  id: number;
+  streamId: number;
+  /** 'open': being written by `owner`, never dropped; 'sealed': complete, dropped once it holds no fragment. */
+  state: 'open' | 'sealed';
+  /** The node id of the process that writes (or wrote) it; absent for segments of catalogs before segment state. */
+  owner?: string;
+  openedMs?: number;
+  sealedMs?: number;
+  /** Its length once sealed by its writer (absent when sealed as abandoned: the writer's count died with it). */
+  bytes?: number;
+  /** Smallest and greatest server timestamp of the fragments the catalog holds in it; absent when it holds none. */
+  firstServerMs?: number;
+  lastServerMs?: number;
+}
+
 export interface FragmentRange {
   streamId: number;
   kind: TimestampKind;
@@ -77,7 +97,6 @@ export interface Catalog {
   findStreamByArn(arn: string): Promise<StreamRecord | undefined>;
   /** Live streams in name order, strictly after `afterName`, optionally with a name prefix. */
   listStreams(opts: { prefix?: string; afterName?: string; limit: number }): Promise<StreamRecord[]>;
-  countStreams(): Promise<number>;
   /** Applies the patch if the stream is live and its version is `expectedVersion`; false otherwise. */
   updateStream(id: number, expectedVersion: string, patch: StreamPatch): Promise<boolean>;
   /** Takes the stream out of service at once (its name is free again); data is purged later. */
@@ -128,6 +147,8 @@ export interface Catalog {
   lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
   /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */
   expireFragments(streamId: number, minServerMs: number): Promise<number>;
+  /** The stream's segments in id (creation) order, with their state. */
+  listSegments(streamId: number): Promise<SegmentRecord[]>;
   /** Forgets the stream's sealed segments that hold no fragment (never an open one); returns their ids. */
   dropEmptySegments(streamId: number): Promise<number[]>;
 

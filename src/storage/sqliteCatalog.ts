@@ -9,7 +9,8 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, StreamPatch, StreamRecord, TimestampKind,
+  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, SegmentRecord, StreamPatch, StreamRecord,
+  TimestampKind,
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
 import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
@@ -74,7 +75,16 @@ const MIGRATIONS: string[] = [
    ALTER TABLE segments ADD COLUMN opened_ms INTEGER;
    ALTER TABLE segments ADD COLUMN sealed_ms INTEGER;
    ALTER TABLE segments ADD COLUMN bytes INTEGER;`,
+  // 4: the server timestamps a segment's fragments span, recorded when it is sealed (listSegments computes
+  // them for open segments and for segments sealed before this).
+  `ALTER TABLE segments ADD COLUMN first_server_ms INTEGER;
+   ALTER TABLE segments ADD COLUMN last_server_ms INTEGER;`,
 ];
+
+/** The span of a segment's fragments, in statements on `segments` (an index range of fragments_by_segment). */
+const SPAN = (fn: 'min' | 'max') =>
+  `(SELECT ${fn}(f.server_ms) FROM fragments f WHERE f.stream_id = segments.stream_id AND f.segment = segments.id)`;
+const SET_SPAN = `first_server_ms = ${SPAN('min')}, last_server_ms = ${SPAN('max')}`;
 
 interface StreamRow {
   id: number; name: string; arn: string; device_name: string | null; media_type: string | null; kms_key_id: string;
@@ -83,6 +93,18 @@ interface StreamRow {
 interface FragmentRow {
   stream_id: number; seq: number; producer_ms: number; server_ms: number; length_ms: number; size: number; nonce: number;
   header_id: number; segment: number; offset: number; entry: string;
+}
+
+interface SegmentRow {
+  id: number; stream_id: number; state: SegmentRecord['state']; owner: string | null; opened_ms: number | null;
+  sealed_ms: number | null; bytes: number | null; first_server_ms: number | null; last_server_ms: number | null;
+}
+/** The row's non-null columns, camel-cased: absent, not null, as the interface says. */
+function toSegment(r: SegmentRow): SegmentRecord {
+  const optional = { owner: r.owner, openedMs: r.opened_ms, sealedMs: r.sealed_ms, bytes: r.bytes,
+    firstServerMs: r.first_server_ms, lastServerMs: r.last_server_ms };
+  const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null));
+  return { id: r.id, streamId: r.stream_id, state: r.state, ...present };
 }
 
 const toStream = (r: StreamRow): StreamRecord => ({
@@ -142,7 +164,6 @@ export class SqliteCatalog implements Catalog {
       streamByArn: db.prepare('SELECT * FROM streams WHERE arn = ? AND deleted = 0'),
       listStreams: db.prepare(`SELECT * FROM streams WHERE deleted = 0 AND name > ? AND substr(name, 1, length(?)) = ?
         ORDER BY name LIMIT ?`),
-      countStreams: db.prepare('SELECT count(*) AS n FROM streams WHERE deleted = 0'),
       updateStream: db.prepare(`UPDATE streams SET device_name = coalesce(?, device_name), media_type = coalesce(?, media_type),
         retention_hours = coalesce(?, retention_hours), version = ? WHERE id = ? AND version = ? AND deleted = 0`),
       markDeleted: db.prepare('UPDATE streams SET deleted = 1, status = \'DELETING\' WHERE id = ? AND deleted = 0'),
@@ -158,8 +179,13 @@ export class SqliteCatalog implements Catalog {
       addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
       getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
       newSegment: db.prepare('INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, \'open\', ?, ?)'),
-      sealSegment: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ?, bytes = ? WHERE id = ? AND state = \'open\''),
-      sealAbandoned: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ? WHERE state = \'open\' AND owner IS NOT ?'),
+      sealSegment: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, bytes = ?, ${SET_SPAN}
+        WHERE id = ? AND state = 'open'`),
+      sealAbandoned: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, ${SET_SPAN}
+        WHERE state = 'open' AND owner IS NOT ?`),
+      listSegments: db.prepare(`SELECT id, stream_id, state, owner, opened_ms, sealed_ms, bytes,
+        coalesce(first_server_ms, ${SPAN('min')}) AS first_server_ms, coalesce(last_server_ms, ${SPAN('max')}) AS last_server_ms
+        FROM segments WHERE stream_id = ? ORDER BY id`),
       insertFragment: db.prepare(`INSERT INTO fragments (stream_id, seq, producer_ms, server_ms, length_ms, size, nonce,
         header_id, segment, offset, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       withoutEntry: db.prepare(`SELECT * FROM fragments WHERE (stream_id, seq) > (?, ?) AND entry = ''
@@ -254,8 +280,6 @@ export class SqliteCatalog implements Catalog {
     return (this.stmt.listStreams.all(opts.afterName ?? '', prefix, prefix, opts.limit) as StreamRow[]).map(toStream);
   }
 
-  async countStreams() { return (this.stmt.countStreams.get() as { n: number }).n; }
-
   async updateStream(id: number, expectedVersion: string, p: StreamPatch) {
     const info = this.stmt.updateStream.run(p.deviceName ?? null, p.mediaType ?? null, p.retentionHours ?? null,
       p.version, id, expectedVersion);
@@ -307,6 +331,7 @@ export class SqliteCatalog implements Catalog {
   }
   async sealSegment(id: number, bytes: number) { this.stmt.sealSegment.run(Date.now(), bytes, id); }
   async sealAbandonedSegments(liveOwner: string) { return this.stmt.sealAbandoned.run(Date.now(), liveOwner).changes; }
+  async listSegments(streamId: number) { return (this.stmt.listSegments.all(streamId) as SegmentRow[]).map(toSegment); }
 
   async insertFragments(rows: FragmentRecord[]) {
     this.db.transaction(() => {

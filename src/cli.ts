@@ -8,7 +8,7 @@ import {
 } from './client/commandLine.js';
 import { KvsServiceError } from './client/putMediaClient.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES } from './protocol/limits.js';
-import { Archive } from './archive/archive.js';
+import { openArchive } from './openArchive.js';
 import { seedFragments, seedSummary } from './archive/seed.js';
 
 /** A flag of `kvsd serve`: its command-line spec, the ServerOptions field it sets, and how its text is read. */
@@ -26,6 +26,10 @@ const SERVE_OPTIONS: readonly ServeOption[] = [
   { name: 'host', value: 'ADDR', env: 'KVSD_HOST', default: DEFAULTS.host, key: 'host', description: 'address to listen on' },
   { name: 'port', value: 'N', env: 'KVSD_PORT', default: String(DEFAULTS.port), key: 'port', kind: 'port', description: 'port, 0 picks a free one' },
   { name: 'data-dir', value: 'DIR', env: 'KVSD_DATA_DIR', default: DEFAULTS.dataDir, key: 'dataDir', description: 'catalog, media and keys (docs/storage.md)' },
+  { name: 'catalog', value: 'URL', env: 'KVSD_CATALOG', default: 'sqlite:<data-dir>/catalog.sqlite', key: 'catalog',
+    description: 'the catalog: sqlite:PATH[?readers=N] (docs/storage.md)' },
+  { name: 'media', value: 'URL', env: 'KVSD_MEDIA', default: 'file:<data-dir>/media', key: 'media',
+    description: 'the media store: file:PATH (docs/storage.md)' },
   { name: 'region', value: 'R', env: 'KVSD_REGION', default: DEFAULTS.region, key: 'region', description: 'region in ARNs' },
   { name: 'account-id', value: 'N', env: 'KVSD_ACCOUNT_ID', default: DEFAULTS.accountId, key: 'accountId', description: '12-digit account in ARNs' },
   { name: 'public-url', value: 'URL', env: 'KVSD_PUBLIC_URL', default: 'the URL kvsd listens on', key: 'publicUrl',
@@ -58,7 +62,7 @@ const SERVE_OPTIONS: readonly ServeOption[] = [
     kind: 'count', description: 'age past which those fragments are dropped' },
 
   { group: 'Performance', name: 'catalog-readers', value: 'N', env: 'KVSD_CATALOG_READERS', default: 'cores - 1, at most 4', key: 'catalogReaders', kind: 'count',
-    description: 'threads reading ListFragments pages, 0 = main thread' },
+    description: 'threads reading ListFragments pages, 0 = main thread (same as ?readers=N of a sqlite: --catalog)' },
 ];
 
 const SERVE_USAGE = `Usage: kvsd serve [options]
@@ -177,7 +181,7 @@ async function seed(args: string[]) {
     return;
   }
   const { stream: streamName, fragments, startMs, intervalMs, frameBytes } = plan;
-  const archive = await Archive.open({
+  const archive = await openArchive({
     dataDir: plan.dataDir,
     region: plan.region ?? DEFAULTS.region,
     accountId: plan.accountId ?? DEFAULTS.accountId,

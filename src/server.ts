@@ -7,10 +7,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { operations, type Context, type Operation } from './api/index.js';
-import { Archive } from './archive/archive.js';
+import type { Archive } from './archive/archive.js';
 import type { FragmentListing } from './archive/fragmentListing.js';
 import { UnorderedListing } from './archive/unorderedListing.js';
 import { DelayedListing, parseDelaySpec, VisibilityGate, type DelaySpec } from './archive/visibility.js';
+import { openArchive as openConfiguredArchive } from './openArchive.js';
+import { planStorage } from './storage/open.js';
 import { AccessControl, streamsOf, type Caller } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
@@ -28,6 +30,10 @@ export interface ServerOptions {
   host?: string;
   port?: number;
   dataDir?: string;
+  /** Catalog URL (src/storage/open.ts): default sqlite:<dataDir>/catalog.sqlite. */
+  catalog?: string;
+  /** Media store URL: default file:<dataDir>/media. */
+  media?: string;
   region?: string;
   accountId?: string;
   /** What GetDataEndpoint returns when kvsd sits behind a proxy. */
@@ -36,7 +42,10 @@ export interface ServerOptions {
   log?: boolean | ((line: Record<string, unknown>) => void);
   /** Retention sweep period, ms (tests shorten it). */
   sweepIntervalMs?: number;
-  /** Threads reading ListFragments pages from the catalog; 0 reads on the main thread (default: cores - 1, at most 4). */
+  /**
+   * Threads reading ListFragments pages from the SQLite catalog; 0 reads on the main thread (default: cores - 1, at
+   * most 4). A shortcut for the catalog URL's `?readers=N`.
+   */
   catalogReaders?: number;
 
   /**
@@ -107,6 +116,8 @@ function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
   }
   if (o.catalogReaders !== undefined && o.catalogReaders > 64) throw new Error(`--catalog-readers must be at most 64, got '${o.catalogReaders}'`);
+  // Storage URLs are checked before the port is taken; the storage opens after.
+  planStorage({ dataDir: o.dataDir ?? DEFAULTS.dataDir, catalog: o.catalog, media: o.media, catalogReaders: o.catalogReaders });
   if (!/^[a-z0-9-]+$/.test(o.region)) throw new Error(`--region must match [a-z0-9-]+, got '${o.region}'`);
   if (o.publicUrl !== undefined && !/^https?:\/\/[^/]+$/.test(o.publicUrl.replace(/\/$/, ''))) {
     throw new Error(`--public-url must be a base URL such as https://kvs.example.com, got '${o.publicUrl}'`);
@@ -142,8 +153,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let archive!: Archive;
   let lister: FragmentListing | undefined;
   const openArchive = async () => {
-    archive = await Archive.open({
+    archive = await openConfiguredArchive({
       dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
+      ...(opts.catalog !== undefined && { catalog: opts.catalog }), ...(opts.media !== undefined && { media: opts.media }),
       ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
       liveBuffer: { maxBytes: opts.liveBufferBytes, maxAgeMs: opts.liveBufferMaxAgeMs },
     });

@@ -7,7 +7,7 @@
 import type { StreamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
 import { getMediaTrailer } from '../archive/fragmentReader.js';
-import { parseFragmentNumber } from '../archive/fragmentNumbers.js';
+import { parseFragmentNumber } from '../protocol/fragmentNumbers.js';
 import type { Archive } from '../archive/archive.js';
 import type { StreamRecord } from '../storage/catalog.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';

@@ -61,7 +61,7 @@ export const listFragments: JsonOperation<Input> = {
       input.NextToken,
       input.MaxResults ?? DEFAULT_MAX_RESULTS,
     );
-    // The entries are the Fragment objects already in JSON (src/archive/listingEntry.ts); the token is
+    // The entries are the Fragment objects already in JSON (src/protocol/fragmentEntry.ts); the token is
     // base64 and needs no escaping.
     return new JsonBytes([
       PAGE_START, page.entries,

@@ -3,20 +3,15 @@
  * runs the background work: purging deleted streams and expiring fragments past their retention.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore } from '../storage/mediaStore.js';
-import { SqliteCatalog } from '../storage/sqliteCatalog.js';
-import { LocalMediaStore } from '../storage/localMediaStore.js';
-import { DataDirLock } from '../storage/dataDirLock.js';
-import { makeDurableDir } from '../storage/dirs.js';
+import type { Storage } from '../storage/open.js';
 import { InProcessArchiveEvents, type ArchiveEvents } from './events.js';
 import { follow, type FollowOptions, type Following } from './follow.js';
 import { StreamRegistry, type Identity } from './streams.js';
 import { TokenSealer } from './tokens.js';
 import { SortedListing } from './sortedListing.js';
-import { renderEntry } from './listingEntry.js';
 import { retentionHorizon } from './retention.js';
 import { FragmentReader } from './fragmentReader.js';
 import { LiveBuffer, type BufferedFragment, type LiveBufferOptions } from './liveBuffer.js';
@@ -25,18 +20,14 @@ import { SequenceAllocator } from './sequence.js';
 import { IngestSession, type Ack, type SessionOptions } from './ingest.js';
 
 export interface ArchiveOptions extends Identity {
-  dataDir: string;
   /** How often retention is enforced in the background (ms). */
   sweepIntervalMs?: number;
-  /** Catalog reader threads for ListFragments pages (default: one per core but one, at most 4). */
-  catalogReaders?: number;
+  /** Where a kvsd before the key was kept in the catalog kept the pagination-token key (migrated once). */
+  legacyTokenKeyFile?: string;
   /** The host buffer of streams that retain nothing: its global cap and max age (src/archive/liveBuffer.ts). */
   liveBuffer?: LiveBufferOptions;
   log?: (event: Record<string, unknown>) => void;
 }
-
-/** Setting that says every fragment of the catalog has its listing entry. */
-const ENTRIES_COMPLETE = 'listing_entries_complete';
 
 export class Archive {
   readonly streams: StreamRegistry;
@@ -48,7 +39,6 @@ export class Archive {
   private maintenance: Promise<void> = Promise.resolve();
   /** This process in the catalog: the owner of the segments its PutMedia sessions write. */
   readonly nodeId = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
-  private lock?: DataDirLock;
   private readonly committer: Committer;
   private readonly sequence: SequenceAllocator;
   /** Live PutMedia sessions per stream id, so that deleting a stream stops them. */
@@ -59,14 +49,19 @@ export class Archive {
    */
   readonly events: ArchiveEvents = new InProcessArchiveEvents();
 
+  readonly catalog: Catalog;
+  readonly media: MediaStore;
+
   private constructor(
-    readonly catalog: Catalog,
-    readonly media: MediaStore,
+    private readonly storage: Storage,
     readonly tokens: TokenSealer,
     readonly identity: Identity,
     private readonly log: (event: Record<string, unknown>) => void,
     liveBuffer: LiveBufferOptions = {},
   ) {
+    const { catalog, media } = storage;
+    this.catalog = catalog;
+    this.media = media;
     this.liveBuffer = new LiveBuffer(liveBuffer);
     this.streams = new StreamRegistry(catalog, identity, this.events);
     this.lister = new SortedListing(catalog, tokens);
@@ -122,25 +117,19 @@ export class Archive {
   }
 
   /**
-   * Opens the data directory for this process alone (DataDirLockedError if another process has it), so
-   * that nothing else sweeps retention or writes segments in it.
+   * Starts the archive on storage opened for this process alone (src/storage/open.ts holds the data-directory
+   * lock, so that nothing else sweeps retention or writes segments). The archive owns the storage from
+   * here: close() closes it, and so does a failed open.
    */
-  static async open(opts: ArchiveOptions): Promise<Archive> {
-    makeDurableDir(opts.dataDir);
-    const lock = DataDirLock.acquire(opts.dataDir);
-    let catalog: SqliteCatalog | undefined;
+  static async open(storage: Storage, opts: ArchiveOptions): Promise<Archive> {
     try {
-      const readers = opts.catalogReaders ?? Math.min(4, availableParallelism() - 1);
-      catalog = new SqliteCatalog(join(opts.dataDir, 'catalog.sqlite'), { readers });
-      const media = new LocalMediaStore(join(opts.dataDir, 'media'));
-      const tokens = TokenSealer.fromKeyFile(join(opts.dataDir, 'token.key'));
-      const archive = new Archive(catalog, media, tokens, { region: opts.region, accountId: opts.accountId }, opts.log ?? (() => {}), opts.liveBuffer);
-      archive.lock = lock;
+      const tokens = await TokenSealer.fromCatalog(storage.catalog, opts.legacyTokenKeyFile, opts.log);
+      const identity = { region: opts.region, accountId: opts.accountId };
+      const archive = new Archive(storage, tokens, identity, opts.log ?? (() => {}), opts.liveBuffer);
       await archive.start(opts);
       return archive;
     } catch (err) {
-      await catalog?.close().catch(() => undefined);
-      lock.release();
+      await storage.close().catch(() => undefined);
       throw err;
     }
   }
@@ -151,34 +140,11 @@ export class Archive {
     const abandoned = await this.catalog.sealAbandonedSegments(this.nodeId);
     if (abandoned > 0) this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
     this.liveBuffer.startSweeping();
-    await this.fillListingEntries();
     // Deletions acknowledged before a crash are finished now.
     this.schedule(() => this.purgeDeleted());
     const interval = opts.sweepIntervalMs ?? 60_000;
     this.sweepTimer = setInterval(() => this.schedule(() => this.expireAll()), interval);
     this.sweepTimer.unref();
-  }
-
-  /**
-   * Fragments stored by a kvsd without listing entries (catalog schema 1) get them before anything is
-   * served: a listing must never meet a fragment without one.
-   */
-  private async fillListingEntries() {
-    // Once done, never again: looking for fragments without an entry reads the whole table.
-    if (await this.catalog.getSetting(ENTRIES_COMPLETE) === 'yes') return;
-    let after = { streamId: 0, seq: 0 };
-    let filled = 0;
-    for (;;) {
-      const rows = await this.catalog.fragmentsWithoutEntry(after, 5000);
-      if (rows.length === 0) break;
-      await this.catalog.setFragmentEntries(rows.map((f) => ({ streamId: f.streamId, seq: f.seq, entry: renderEntry(f) })));
-      const last = rows[rows.length - 1]!;
-      after = { streamId: last.streamId, seq: last.seq };
-      filled += rows.length;
-      if (filled % 500_000 < rows.length) this.log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
-    }
-    if (filled > 0) this.log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
-    await this.catalog.setSetting(ENTRIES_COMPLETE, 'yes');
   }
 
   /** Runs background work one job at a time, logging (never throwing) failures. */
@@ -223,8 +189,6 @@ export class Archive {
     clearInterval(this.sweepTimer);
     this.liveBuffer.stopSweeping();
     await this.maintenance;
-    await this.media.close();
-    await this.catalog.close();
-    this.lock?.release();
+    await this.storage.close();
   }
 }

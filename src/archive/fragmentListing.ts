@@ -6,7 +6,7 @@ import type { ListedFragment, StreamRecord, TimestampKind } from '../storage/cat
 
 export interface Selector { kind: TimestampKind; startMs: number; endMs: number }
 
-/** A page: the listing entries of its fragments (src/archive/listingEntry.ts) joined by ',', in order. */
+/** A page: the listing entries of its fragments (src/protocol/fragmentEntry.ts) joined by ',', in order. */
 export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
 
 export interface FragmentListing {

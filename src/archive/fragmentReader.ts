@@ -11,7 +11,7 @@ import type { Catalog, FragmentRecord, StreamRecord, TimestampKind } from '../st
 import { MediaUnavailableError, type MediaStore } from '../storage/mediaStore.js';
 
 export { MediaUnavailableError };
-import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
+import { formatFragmentNumber, parseFragmentNumber } from '../protocol/fragmentNumbers.js';
 import type { BufferedFragment, LiveBuffer } from './liveBuffer.js';
 import { retentionHorizon } from './retention.js';
 import { decodeTrackHeader, type StoredTrackHeader } from './trackHeaders.js';

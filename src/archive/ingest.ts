@@ -11,11 +11,11 @@
  */
 import { randomInt } from 'node:crypto';
 import { MkvError, MkvReader, type MkvEvent, type TrackHeader } from '../mkv/index.js';
-import { renderEntry } from './listingEntry.js';
+import { renderEntry } from '../protocol/fragmentEntry.js';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { MediaStore, SegmentWriter } from '../storage/mediaStore.js';
 import type { Committer } from './committer.js';
-import { formatFragmentNumber } from './fragmentNumbers.js';
+import { formatFragmentNumber } from '../protocol/fragmentNumbers.js';
 import type { SequenceAllocator } from './sequence.js';
 import { encodeTrackHeader } from './trackHeaders.js';
 import type { BufferedFragment, LiveReservation } from './liveBuffer.js';

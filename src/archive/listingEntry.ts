@@ -1,30 +1,15 @@
 /**
- * A fragment's listing entry: the JSON object ListFragments reports for it (the SDK model's Fragment
- * structure), rendered once when the fragment is stored and kept in the catalog's listing indexes.
- * Everything in it is fixed for the fragment's life, so a page of ListFragments is the stored entries
- * joined by commas: no per-request formatting of 47-digit fragment numbers, no per-row value extraction.
- * (That was 70 % of ListFragments' CPU time; see docs/benchmarks.md.)
- *
- * Entries are JSON objects without nested objects, so `,{` occurs only between two entries of a page.
+ * Working on joined listing entries (src/protocol/fragmentEntry.ts renders them): entries are JSON objects
+ * without nested objects, so `,{"FragmentNumber":"` occurs only between two entries of a page.
  */
-import { formatFragmentNumber, parseFragmentNumber } from './fragmentNumbers.js';
-import { msToEpochSeconds } from '../protocol/timestamps.js';
+import { parseFragmentNumber } from '../protocol/fragmentNumbers.js';
+import { ENTRY_START } from '../protocol/fragmentEntry.js';
 import type { TimestampKind } from '../storage/catalog.js';
 
-export interface EntryFields { seq: number; serverMs: number; nonce: number; producerMs: number; size: number; lengthMs: number }
-
-const ENTRY_START = '{"FragmentNumber":"';
 const BETWEEN_ENTRIES = Buffer.from(`,${ENTRY_START}`);
 const ENTRY_START_BYTES = Buffer.from(ENTRY_START);
 const PRODUCER = Buffer.from('"ProducerTimestamp":');
 const SERVER = Buffer.from('"ServerTimestamp":');
-
-/** Same text as JSON.stringify of the Fragment object would give, in the model's member order. */
-export function renderEntry(f: EntryFields, fragmentNumber = formatFragmentNumber(f)): string {
-  return `${ENTRY_START}${fragmentNumber}","FragmentSizeInBytes":${f.size},`
-    + `"ProducerTimestamp":${msToEpochSeconds(f.producerMs)},"ServerTimestamp":${msToEpochSeconds(f.serverMs)},`
-    + `"FragmentLengthInMilliseconds":${f.lengthMs}}`;
-}
 
 /** Joined entries without the last one (`count` > 1). */
 export function dropLastEntry(joined: Buffer): Buffer {

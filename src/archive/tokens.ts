@@ -1,21 +1,36 @@
 /**
- * Opaque, tamper-proof pagination tokens: base64 of (payload JSON ‖ HMAC-SHA256 tag). The key lives in
- * the data directory, so tokens survive a restart; any change to a token breaks its tag. Standard base64
- * matches the models' NextToken pattern [a-zA-Z0-9+/]+={0,2}.
+ * Opaque, tamper-proof pagination tokens: base64 of (payload JSON ‖ HMAC-SHA256 tag). The key is a catalog
+ * setting, so tokens survive a restart and every process over one catalog seals and opens the same tokens;
+ * any change to a token breaks its tag. Standard base64 matches the models' NextToken pattern
+ * [a-zA-Z0-9+/]+={0,2}.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import type { Catalog } from '../storage/catalog.js';
 
 const TAG_BYTES = 16;
+/** The catalog setting that holds the key, hex. */
+export const TOKEN_KEY_SETTING = 'token_key';
 
 export class TokenSealer {
   constructor(private readonly key: Buffer) {}
 
-  /** Loads the key from `file`, creating it (mode 0600) on first start. */
-  static fromKeyFile(file: string): TokenSealer {
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-    if (key.length < 32) throw new Error(`token key in ${file} is too short`);
+  /**
+   * The catalog's key, created on first start. Created once for all: whoever stores it first wins, and every
+   * racing process reads the winner's. A data directory of a kvsd that kept the key in a file
+   * (`legacyKeyFile`, <data-dir>/token.key) brings that key along, so tokens issued before still open;
+   * the file is left in place (an older kvsd started on the directory reads the same key from it).
+   */
+  static async fromCatalog(catalog: Pick<Catalog, 'getSetting' | 'initSetting'>, legacyKeyFile?: string,
+    log: (event: Record<string, unknown>) => void = () => {}): Promise<TokenSealer> {
+    let hex = await catalog.getSetting(TOKEN_KEY_SETTING);
+    if (hex === undefined) {
+      const legacy = legacyKeyFile === undefined ? undefined : readKeyFile(legacyKeyFile);
+      hex = await catalog.initSetting(TOKEN_KEY_SETTING, legacy ?? randomBytes(32).toString('hex'));
+      if (legacy !== undefined && hex === legacy) log({ level: 'info', msg: 'moved the token key into the catalog', from: legacyKeyFile });
+    }
+    const key = Buffer.from(hex, 'hex');
+    if (key.length < 32) throw new Error('the token key in the catalog is too short');
     return new TokenSealer(key);
   }
 
@@ -43,5 +58,15 @@ export class TokenSealer {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** The key an older kvsd kept in the data directory, or undefined if there is no such file. */
+function readKeyFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

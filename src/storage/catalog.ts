@@ -41,8 +41,8 @@ export interface FragmentRecord {
   segment: number;
   offset: number;
   /**
-   * What ListFragments reports about the fragment, rendered once by the archive when it is stored
-   * (src/archive/listingEntry.ts). Opaque to the catalog, which keeps it in its listing indexes and hands
+   * What ListFragments reports about the fragment, rendered once when it is stored
+   * (src/protocol/fragmentEntry.ts). Opaque to the catalog, which keeps it in its listing indexes and hands
    * it back as is.
    */
   entry: string;
@@ -55,6 +55,26 @@ export type ListedFragment = Pick<FragmentRecord, 'seq' | 'producerMs' | 'server
 export interface JoinedEntries { joined: Buffer; count: number }
 
 export type TimestampKind = 'producer' | 'server';
+
+/**
+ * A media segment as the catalog knows it: who writes it, or that it is written no more, how big it is, and
+ * which server timestamps its fragments span (what retention and disk-pressure eviction rank segments by).
+ */
+export interface SegmentRecord {
+  id: number;
+  streamId: number;
+  /** 'open': being written by `owner`, never dropped; 'sealed': complete, dropped once it holds no fragment. */
+  state: 'open' | 'sealed';
+  /** The node id of the process that writes (or wrote) it; absent for segments of catalogs before segment state. */
+  owner?: string;
+  openedMs?: number;
+  sealedMs?: number;
+  /** Its length once sealed by its writer (absent when sealed as abandoned: the writer's count died with it). */
+  bytes?: number;
+  /** Smallest and greatest server timestamp of the fragments the catalog holds in it; absent when it holds none. */
+  firstServerMs?: number;
+  lastServerMs?: number;
+}
 
 export interface FragmentRange {
   streamId: number;
@@ -77,7 +97,6 @@ export interface Catalog {
   findStreamByArn(arn: string): Promise<StreamRecord | undefined>;
   /** Live streams in name order, strictly after `afterName`, optionally with a name prefix. */
   listStreams(opts: { prefix?: string; afterName?: string; limit: number }): Promise<StreamRecord[]>;
-  countStreams(): Promise<number>;
   /** Applies the patch if the stream is live and its version is `expectedVersion`; false otherwise. */
   updateStream(id: number, expectedVersion: string, patch: StreamPatch): Promise<boolean>;
   /** Takes the stream out of service at once (its name is free again); data is purged later. */
@@ -118,10 +137,6 @@ export interface Catalog {
    * committed before the call is visible.
    */
   joinFragmentEntries(range: FragmentRange): Promise<JoinedEntries>;
-  /** Fragments stored by a kvsd older than listing entries, in (stream, seq) order after the cursor. */
-  fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number): Promise<FragmentRecord[]>;
-  /** Fills in entries of fragmentsWithoutEntry (upgrading a catalog). */
-  setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]): Promise<void>;
   getFragment(streamId: number, seq: number): Promise<FragmentRecord | undefined>;
   /** Fragments in ingestion order with seq > afterSeq (GetMedia). */
   fragmentsAfter(streamId: number, afterSeq: number, limit: number): Promise<FragmentRecord[]>;
@@ -132,12 +147,19 @@ export interface Catalog {
   lastFragment(streamId: number): Promise<FragmentRecord | undefined>;
   /** Deletes the stream's fragments whose server timestamp is older than the horizon; returns how many. */
   expireFragments(streamId: number, minServerMs: number): Promise<number>;
+  /** The stream's segments in id (creation) order, with their state. */
+  listSegments(streamId: number): Promise<SegmentRecord[]>;
   /** Forgets the stream's sealed segments that hold no fragment (never an open one); returns their ids. */
   dropEmptySegments(streamId: number): Promise<number[]>;
 
-  /** A small key/value store for server-wide settings (e.g. the sequence counter, upgrade markers). */
+  /** A small key/value store for server-wide settings (e.g. the sequence counter, the pagination-token key). */
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` unless the key has a value already, atomically (an insert-if-absent), and returns
+   * the value stored: callers racing from any number of processes all get the first one's value.
+   */
+  initSetting(key: string, value: string): Promise<string>;
   close(): Promise<void>;
 }
 

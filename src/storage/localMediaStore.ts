@@ -193,22 +193,6 @@ export class LocalMediaStore implements MediaStore {
     return fh.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: 256 * 1024, autoClose: true });
   }
 
-  async readBuffer(streamId: number, segment: number, offset: number, length: number) {
-    const fh = await open(this.file(streamId, segment), 'r');
-    try {
-      const buf = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error(`segment ${streamId}/${segment} is shorter than the catalog says`);
-        done += bytesRead;
-      }
-      return buf;
-    } finally {
-      await fh.close();
-    }
-  }
-
   async removeSegments(streamId: number, segments: number[]) {
     for (const s of segments) await unlink(this.file(streamId, s)).catch(() => undefined);
   }

@@ -30,7 +30,6 @@ export interface MediaStore {
    * segment), so that a reader can say so before it has written anything of the fragment.
    */
   read(streamId: number, segment: number, offset: number, length: number): Promise<Readable>;
-  readBuffer(streamId: number, segment: number, offset: number, length: number): Promise<Buffer>;
   removeSegments(streamId: number, segments: number[]): Promise<void>;
   removeStream(streamId: number): Promise<void>;
   close(): Promise<void>;

@@ -9,11 +9,13 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, StreamPatch, StreamRecord, TimestampKind,
+  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, SegmentRecord, StreamPatch, StreamRecord,
+  TimestampKind,
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
 import { joinEntries, listingStatements, rangeArgs, type ListingStatements } from './sqliteListing.js';
 import { SqliteReadPool } from './sqliteReadPool.js';
+import { renderEntry } from '../protocol/fragmentEntry.js';
 
 /** Page reads closer together than this are load: they go to the reader threads. */
 const BACK_TO_BACK_MS = 1;
@@ -59,8 +61,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX fragments_by_server ON fragments(stream_id, server_ms, seq, producer_ms, length_ms, size, nonce);
    CREATE INDEX fragments_by_segment ON fragments(stream_id, segment);
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
-  // 2: listing entries (src/archive/listingEntry.ts) in the listing indexes, which now hold what a listing
-  // row needs and nothing else. Fragments stored before this have '' until the archive fills them in.
+  // 2: listing entries (src/protocol/fragmentEntry.ts) in the listing indexes, which now hold what a listing
+  // row needs and nothing else. Fragments stored before this have '' until fillListingEntries.
   `ALTER TABLE fragments ADD COLUMN entry TEXT NOT NULL DEFAULT '';
    DROP INDEX fragments_by_producer;
    DROP INDEX fragments_by_server;
@@ -73,7 +75,16 @@ const MIGRATIONS: string[] = [
    ALTER TABLE segments ADD COLUMN opened_ms INTEGER;
    ALTER TABLE segments ADD COLUMN sealed_ms INTEGER;
    ALTER TABLE segments ADD COLUMN bytes INTEGER;`,
+  // 4: the server timestamps a segment's fragments span, recorded when it is sealed (listSegments computes
+  // them for open segments and for segments sealed before this).
+  `ALTER TABLE segments ADD COLUMN first_server_ms INTEGER;
+   ALTER TABLE segments ADD COLUMN last_server_ms INTEGER;`,
 ];
+
+/** The span of a segment's fragments, in statements on `segments` (an index range of fragments_by_segment). */
+const SPAN = (fn: 'min' | 'max') =>
+  `(SELECT ${fn}(f.server_ms) FROM fragments f WHERE f.stream_id = segments.stream_id AND f.segment = segments.id)`;
+const SET_SPAN = `first_server_ms = ${SPAN('min')}, last_server_ms = ${SPAN('max')}`;
 
 interface StreamRow {
   id: number; name: string; arn: string; device_name: string | null; media_type: string | null; kms_key_id: string;
@@ -82,6 +93,18 @@ interface StreamRow {
 interface FragmentRow {
   stream_id: number; seq: number; producer_ms: number; server_ms: number; length_ms: number; size: number; nonce: number;
   header_id: number; segment: number; offset: number; entry: string;
+}
+
+interface SegmentRow {
+  id: number; stream_id: number; state: SegmentRecord['state']; owner: string | null; opened_ms: number | null;
+  sealed_ms: number | null; bytes: number | null; first_server_ms: number | null; last_server_ms: number | null;
+}
+/** The row's non-null columns, camel-cased: absent, not null, as the interface says. */
+function toSegment(r: SegmentRow): SegmentRecord {
+  const optional = { owner: r.owner, openedMs: r.opened_ms, sealedMs: r.sealed_ms, bytes: r.bytes,
+    firstServerMs: r.first_server_ms, lastServerMs: r.last_server_ms };
+  const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null));
+  return { id: r.id, streamId: r.stream_id, state: r.state, ...present };
 }
 
 const toStream = (r: StreamRow): StreamRecord => ({
@@ -95,6 +118,21 @@ const toFragment = (r: FragmentRow): FragmentRecord => ({
   size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset, entry: r.entry,
 });
 
+export interface SqliteCatalogOptions {
+  /**
+   * Threads that serve ListFragments pages with their own connections (0: read on this thread; also the case
+   * when running from TypeScript sources, where the thread script is not built, unless `readerScript` points
+   * at a built one).
+   */
+  readers?: number;
+  readerScript?: URL;
+  /** Where upgrades of an older file report their progress. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/** Setting that says every fragment of the catalog has its listing entry. */
+const ENTRIES_COMPLETE = 'listing_entries_complete';
+
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly stmt;
@@ -102,12 +140,7 @@ export class SqliteCatalog implements Catalog {
   private readonly readers?: SqliteReadPool;
   private lastJoinAt = -Infinity;
 
-  /**
-   * `readers`: threads that serve ListFragments pages with their own connections (0: read on this thread;
-   * also the case when running from TypeScript sources, where the thread script is not built, unless
-   * `readerScript` points at a built one).
-   */
-  constructor(file: string, opts: { readers?: number; readerScript?: URL } = {}) {
+  constructor(file: string, opts: SqliteCatalogOptions = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -131,7 +164,6 @@ export class SqliteCatalog implements Catalog {
       streamByArn: db.prepare('SELECT * FROM streams WHERE arn = ? AND deleted = 0'),
       listStreams: db.prepare(`SELECT * FROM streams WHERE deleted = 0 AND name > ? AND substr(name, 1, length(?)) = ?
         ORDER BY name LIMIT ?`),
-      countStreams: db.prepare('SELECT count(*) AS n FROM streams WHERE deleted = 0'),
       updateStream: db.prepare(`UPDATE streams SET device_name = coalesce(?, device_name), media_type = coalesce(?, media_type),
         retention_hours = coalesce(?, retention_hours), version = ? WHERE id = ? AND version = ? AND deleted = 0`),
       markDeleted: db.prepare('UPDATE streams SET deleted = 1, status = \'DELETING\' WHERE id = ? AND deleted = 0'),
@@ -147,8 +179,13 @@ export class SqliteCatalog implements Catalog {
       addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
       getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
       newSegment: db.prepare('INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, \'open\', ?, ?)'),
-      sealSegment: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ?, bytes = ? WHERE id = ? AND state = \'open\''),
-      sealAbandoned: db.prepare('UPDATE segments SET state = \'sealed\', sealed_ms = ? WHERE state = \'open\' AND owner IS NOT ?'),
+      sealSegment: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, bytes = ?, ${SET_SPAN}
+        WHERE id = ? AND state = 'open'`),
+      sealAbandoned: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, ${SET_SPAN}
+        WHERE state = 'open' AND owner IS NOT ?`),
+      listSegments: db.prepare(`SELECT id, stream_id, state, owner, opened_ms, sealed_ms, bytes,
+        coalesce(first_server_ms, ${SPAN('min')}) AS first_server_ms, coalesce(last_server_ms, ${SPAN('max')}) AS last_server_ms
+        FROM segments WHERE stream_id = ? ORDER BY id`),
       insertFragment: db.prepare(`INSERT INTO fragments (stream_id, seq, producer_ms, server_ms, length_ms, size, nonce,
         header_id, segment, offset, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       withoutEntry: db.prepare(`SELECT * FROM fragments WHERE (stream_id, seq) > (?, ?) AND entry = ''
@@ -166,8 +203,38 @@ export class SqliteCatalog implements Catalog {
         AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.stream_id = s.stream_id AND f.segment = s.id)`),
       dropSegment: db.prepare('DELETE FROM segments WHERE id = ?'),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
+      initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
+    this.fillListingEntries(opts.log ?? (() => {}));
+  }
+
+  /**
+   * Fragments stored by a kvsd without listing entries (schema 1, '' since migration 2) get them before the
+   * catalog is used: a listing must never meet a fragment without one. Two processes opening an old file at
+   * once both fill; the entries they write are the same.
+   */
+  private fillListingEntries(log: (event: Record<string, unknown>) => void) {
+    // Once done, never again: looking for fragments without an entry reads the whole table.
+    if ((this.stmt.getSetting.get(ENTRIES_COMPLETE) as { value: string } | undefined)?.value === 'yes') return;
+    let after = { streamId: 0, seq: 0 };
+    let filled = 0;
+    for (;;) {
+      const rows = this.fragmentsWithoutEntry(after, 5000);
+      if (rows.length === 0) break;
+      this.db.transaction(() => { for (const f of rows) this.stmt.setEntry.run(renderEntry(f), f.streamId, f.seq); })();
+      const last = rows[rows.length - 1]!;
+      after = { streamId: last.streamId, seq: last.seq };
+      filled += rows.length;
+      if (filled % 500_000 < rows.length) log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
+    }
+    if (filled > 0) log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
+    this.stmt.setSetting.run(ENTRIES_COMPLETE, 'yes');
+  }
+
+  /** Fragments stored without a listing entry, in (stream, seq) order after the cursor (the upgrade above). */
+  fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number): FragmentRecord[] {
+    return (this.stmt.withoutEntry.all(after.streamId, after.seq, limit) as FragmentRow[]).map(toFragment);
   }
 
   private migrate() {
@@ -212,8 +279,6 @@ export class SqliteCatalog implements Catalog {
     const prefix = opts.prefix ?? '';
     return (this.stmt.listStreams.all(opts.afterName ?? '', prefix, prefix, opts.limit) as StreamRow[]).map(toStream);
   }
-
-  async countStreams() { return (this.stmt.countStreams.get() as { n: number }).n; }
 
   async updateStream(id: number, expectedVersion: string, p: StreamPatch) {
     const info = this.stmt.updateStream.run(p.deviceName ?? null, p.mediaType ?? null, p.retentionHours ?? null,
@@ -266,6 +331,7 @@ export class SqliteCatalog implements Catalog {
   }
   async sealSegment(id: number, bytes: number) { this.stmt.sealSegment.run(Date.now(), bytes, id); }
   async sealAbandonedSegments(liveOwner: string) { return this.stmt.sealAbandoned.run(Date.now(), liveOwner).changes; }
+  async listSegments(streamId: number) { return (this.stmt.listSegments.all(streamId) as SegmentRow[]).map(toSegment); }
 
   async insertFragments(rows: FragmentRecord[]) {
     this.db.transaction(() => {
@@ -300,14 +366,6 @@ export class SqliteCatalog implements Catalog {
     const backToBack = now - this.lastJoinAt < BACK_TO_BACK_MS;
     this.lastJoinAt = now;
     return this.readers && (backToBack || this.readers.busy) ? this.readers.join(r) : joinEntries(this.listing, r);
-  }
-
-  async fragmentsWithoutEntry(after: { streamId: number; seq: number }, limit: number) {
-    return (this.stmt.withoutEntry.all(after.streamId, after.seq, limit) as FragmentRow[]).map(toFragment);
-  }
-
-  async setFragmentEntries(rows: Pick<FragmentRecord, 'streamId' | 'seq' | 'entry'>[]) {
-    this.db.transaction(() => { for (const r of rows) this.stmt.setEntry.run(r.entry, r.streamId, r.seq); })();
   }
 
   async getFragment(streamId: number, seq: number) {
@@ -352,6 +410,13 @@ export class SqliteCatalog implements Catalog {
     return (this.stmt.getSetting.get(key) as { value: string } | undefined)?.value;
   }
   async setSetting(key: string, value: string) { this.stmt.setSetting.run(key, value); }
+  async initSetting(key: string, value: string) {
+    // IMMEDIATE: the insert and the read see the same committed state, whatever other processes do.
+    return this.db.transaction(() => {
+      this.stmt.initSetting.run(key, value);
+      return (this.stmt.getSetting.get(key) as { value: string }).value;
+    }).immediate();
+  }
 
   async close() {
     await this.readers?.close();

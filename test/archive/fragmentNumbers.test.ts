@@ -1,7 +1,7 @@
 /** Fragment numbers: the layout of spec §3.4 (checked on a real AWS number), and the round trip. */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatFragmentNumber, parseFragmentNumber } from '../../src/archive/fragmentNumbers.js';
+import { formatFragmentNumber, parseFragmentNumber } from '../../src/protocol/fragmentNumbers.js';
 
 const reference = (seq: number, serverMs: number, nonce: number) =>
   ((1n << 156n) + (BigInt(seq) << 92n) + (BigInt(serverMs) << 28n) + BigInt(nonce)).toString();

@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Archive } from '../../src/archive/archive.js';
-import { formatFragmentNumber } from '../../src/archive/fragmentNumbers.js';
-import { dropLastEntry, lastEntryKey, renderEntry, type EntryFields } from '../../src/archive/listingEntry.js';
+import { openArchive } from '../../src/openArchive.js';
+import { formatFragmentNumber } from '../../src/protocol/fragmentNumbers.js';
+import { dropLastEntry, lastEntryKey } from '../../src/archive/listingEntry.js';
+import { renderEntry, type EntryFields } from '../../src/protocol/fragmentEntry.js';
 import { seedFragments } from '../../src/archive/seed.js';
+import type { SqliteCatalog } from '../../src/storage/sqliteCatalog.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -50,7 +52,10 @@ describe('listing entries', () => {
   it('are filled in when the archive opens a catalog stored without them, before anything is listed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-entries-'));
     dirs.push(dataDir);
-    const open = () => Archive.open({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 });
+    const logged: Record<string, unknown>[] = [];
+    const open = () => openArchive({
+      dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000, log: (e) => logged.push(e),
+    });
     const archive = await open();
     const stream = await archive.streams.create({ StreamName: 'upgrade', DataRetentionInHours: 24 });
     await seedFragments(archive, stream, { fragments: 120, startMs: Date.now() - 60_000, intervalMs: 250, frameBytes: 50 });
@@ -69,7 +74,8 @@ describe('listing entries', () => {
     try {
       const after = await reopened.lister.list(stream, selector, undefined, 1000);
       assert.equal(after.entries.toString(), before.entries.toString(), 'the same page as before, byte for byte');
-      assert.deepEqual(await reopened.catalog.fragmentsWithoutEntry({ streamId: 0, seq: 0 }, 10), []);
+      assert.deepEqual((reopened.catalog as SqliteCatalog).fragmentsWithoutEntry({ streamId: 0, seq: 0 }, 10), []);
+      assert.ok(logged.some((e) => e.msg === 'upgraded the catalog: listing entries' && e.fragments === 120), 'the upgrade is logged');
     } finally {
       await reopened.close();
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Archive } from '../../src/archive/archive.js';
+import { openArchive as openConfiguredArchive } from '../../src/openArchive.js';
 import { seedCluster, seedFragments, seedHeader } from '../../src/archive/seed.js';
 
 const dirs: string[] = [];
@@ -16,7 +16,7 @@ after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true });
 async function openArchive() {
   const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-retention-'));
   dirs.push(dataDir);
-  return { dataDir, archive: await Archive.open({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 }) };
+  return { dataDir, archive: await openConfiguredArchive({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 }) };
 }
 
 const selector = { kind: 'producer' as const, startMs: 0, endMs: 8e15 };
@@ -75,7 +75,7 @@ describe('deletion', () => {
     await archive.close(); // waits for the background purge
     assert.ok(!existsSync(mediaDir));
 
-    const reopened = await Archive.open({ dataDir, region: 'us-east-1', accountId: '000000000000' });
+    const reopened = await openConfiguredArchive({ dataDir, region: 'us-east-1', accountId: '000000000000' });
     assert.deepEqual(await reopened.catalog.fragmentsAfter(stream.id, 0, 10), []);
     assert.equal(await reopened.catalog.getTrackHeader(1), undefined);
     assert.deepEqual(await reopened.catalog.listDeletedStreams(), []);
@@ -95,7 +95,7 @@ describe('deletion', () => {
     const mediaDir = join(dataDir, 'media', String(stream.id));
     assert.ok(existsSync(mediaDir));
 
-    const reopened = await Archive.open({ dataDir, region: 'us-east-1', accountId: '000000000000' });
+    const reopened = await openConfiguredArchive({ dataDir, region: 'us-east-1', accountId: '000000000000' });
     await reopened.close(); // waits for the purge scheduled at open
     assert.ok(!existsSync(mediaDir));
   });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { resolve } from 'node:path';
 import { CreateStreamCommand, DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
@@ -18,6 +19,7 @@ import {
   errorOf, mkv, putMedia, rawRequest, run, sha256Hex, signJson, writeTempFile, type Key,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
+import { TOKEN_KEY_SETTING } from '../../src/archive/tokens.js';
 
 const MISMATCH = 'The request signature we calculated does not match the signature you provided. '
   + 'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -217,6 +219,16 @@ describe('PutMedia', () => {
   });
 });
 
+/** The pagination-token key, read from the running server's catalog beside it (read-only, WAL lets both in). */
+function readTokenKey(catalogFile: string): string {
+  const db = new Database(catalogFile, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT value FROM settings WHERE key = ?').get(TOKEN_KEY_SETTING) as { value: string }).value;
+  } finally {
+    db.close();
+  }
+}
+
 describe('secrets', () => {
   it('never appear in the log, nor does the token key; a broken auth file is reported without its content', async () => {
     // Some more traffic that fails in every way first.
@@ -225,7 +237,7 @@ describe('secrets', () => {
     const log = kvsd.output();
     assert.ok(log.includes('"principal":"admin"'), 'the log names principals');
     for (const secret of [...ALL_SECRETS, WRONG_SECRET.secretAccessKey]) assert.ok(!log.includes(secret), 'a secret key is in the log');
-    const tokenKey = readFileSync(join(kvsd.dataDir, 'token.key'), 'utf8').trim();
+    const tokenKey = readTokenKey(join(kvsd.dataDir, 'catalog.sqlite'));
     assert.ok(tokenKey.length >= 64);
     assert.ok(!log.includes(tokenKey), 'the token key is in the log');
     assert.ok(!/Signature=|authorization/i.test(log), 'no Authorization header in the log');

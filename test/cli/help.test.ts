@@ -12,6 +12,8 @@ const SERVE_FLAGS: [flag: string, env: string, shownDefault: string | undefined]
   ['--host ADDR', 'KVSD_HOST', '127.0.0.1'],
   ['--port N', 'KVSD_PORT', '4568'],
   ['--data-dir DIR', 'KVSD_DATA_DIR', './kvsd-data'],
+  ['--catalog URL', 'KVSD_CATALOG', 'sqlite:<data-dir>/catalog.sqlite'],
+  ['--media URL', 'KVSD_MEDIA', 'file:<data-dir>/media'],
   ['--region R', 'KVSD_REGION', 'us-east-1'],
   ['--account-id N', 'KVSD_ACCOUNT_ID', '000000000000'],
   ['--public-url URL', 'KVSD_PUBLIC_URL', 'the URL kvsd listens on'],

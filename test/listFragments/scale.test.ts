@@ -11,7 +11,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListFragmentsCommand, type Fragment, type ListFragmentsCommandInput } from '@aws-sdk/client-kinesis-video-archived-media';
-import { parseFragmentNumber } from '../../src/archive/fragmentNumbers.js';
+import { parseFragmentNumber } from '../../src/protocol/fragmentNumbers.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ms, rawFragments, rawList, sdk, seed, selector } from '../helpers/listing.js';
 

@@ -20,6 +20,7 @@ import {
   NameTakenError, TooManyTagsError,
   type Catalog, type FragmentRecord, type FragmentRange, type ListedFragment, type NewStream, type StreamRecord, type TimestampKind,
 } from '../../src/storage/catalog.js';
+import { countStreams } from './storageReads.js';
 
 let streamCounter = 0;
 
@@ -143,7 +144,7 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('refuses a second live stream of the same name with NameTakenError', async () => {
         const first = await create({ name: 'dup' });
         await assert.rejects(create({ name: 'dup', creationMs: first.creationMs + 1 }), NameTakenError);
-        assert.equal(await catalog.countStreams(), 1);
+        assert.equal(await countStreams(catalog), 1);
       });
 
       it('frees the name when the stream is marked deleted; the old record is gone from every lookup', async () => {
@@ -185,7 +186,7 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           after = page[page.length - 1]!;
         }
         assert.deepEqual(paged, sorted);
-        assert.equal(await catalog.countStreams(), names.length);
+        assert.equal(await countStreams(catalog), names.length);
       });
 
       it('returns full records from listStreams', async () => {
@@ -228,7 +229,7 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.deepEqual(await catalog.getTags(b.s.id), { t: '2' });
         assert.ok(await catalog.getTrackHeader(b.headerId));
         assert.deepEqual(await catalog.getFragment(b.s.id, fb[0]!.seq), fb[0]);
-        assert.equal(await catalog.countStreams(), 1);
+        assert.equal(await countStreams(catalog), 1);
       });
 
       it('never hands out a stream id twice, even after the stream was purged', async () => {
@@ -344,6 +345,15 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.getSetting('conformance.key'), 'two');
         await catalog.setSetting('conformance.empty', '');
         assert.equal(await catalog.getSetting('conformance.empty'), '');
+      });
+
+      it('initSetting stores a value only where there is none, and every racing caller gets the stored one', async () => {
+        assert.equal(await catalog.initSetting('conformance.once', 'first'), 'first');
+        assert.equal(await catalog.initSetting('conformance.once', 'second'), 'first');
+        assert.equal(await catalog.getSetting('conformance.once'), 'first');
+        const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => catalog.initSetting('conformance.race', `v${i}`)));
+        assert.equal(new Set(raced).size, 1, `one value for all: ${raced.join(' ')}`);
+        assert.equal(await catalog.getSetting('conformance.race'), raced[0]);
       });
 
       it('close() resolves and may be called twice', async () => {
@@ -525,6 +535,40 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         await catalog.expireFragments(s.id, 1e13);
         assert.deepEqual(await catalog.dropEmptySegments(s.id), [used], 'empty once its fragments expired');
         assert.deepEqual(await catalog.dropEmptySegments(other.s.id), [other.segment]);
+      });
+
+      it('listSegments gives each segment of the stream with its state, writer, size and server-time span', async () => {
+        const before = Date.now();
+        const s = await create();
+        const headerId = await catalog.addTrackHeader(s.id, Buffer.from('h'));
+        const sealed = await catalog.newSegment(s.id, WRITER);
+        const open = await catalog.newSegment(s.id, WRITER);
+        const abandoned = await catalog.newSegment(s.id, 'node-that-died');
+        const empty = await catalog.newSegment(s.id, WRITER);
+        const other = await streamWithSegment();
+        await insert(s.id, [[10, 5000], [20, 3000], [30, 4000]], sealed, headerId);
+        await insert(s.id, [[40, 7000], [50, 6000]], open, headerId);
+        await insert(s.id, [[60, 9000]], abandoned, headerId);
+        await catalog.sealSegment(sealed, 1234);
+        await catalog.sealSegment(empty, 0);
+        await catalog.sealAbandonedSegments(WRITER);
+        const after = Date.now();
+
+        const got = await catalog.listSegments(s.id);
+        assert.deepEqual(got.map((g) => g.id), [sealed, open, abandoned, empty], 'the stream\'s own, in id order');
+        for (const g of got) {
+          assert.equal(g.streamId, s.id);
+          assert.ok(g.openedMs! >= before && g.openedMs! <= after, `opened at ${g.openedMs}`);
+          if (g.state === 'sealed') assert.ok(g.sealedMs! >= g.openedMs! && g.sealedMs! <= after, `sealed at ${g.sealedMs}`);
+        }
+        const [a, b, c, d] = got.map(({ openedMs: _o, sealedMs: _s, ...rest }) => rest);
+        assert.deepEqual(a, { id: sealed, streamId: s.id, state: 'sealed', owner: WRITER, bytes: 1234, firstServerMs: 3000, lastServerMs: 5000 });
+        assert.deepEqual(b, { id: open, streamId: s.id, state: 'open', owner: WRITER, firstServerMs: 6000, lastServerMs: 7000 });
+        assert.ok(!('sealedMs' in got[1]!), 'an open segment has no seal time');
+        assert.deepEqual(c, { id: abandoned, streamId: s.id, state: 'sealed', owner: 'node-that-died', firstServerMs: 9000, lastServerMs: 9000 });
+        assert.deepEqual(d, { id: empty, streamId: s.id, state: 'sealed', owner: WRITER, bytes: 0 }, 'no span without fragments');
+        assert.deepEqual((await catalog.listSegments(other.s.id)).map((g) => g.id), [other.segment]);
+        assert.deepEqual(await catalog.listSegments(987654), []);
       });
 
       it('sealAbandonedSegments seals the open segments of every other owner, not the live one\'s', async () => {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalMediaStore, skipBytes } from '../../src/storage/localMediaStore.js';
+import { readBytes } from './storageReads.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kvsd-media-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ describe('LocalMediaStore segment writer', () => {
     assert.deepEqual(readFileSync(join(root, '1', '1.seg')), Buffer.concat(expected));
     await w.close();
     const all = Buffer.concat(expected);
-    const mid = await store.readBuffer(1, 1, 262_140, 100_000);
+    const mid = await readBytes(store, 1, 1, 262_140, 100_000);
     assert.deepEqual(mid, all.subarray(262_140, 362_140));
   });
 

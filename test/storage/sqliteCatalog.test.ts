@@ -116,6 +116,19 @@ describe('SqliteCatalog on disk', () => {
     }
   });
 
+  it('initSetting: two connections to one file (two processes) racing end with the same value', async () => {
+    const file = tempFile();
+    const [a, b] = [new SqliteCatalog(file), new SqliteCatalog(file)];
+    try {
+      const [va, vb] = await Promise.all([a.initSetting('token_key', 'from-a'), b.initSetting('token_key', 'from-b')]);
+      assert.equal(va, vb);
+      assert.equal(await b.getSetting('token_key'), va);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('refuses a catalog written by a newer kvsd (schema version ahead)', async () => {
     const file = tempFile();
     await new SqliteCatalog(file).close();

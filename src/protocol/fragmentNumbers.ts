@@ -1,6 +1,6 @@
 /**
  * Fragment numbers look like AWS's: 47 decimal digits, 2^156 + seq·2^92 + serverMs·2^28 + nonce
- * (the layout found in real fragment numbers, spec §3.4). `seq` is a global ingestion sequence, so
+ * (the layout found in real fragment numbers). `seq` is a global ingestion sequence, so
  * numbers grow in ingestion order within a stream and are unique across streams; all have the same
  * length, so string order equals numeric order.
  */

@@ -1,30 +1,30 @@
 /**
- * The composition root: opens the archive, registers the operations and serves them over HTTP.
- * One listener serves the control-plane, media and archived-media paths (they never collide).
+ * The composition root: opens the archive, registers the route groups with the router, and serves them
+ * through the request pipeline (src/pipeline.ts) over HTTP. One listener serves the control-plane, media
+ * and archived-media paths (they never collide), /health, and later groups (HLS, DASH, metrics).
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { operations, type Context, type Operation } from './api/index.js';
+import type { Context, ServerInfo } from './api/index.js';
+import { awsOperations, health, type KvsdRoute } from './api/routes.js';
 import type { Archive } from './archive/archive.js';
 import type { FragmentListing } from './archive/fragmentListing.js';
 import { UnorderedListing } from './archive/unorderedListing.js';
 import { DelayedListing, parseDelaySpec, VisibilityGate, type DelaySpec } from './archive/visibility.js';
 import { openArchive as openConfiguredArchive } from './openArchive.js';
+import { RequestPipeline, type RequestEvent } from './pipeline.js';
 import { planStorage } from './storage/open.js';
-import { AccessControl, streamsOf, type Caller } from './auth/access.js';
+import { AccessControl } from './auth/access.js';
 import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js';
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
-import { ApiError } from './protocol/errors.js';
 import { manageConnections } from './protocol/connections.js';
-import { parseJson, readBody, sendError, sendJson } from './protocol/http.js';
 import {
   CONNECTION_RESERVE, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES, resolveMaxConnections,
-  throttleReads, within,
 } from './protocol/limits.js';
-import { newRequestId } from './protocol/requestId.js';
-import { validate } from './protocol/validator.js';
+import { RequestCounters } from './protocol/requestCounters.js';
+import { Router } from './protocol/router.js';
 
 export interface ServerOptions {
   host?: string;
@@ -93,6 +93,8 @@ export interface RunningServer {
   port: number;
   host: string;
   archive: Archive;
+  /** Requests answered, per operation and outcome (an after-response hook). */
+  requests: RequestCounters;
   close(): Promise<void>;
 }
 
@@ -146,7 +148,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const delay = resolveDelay(opts.visibilityDelayMs ?? (aws ? '0-1000' : undefined));
   const access = new AccessControl({ region: opts.region, accountId: opts.accountId, strictRegion: aws, ...(authConfig && { auth: authConfig }) });
   const quotas = quotaConfig && new QuotaEnforcer(quotaConfig);
-  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
 
   // The archive opens once the port is ours: a start that fails to listen leaves no data directory behind.
   // Requests that arrive in between wait for it (`ready`).
@@ -171,13 +172,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => { markReady = resolve; });
 
-  const routes = new Map<string, Operation>(operations.map((op) => [op.path, op]));
   const shutdown = new AbortController();
   // Every live PutMedia/GetMedia listens for shutdown: any number of them is expected.
   setMaxListeners(0, shutdown.signal);
   let baseUrl = '';
   let wildcard = false;
-  const server: ServerInfoImpl = {
+  const server: ServerInfo = {
     dataEndpoint: (hostHeader) => {
       if (opts.publicUrl) return opts.publicUrl.replace(/\/$/, '');
       if (wildcard && hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader)) return `http://${hostHeader}`;
@@ -185,83 +185,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, seen: { caller?: Caller }): Promise<string> {
-    if (!archive) await ready;
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method === 'GET' && path === '/health') {
-      sendJson(res, 200, { status: 'ok' });
-      return 'Health';
-    }
-    const op = routes.get(path);
-    // Who is calling: header checks first, before a byte of body is read; then the signature, over the body
-    // read once here (JSON input). PutMedia's input is in its headers; its body is the media stream.
-    const authentication = access.begin(req);
-    const inputInHeaders = op?.kind === 'streaming' && !op.input;
-    const body = inputInHeaders ? undefined : await within(readBody(req), bodyTimeoutMs);
-    const caller = await authentication.finish(body);
-    seen.caller = caller;
-    if (!op || req.method !== 'POST') {
-      throw new ApiError('UnknownOperationException', 404, `kvsd serves no operation at ${req.method} ${path}.`);
-    }
-    const input = body !== undefined && (op.kind === 'json' || op.input) ? validate(op.input!, parseJson(body)) : undefined;
-    const streams = streamsOf(input, req.headers, inputInHeaders);
-    access.authorize(caller, op.name, streams);
-    if (op.kind === 'streaming') connections.admitStreaming(req.socket, op.name);
-
-    const evicted = new AbortController();
-    const admission = quotas?.admit(op.name, streams[0], { streaming: op.kind === 'streaming', evict: () => evicted.abort() });
-    try {
-      const ctx: Context = {
-        requestId, archive, server,
-        // A streaming connection also ends when a newer one replaces it (PutMedia: "the last connection is accepted").
-        shutdown: admission && op.kind === 'streaming' ? AbortSignal.any([shutdown.signal, evicted.signal]) : shutdown.signal,
-        ...(req.headers.host && { host: req.headers.host }),
-        ...(lister && { lister }),
-      };
-      if (op.kind === 'json') {
-        sendJson(res, 200, await op.handle(input, ctx));
-      } else {
-        if (admission?.bandwidth && inputInHeaders) throttleReads(req, admission.bandwidth);
-        await op.handle(req, res, input, ctx);
-      }
-    } finally {
-      admission?.release();
-    }
-    return op.name;
-  }
+  const router = new Router<KvsdRoute>().add(awsOperations).add(health);
+  const counters = new RequestCounters();
+  const pipeline = new RequestPipeline({
+    router, access, ...(quotas && { quotas }), log,
+    ready: () => (archive ? undefined : ready),
+    bodyTimeoutMs: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    admitStreaming: (socket, operation) => connections.admitStreaming(socket, operation),
+    context: (req, requestId, stop): Context => ({
+      requestId, archive, server,
+      shutdown: stop ? AbortSignal.any([shutdown.signal, stop]) : shutdown.signal,
+      ...(req.headers.host && { host: req.headers.host }),
+      ...(lister && { lister }),
+    }),
+  })
+    .onResponse(requestLog(log, access))
+    .onResponse(counters.count);
 
   const http: Server = createServer({
-    // No overall request deadline: PutMedia bodies are live streams. JSON bodies have bodyTimeoutMs (handle).
+    // No overall request deadline: PutMedia bodies are live streams. JSON bodies have bodyTimeoutMs (the pipeline).
     requestTimeout: 0,
     headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
     connectionsCheckingInterval: 1_000,
     keepAliveTimeout: 30_000,
     maxHeaderSize: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-  }, (req, res) => {
-    const started = process.hrtime.bigint();
-    const requestId = newRequestId();
-    res.setHeader('x-amzn-requestid', requestId);
-    res.setHeader('x-amz-requestid', requestId);
-    let opName = 'Unknown';
-    // Never log headers, bodies or keys: only who called (the principal's name), what, and the outcome.
-    const seen: { caller?: Caller } = {};
-    handle(req, res, requestId, seen)
-      .then((name) => { opName = name; })
-      .catch((err: unknown) => {
-        const apiError = err instanceof ApiError ? err : internalFailure(err, requestId, log);
-        opName = routes.get((req.url ?? '').split('?')[0]!)?.name ?? 'Unknown';
-        sendError(res, apiError, requestId);
-        if (!req.complete) drainRefusedBody(req);
-      })
-      .finally(() => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        log({
-          level: 'info', requestId, operation: opName, status: res.statusCode, durationMs: Math.round(ms * 100) / 100,
-          ...(seen.caller && access.enabled && { principal: seen.caller.name }),
-          ...(res.statusCode >= 400 && { error: String(res.getHeader('x-amzn-errortype') ?? '') }),
-        });
-      });
-  });
+  }, pipeline.listener);
   const maxConnections = resolveMaxConnections(opts.maxConnections);
   if (maxConnections.warning) log({ level: 'warn', msg: maxConnections.warning });
   const connections = manageConnections(http, {
@@ -297,10 +245,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await archive.close();
   })());
 
-  return { url: baseUrl, port: address.port, host: address.address, archive, close };
+  return { url: baseUrl, port: address.port, host: address.address, archive, requests: counters, close };
 }
-
-type ServerInfoImpl = Context['server'];
 
 /** True if every address `host` stands for is a loopback address. */
 async function isLoopback(host: string): Promise<boolean> {
@@ -330,28 +276,11 @@ function resolveDelay(d: number | string | undefined): DelaySpec | undefined {
   return spec;
 }
 
-/**
- * After refusing a request whose body was not read (a PutMedia to an unknown stream, a declared body
- * over the limit), keep reading and dropping the body for a while: a producer that streams before it
- * reads then gets the error instead of a reset. Past the bound the connection is cut.
- */
-const DRAIN_MAX_BYTES = 1024 * 1024;
-const DRAIN_MAX_MS = 2_000;
-function drainRefusedBody(req: IncomingMessage) {
-  let drained = 0;
-  const cut = () => { clearTimeout(timer); req.socket.destroy(); };
-  const timer = setTimeout(cut, DRAIN_MAX_MS);
-  timer.unref();
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_MAX_BYTES) cut();
+/** The request log, as an after-response hook: who called (the principal's name), what, and the outcome. */
+function requestLog(log: (line: Record<string, unknown>) => void, access: AccessControl) {
+  return (e: RequestEvent) => log({
+    level: 'info', requestId: e.requestId, operation: e.operation, status: e.status, durationMs: e.durationMs,
+    ...(e.principal !== undefined && access.enabled && { principal: e.principal }),
+    ...(e.errorType !== undefined && { error: e.errorType }),
   });
-  req.once('end', () => clearTimeout(timer));
-  req.once('close', () => clearTimeout(timer));
-  req.resume();
-}
-
-function internalFailure(err: unknown, requestId: string, log: (line: Record<string, unknown>) => void): ApiError {
-  log({ level: 'error', requestId, msg: 'unhandled error', error: err instanceof Error ? err.stack : String(err) });
-  return new ApiError('InternalFailure', 500, `kvsd hit an internal error; the request id is ${requestId}.`);
 }

@@ -1,9 +1,8 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { DeviceName, KmsKeyId, MediaType, StreamName, Tags } from './shapes.js';
 import { MAX_RETENTION_HOURS } from '../archive/streams.js';
 
-export const createStream: JsonOperation = {
-  kind: 'json',
+export const createStream = jsonOperation({
   name: 'CreateStream',
   path: '/createStream',
   input: {
@@ -25,4 +24,4 @@ export const createStream: JsonOperation = {
     const stream = await archive.streams.create(input);
     return { StreamARN: stream.arn };
   },
-};
+});

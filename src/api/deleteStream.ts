@@ -1,8 +1,7 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { StreamARN, Version } from './shapes.js';
 
-export const deleteStream: JsonOperation<{ StreamARN: string; CurrentVersion?: string }> = {
-  kind: 'json',
+export const deleteStream = jsonOperation({
   name: 'DeleteStream',
   path: '/deleteStream',
   input: { type: 'structure', members: { StreamARN: { ...StreamARN, required: true }, CurrentVersion: Version } },
@@ -10,4 +9,4 @@ export const deleteStream: JsonOperation<{ StreamARN: string; CurrentVersion?: s
     await archive.deleteStream(input.StreamARN, input.CurrentVersion);
     return {};
   },
-};
+});

@@ -1,4 +1,4 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 
 export const API_NAMES = [
@@ -6,8 +6,7 @@ export const API_NAMES = [
   'GET_DASH_STREAMING_SESSION_URL', 'GET_CLIP', 'GET_IMAGES',
 ] as const;
 
-export const getDataEndpoint: JsonOperation = {
-  kind: 'json',
+export const getDataEndpoint = jsonOperation({
   name: 'GetDataEndpoint',
   path: '/getDataEndpoint',
   input: {
@@ -20,4 +19,4 @@ export const getDataEndpoint: JsonOperation = {
     // One kvsd listener serves every API, so every APIName gets the same base URL.
     return { DataEndpoint: server.dataEndpoint(host) };
   },
-};
+});

@@ -4,7 +4,7 @@
  * deleted, or kvsd shuts down). Each fragment's document ends with MILLIS_BEHIND_NOW and
  * CONTINUATION_TOKEN tags; the token is the fragment's number, and CONTINUATION_TOKEN resumes after it.
  */
-import type { StreamingOperation } from './operation.js';
+import { streamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
 import { getMediaTrailer } from '../archive/fragmentReader.js';
 import { parseFragmentNumber } from '../protocol/fragmentNumbers.js';
@@ -53,8 +53,7 @@ async function startAfter(archive: Archive, stream: StreamRecord, sel: StartSele
   }
 }
 
-export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: string; StartSelector: StartSelector }> = {
-  kind: 'streaming',
+export const getMedia = streamingOperation({
   name: 'GetMedia',
   path: '/getMedia',
   input: {
@@ -105,4 +104,4 @@ export const getMedia: StreamingOperation<{ StreamName?: string; StreamARN?: str
       if (!res.destroyed) res.end();
     }
   },
-};
+});

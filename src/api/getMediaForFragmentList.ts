@@ -5,14 +5,13 @@
  * document (FRAGMENT_NOT_FOUND, 3000) in its place, and the response goes on with the next one.
  * Numbers are not de-duplicated: one document per listed number (docs/reading.md).
  */
-import type { StreamingOperation } from './operation.js';
+import { streamingOperation } from './operation.js';
 import { FragmentNumber, streamRef } from './shapes.js';
 import { errorDocument } from '../archive/fragmentReader.js';
 import { writeChunk } from '../protocol/http.js';
 import { startMediaResponse, writeFragment } from './mediaResponse.js';
 
-export const getMediaForFragmentList: StreamingOperation<{ StreamName?: string; StreamARN?: string; Fragments: string[] }> = {
-  kind: 'streaming',
+export const getMediaForFragmentList = streamingOperation({
   name: 'GetMediaForFragmentList',
   path: '/getMediaForFragmentList',
   input: {
@@ -39,4 +38,4 @@ export const getMediaForFragmentList: StreamingOperation<{ StreamName?: string; 
     }
     res.end();
   },
-};
+});

@@ -2,7 +2,7 @@
  * ListFragments (archived media): the persisted fragments of a stream whose selected start timestamp
  * lies in [StartTimestamp, EndTimestamp], both ends inclusive, in pages of MaxResults (default 100).
  */
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 import { JsonBytes } from '../protocol/http.js';
 
@@ -21,8 +21,7 @@ export const DEFAULT_MAX_RESULTS = 100;
 const PAGE_START = Buffer.from('{"Fragments":[');
 const PAGE_END = Buffer.from(']}');
 
-export const listFragments: JsonOperation<Input> = {
-  kind: 'json',
+export const listFragments = jsonOperation({
   name: 'ListFragments',
   path: '/listFragments',
   input: {
@@ -68,4 +67,4 @@ export const listFragments: JsonOperation<Input> = {
       page.nextToken !== undefined ? Buffer.from(`],"NextToken":"${page.nextToken}"}`, 'latin1') : PAGE_END,
     ]);
   },
-};
+});

@@ -1,4 +1,4 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { StreamName } from './shapes.js';
 import { streamInfo } from './streamInfo.js';
 import { invalidArgument } from '../protocol/errors.js';
@@ -11,8 +11,7 @@ interface Input {
 interface Cursor { after: string; prefix: string }
 const TOKEN_KIND = 'ListStreams';
 
-export const listStreams: JsonOperation<Input> = {
-  kind: 'json',
+export const listStreams = jsonOperation({
   name: 'ListStreams',
   path: '/listStreams',
   input: {
@@ -47,4 +46,4 @@ export const listStreams: JsonOperation<Input> = {
       ...(more && { NextToken: archive.tokens.seal(TOKEN_KIND, { after: page[page.length - 1]!.name, prefix } satisfies Cursor) }),
     };
   },
-};
+});

@@ -1,9 +1,8 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 import { invalidArgument } from '../protocol/errors.js';
 
-export const listTagsForStream: JsonOperation = {
-  kind: 'json',
+export const listTagsForStream = jsonOperation({
   name: 'ListTagsForStream',
   path: '/listTagsForStream',
   input: {
@@ -16,4 +15,4 @@ export const listTagsForStream: JsonOperation = {
     if (input.NextToken) throw invalidArgument('NextToken is not a token ListTagsForStream issued.');
     return { Tags: await archive.streams.tags(await archive.streams.resolve(input)) };
   },
-};
+});

@@ -3,7 +3,7 @@
  * a result object; streaming ones (PutMedia, GetMedia, GetMediaForFragmentList) own the response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InputShape } from '../protocol/validator.js';
+import type { Infer, InputShape } from '../protocol/validator.js';
 import type { Archive } from '../archive/archive.js';
 import type { FragmentListing } from '../archive/fragmentListing.js';
 
@@ -27,7 +27,7 @@ export interface Context {
   lister?: FragmentListing;
 }
 
-export interface JsonOperation<I = any> {
+export interface JsonOperation<I = unknown> {
   kind: 'json';
   name: string;
   path: string;
@@ -35,7 +35,7 @@ export interface JsonOperation<I = any> {
   handle(input: I, ctx: Context): Promise<object>;
 }
 
-export interface StreamingOperation<I = any> {
+export interface StreamingOperation<I = unknown> {
   kind: 'streaming';
   name: string;
   path: string;
@@ -45,3 +45,25 @@ export interface StreamingOperation<I = any> {
 }
 
 export type Operation = JsonOperation | StreamingOperation;
+
+/** A JSON operation whose handler's input type is its shape's (`Infer`): the compiler checks the handler. */
+export function jsonOperation<const S extends InputShape>(op: {
+  name: string;
+  path: string;
+  input: S;
+  handle(input: Infer<S>, ctx: Context): Promise<object>;
+}): JsonOperation<Infer<S>> {
+  return { kind: 'json', ...op } as JsonOperation<Infer<S>>;
+}
+
+type InputOf<S> = S extends InputShape ? Infer<S> : undefined;
+
+/** A streaming operation; with an input shape, the handler's input type is the shape's. */
+export function streamingOperation<const S extends InputShape | undefined = undefined>(op: {
+  name: string;
+  path: string;
+  input?: S;
+  handle(req: IncomingMessage, res: ServerResponse, input: InputOf<S>, ctx: Context): Promise<void>;
+}): StreamingOperation<InputOf<S>> {
+  return { kind: 'streaming', ...op } as StreamingOperation<InputOf<S>>;
+}

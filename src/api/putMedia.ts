@@ -4,7 +4,7 @@
  * ordinary JSON errors, sent before the 200 and any acknowledgement.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StreamingOperation } from './operation.js';
+import { streamingOperation } from './operation.js';
 import { StreamARN, StreamName } from './shapes.js';
 import { invalidArgument } from '../protocol/errors.js';
 import { validate, type InputShape } from '../protocol/validator.js';
@@ -57,8 +57,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export const putMedia: StreamingOperation = {
-  kind: 'streaming',
+export const putMedia = streamingOperation({
   name: 'PutMedia',
   path: '/putMedia',
   async handle(req: IncomingMessage, res: ServerResponse, _input, { archive, shutdown }) {
@@ -142,4 +141,4 @@ export const putMedia: StreamingOperation = {
     res.on('close', () => { if (!res.writableFinished) void finish('abort'); });
     await whenEnded;
   },
-};
+});

@@ -1,8 +1,7 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef, Tags } from './shapes.js';
 
-export const tagStream: JsonOperation = {
-  kind: 'json',
+export const tagStream = jsonOperation({
   name: 'TagStream',
   path: '/tagStream',
   input: { type: 'structure', members: { ...streamRef.members, Tags: { ...Tags, required: true } }, anyOf: streamRef.anyOf },
@@ -10,4 +9,4 @@ export const tagStream: JsonOperation = {
     await archive.streams.tag(await archive.streams.resolve(input), input.Tags);
     return {};
   },
-};
+});

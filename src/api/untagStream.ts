@@ -1,8 +1,7 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef, TagKey } from './shapes.js';
 
-export const untagStream: JsonOperation = {
-  kind: 'json',
+export const untagStream = jsonOperation({
   name: 'UntagStream',
   path: '/untagStream',
   input: {
@@ -14,4 +13,4 @@ export const untagStream: JsonOperation = {
     await archive.streams.untag(await archive.streams.resolve(input), input.TagKeyList);
     return {};
   },
-};
+});

@@ -1,9 +1,8 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { streamRef, Version } from './shapes.js';
 import { MAX_RETENTION_HOURS } from '../archive/streams.js';
 
-export const updateDataRetention: JsonOperation = {
-  kind: 'json',
+export const updateDataRetention = jsonOperation({
   name: 'UpdateDataRetention',
   path: '/updateDataRetention',
   input: {
@@ -21,4 +20,4 @@ export const updateDataRetention: JsonOperation = {
     await archive.streams.updateRetention(stream, input.CurrentVersion, input.Operation, input.DataRetentionChangeInHours);
     return {};
   },
-};
+});

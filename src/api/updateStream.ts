@@ -1,8 +1,7 @@
-import type { JsonOperation } from './operation.js';
+import { jsonOperation } from './operation.js';
 import { DeviceName, MediaType, streamRef, Version } from './shapes.js';
 
-export const updateStream: JsonOperation = {
-  kind: 'json',
+export const updateStream = jsonOperation({
   name: 'UpdateStream',
   path: '/updateStream',
   input: {
@@ -15,4 +14,4 @@ export const updateStream: JsonOperation = {
     await archive.streams.update(stream, input.CurrentVersion, { deviceName: input.DeviceName, mediaType: input.MediaType });
     return {};
   },
-};
+});

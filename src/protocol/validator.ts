@@ -25,6 +25,26 @@ export type Members = Record<string, Member>;
 /** The operation's input: a structure at the top. */
 export type InputShape = Extract<Shape, { type: 'structure' }>;
 
+/**
+ * The TypeScript type of a value that passed `validate` against shape S: declared with `as const` (or
+ * through a `const` type parameter), a shape is its own input type, so handlers are checked by the compiler.
+ * Timestamps arrive as epoch milliseconds; members without `required: true` are optional.
+ */
+export type Infer<S> =
+  S extends { type: 'string'; enum: readonly (infer E)[] } ? E
+    : S extends { type: 'string' } ? string
+    : S extends { type: 'integer' } | { type: 'timestamp' } ? number
+    : S extends { type: 'boolean' } ? boolean
+    : S extends { type: 'list'; member: infer M } ? Infer<M>[]
+    : S extends { type: 'map'; value: infer V } ? Record<string, Infer<V>>
+    : S extends { type: 'structure'; members: infer M } ? InferMembers<M>
+    : never;
+
+type Required_<M> = { [K in keyof M]: M[K] extends { required: true } ? K : never }[keyof M];
+type InferMembers<M> =
+  & { [K in Required_<M>]: Infer<M[K]> }
+  & { [K in Exclude<keyof M, Required_<M>>]?: Infer<M[K]> } extends infer T ? { [K in keyof T]: T[K] } : never;
+
 const compiled = new WeakMap<object, RegExp>();
 function regex(shape: { pattern?: string }): RegExp {
   let re = compiled.get(shape);

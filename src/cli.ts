@@ -21,15 +21,21 @@ interface ServeOption extends OptionSpec {
   kind?: 'port' | 'count' | 'switch-off';
 }
 
+/** Where the archive is stored (src/storage/open.ts): flags of both `kvsd serve` and `kvsd seed`. */
+const STORAGE_OPTION = {
+  catalog: { name: 'catalog', value: 'URL', env: 'KVSD_CATALOG', default: 'sqlite:<data-dir>/catalog.sqlite',
+    description: 'the catalog: sqlite:PATH[?readers=N] (docs/storage.md)' },
+  media: { name: 'media', value: 'URL', env: 'KVSD_MEDIA', default: 'file:<data-dir>/media',
+    description: 'the media store: file:PATH (docs/storage.md)' },
+} satisfies Record<string, OptionSpec>;
+
 /** Every flag of `kvsd serve`, in --help order: parsing, environment variables and --help all come from here. */
 const SERVE_OPTIONS: readonly ServeOption[] = [
   { name: 'host', value: 'ADDR', env: 'KVSD_HOST', default: DEFAULTS.host, key: 'host', description: 'address to listen on' },
   { name: 'port', value: 'N', env: 'KVSD_PORT', default: String(DEFAULTS.port), key: 'port', kind: 'port', description: 'port, 0 picks a free one' },
   { name: 'data-dir', value: 'DIR', env: 'KVSD_DATA_DIR', default: DEFAULTS.dataDir, key: 'dataDir', description: 'catalog, media and keys (docs/storage.md)' },
-  { name: 'catalog', value: 'URL', env: 'KVSD_CATALOG', default: 'sqlite:<data-dir>/catalog.sqlite', key: 'catalog',
-    description: 'the catalog: sqlite:PATH[?readers=N] (docs/storage.md)' },
-  { name: 'media', value: 'URL', env: 'KVSD_MEDIA', default: 'file:<data-dir>/media', key: 'media',
-    description: 'the media store: file:PATH (docs/storage.md)' },
+  { ...STORAGE_OPTION.catalog, key: 'catalog' },
+  { ...STORAGE_OPTION.media, key: 'media' },
   { name: 'region', value: 'R', env: 'KVSD_REGION', default: DEFAULTS.region, key: 'region', description: 'region in ARNs' },
   { name: 'account-id', value: 'N', env: 'KVSD_ACCOUNT_ID', default: DEFAULTS.accountId, key: 'accountId', description: '12-digit account in ARNs' },
   { name: 'public-url', value: 'URL', env: 'KVSD_PUBLIC_URL', default: 'the URL kvsd listens on', key: 'publicUrl',
@@ -134,6 +140,7 @@ const SEED_OPTION = {
   intervalMs: { name: 'interval-ms', value: 'MS', default: '2000', description: 'spacing of producer timestamps' },
   frameBytes: { name: 'frame-bytes', value: 'B', default: '256', description: 'payload bytes per fragment' },
   dataDir: { name: 'data-dir', value: 'DIR', env: 'KVSD_DATA_DIR', default: DEFAULTS.dataDir, description: 'the data directory to write into' },
+  ...STORAGE_OPTION,
   endpoint: {
     name: 'endpoint', value: 'URL', description: "instead of --data-dir: send the fragments to a running kvsd's PutMedia (e.g. http://127.0.0.1:4568)",
   },
@@ -166,10 +173,11 @@ function seedPlan(args: string[]) {
   const startMs = start !== undefined ? Math.round(Number(start) * 1000) : Date.now() - fragments * intervalMs;
   if (!Number.isSafeInteger(startMs) || startMs < 0) throw new UsageError('seed', `--start must be epoch seconds, got '${start}'`);
   const endpoint = text(SEED_OPTION.endpoint);
-  if (endpoint !== undefined && parsed.values.has(SEED_OPTION.dataDir.name)) throw new UsageError('seed', 'give --endpoint or --data-dir, not both');
+  const local = [SEED_OPTION.dataDir, SEED_OPTION.catalog, SEED_OPTION.media].find((o) => parsed.values.has(o.name));
+  if (endpoint !== undefined && local) throw new UsageError('seed', `give --endpoint or --${local.name}, not both`);
   return {
     stream, fragments, intervalMs, frameBytes, startMs, endpoint, create: switchOn(parsed, SEED_OPTION.create),
-    dataDir: text(SEED_OPTION.dataDir) ?? DEFAULTS.dataDir, region: text(SEED_OPTION.region), accountId: text(SEED_OPTION.accountId),
+    dataDir: text(SEED_OPTION.dataDir) ?? DEFAULTS.dataDir, catalog: text(SEED_OPTION.catalog), media: text(SEED_OPTION.media), region: text(SEED_OPTION.region), accountId: text(SEED_OPTION.accountId),
   };
 }
 
@@ -183,6 +191,8 @@ async function seed(args: string[]) {
   const { stream: streamName, fragments, startMs, intervalMs, frameBytes } = plan;
   const archive = await openArchive({
     dataDir: plan.dataDir,
+    ...(plan.catalog !== undefined && { catalog: plan.catalog }),
+    ...(plan.media !== undefined && { media: plan.media }),
     region: plan.region ?? DEFAULTS.region,
     accountId: plan.accountId ?? DEFAULTS.accountId,
     catalogReaders: 0, // seeding never lists

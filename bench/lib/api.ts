@@ -1,7 +1,7 @@
 /**
  * A small signed JSON client for the setup calls of the bench (CreateStream, ListFragments checks...),
- * plus SigV4 headers for the load generators. kvsd may not check signatures yet; the bench signs anyway,
- * so that it keeps working when it does.
+ * plus SigV4 headers for the load generators. Requests carry the headers the SDKs send; the bench runs kvsd
+ * without --auth, so the signatures are parsed but not checked (docs/auth.md).
  */
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';

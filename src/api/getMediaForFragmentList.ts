@@ -23,7 +23,7 @@ export const getMediaForFragmentList = streamingOperation({
     const stream = await archive.streams.resolve(input);
     // Look every fragment up before the 200, so that a catalog failure is still a proper error.
     const now = Date.now();
-    // A stream that retains nothing archives nothing (spec §5: no GetMediaForFragmentList): its host buffer
+    // A stream that retains nothing archives nothing (docs/kvs-wire.md "Data retention and the host buffer"): its host buffer
     // is for GetMedia alone, so every number gets the not-found document.
     // A number listed several times is served as often as it is listed (docs/reading.md), but looked up once.
     const distinct = [...new Set(input.Fragments)];

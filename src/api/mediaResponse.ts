@@ -5,7 +5,7 @@ import { errorDocument, fragmentPrefix, MediaUnavailableError, type ServedFragme
 import { writeChunk } from '../protocol/http.js';
 
 export function startMediaResponse(res: ServerResponse) {
-  // AWS answers video/webm for every codec (spec §7.1).
+  // AWS answers video/webm for every codec (docs/kvs-wire.md "GetMedia and GetMediaForFragmentList responses").
   res.writeHead(200, { 'content-type': 'video/webm', 'transfer-encoding': 'chunked' });
   // Send the status line and headers now: a GetMedia at the live edge (NOW, or after the last fragment)
   // writes nothing until the next fragment, and clients (the SDKs' send(), the CLI) wait for the headers.

@@ -1,6 +1,6 @@
 /**
  * PutMedia: a long chunked POST of live MKV, answered by a chunked stream of JSON acknowledgements,
- * one compact object per line (spec §6.3). Its input travels in headers; header problems are
+ * one compact object per line (docs/kvs-wire.md "PutMedia"). Its input travels in headers; header problems are
  * ordinary JSON errors, sent before the 200 and any acknowledgement.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -22,7 +22,7 @@ import type { BufferedFragment, LiveReservation } from './liveBuffer.js';
 import { FragmentMemory } from './fragmentMemory.js';
 import { TIMESTAMP_RANGE_TEXT, checkTrackHeader, isStorableTimestamp } from './producerInput.js';
 
-/** ErrorId → ErrorCode of PutMedia's ERROR acknowledgements (spec §6.3). */
+/** ErrorId → ErrorCode of PutMedia's ERROR acknowledgements (docs/kvs-wire.md "PutMedia"). */
 export const ACK_ERRORS = {
   4001: 'MAX_FRAGMENT_SIZE_REACHED',
   4002: 'MAX_FRAGMENT_DURATION_REACHED',

@@ -1,6 +1,6 @@
 /**
  * The host buffer of streams that retain nothing (DataRetentionInHours 0): GetMedia can still read the
- * last few minutes of such a stream (spec §5: 5 minutes, 200 MB per stream). Fragments live here in
+ * last few minutes of such a stream (AWS: 5 minutes, 200 MB per stream; docs/kvs-wire.md). Fragments live here in
  * memory only, and are never listed or persisted.
  *
  * Memory is bounded three ways (docs/reliability.md, "Live buffer (retention 0)"):

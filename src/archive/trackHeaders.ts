@@ -1,6 +1,6 @@
 /**
  * A stream's track header as stored: the producer's EBML header and its Info + Tracks elements, kept
- * byte for byte because readers re-emit them in front of every fragment (spec §7.2).
+ * byte for byte because readers re-emit them in front of every fragment (docs/kvs-wire.md "GetMedia and GetMediaForFragmentList responses").
  * Layout: u32 length of the EBML header ‖ EBML header ‖ Info ‖ Tracks.
  */
 export interface StoredTrackHeader { ebmlHeader: Buffer; infoAndTracks: Buffer }

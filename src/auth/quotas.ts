@@ -1,7 +1,7 @@
 /**
  * Quotas: token buckets per stream and per account for each API, concurrent-connection limits per stream,
  * and a per-stream byte rate for PutMedia uploads. Off by default; `--quotas aws` applies AWS's published
- * numbers (spec §4.3, §9), `--quotas FILE` a JSON file:
+ * numbers (docs/kvs-wire.md "Quotas"), `--quotas FILE` a JSON file:
  *
  *   { "extends": "aws",                      // optional: start from AWS's numbers ("none" = from nothing)
  *     "operations": {
@@ -38,7 +38,7 @@ export interface QuotaConfig {
 
 const perStreamAndAccount = (stream: number, account: number): OperationQuota => ({ tpsPerStream: stream, tpsPerAccount: account });
 
-/** AWS's numbers: control plane spec §4.3, data plane §9. */
+/** AWS's published numbers (docs/kvs-wire.md "Quotas"). */
 export const AWS_QUOTAS: QuotaConfig = {
   operations: {
     CreateStream: { tpsPerAccount: 50 },

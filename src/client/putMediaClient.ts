@@ -1,7 +1,7 @@
 /**
  * A PutMedia producer client, because no AWS SDK for JavaScript has one. Streams any MKV source to
  * any KVS endpoint (kvsd or AWS itself), signed with SigV4, and yields the acknowledgements as they
- * arrive. Signed as the C producer SDK signs it (spec §6.2): the payload hash is that of an empty body,
+ * arrive. Signed as the C producer SDK signs it (docs/kvs-wire.md "PutMedia"): the payload hash is that of an empty body,
  * since the body is a stream that cannot be hashed up front.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';

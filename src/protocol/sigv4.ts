@@ -10,7 +10,7 @@
  * Payload hash (what the client signed as the body):
  * - JSON operations: x-amz-content-sha256 when sent (JS SDK) — it must then equal the body's SHA-256,
  *   unless it is UNSIGNED-PAYLOAD — else the body's SHA-256 (botocore, curl).
- * - Streaming uploads (PutMedia, spec §6.2): the body cannot be hashed before it is consumed, so the signed
+ * - Streaming uploads (PutMedia, docs/kvs-wire.md "PutMedia"): the body cannot be hashed before it is consumed, so the signed
  *   hash is x-amz-content-sha256 if it is one of UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD or the
  *   empty-body hash, else (no header: the C producer) the empty-body hash. Chunk signatures are not checked.
  *

@@ -58,7 +58,7 @@ export async function benchPaginator(ctx: Ctx, server: Proc, stream: StreamSpec)
   const pageFile = join(ctx.workDir, 'page-paginator.json');
   writeFileSync(pageFile, sample);
   const ceilingServer = await startHelper('jsonCeiling.ts', [pageFile]);
-  let ceiling;
+  let ceiling: Awaited<ReturnType<typeof walk>>;
   try {
     await walk(ceilingServer.url, stream.name, from, 10 * PAGE, 10);
     ceiling = await walk(ceilingServer.url, stream.name, from, count, kvsd.pages);

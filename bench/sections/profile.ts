@@ -32,7 +32,7 @@ export async function profileList(ctx: Ctx, dataDir: string, stream: StreamSpec)
   mkdirSync(profDir, { recursive: true });
   const server = await startKvsd(dataDir, { cpuProfDir: profDir });
   const seconds = 8;
-  let res;
+  let res: Awaited<ReturnType<typeof runLoad>>;
   try {
     const r = rng(99);
     const bodies = Array.from({ length: 500 }, () => randomPageBody(stream, 100, r));

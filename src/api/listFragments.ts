@@ -6,17 +6,6 @@ import { jsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 import { JsonBytes } from '../protocol/http.js';
 
-interface Input {
-  StreamName?: string;
-  StreamARN?: string;
-  MaxResults?: number;
-  NextToken?: string;
-  FragmentSelector?: {
-    FragmentSelectorType: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP';
-    TimestampRange: { StartTimestamp: number; EndTimestamp: number };
-  };
-}
-
 export const DEFAULT_MAX_RESULTS = 100;
 const PAGE_START = Buffer.from('{"Fragments":[');
 const PAGE_END = Buffer.from(']}');

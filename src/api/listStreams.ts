@@ -3,11 +3,6 @@ import { StreamName } from './shapes.js';
 import { streamInfo } from './streamInfo.js';
 import { invalidArgument } from '../protocol/errors.js';
 
-interface Input {
-  MaxResults?: number;
-  NextToken?: string;
-  StreamNameCondition?: { ComparisonOperator?: string; ComparisonValue: string };
-}
 interface Cursor { after: string; prefix: string }
 const TOKEN_KIND = 'ListStreams';
 

@@ -23,6 +23,7 @@ export interface KvsdRoute extends RouteSpec {
   /** Holds its connection for long (PutMedia, GetMedia): admitted as streaming by connections and quotas. */
   streaming: boolean;
   /** JSON answers return the document; stream answers write the response themselves. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a stream answer's handler resolves with nothing at all
   handle(call: RouteCall): Promise<object | void>;
 }
 

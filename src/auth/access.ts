@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { notAuthorized } from '../protocol/errors.js';
 import { SigV4Verifier, type PendingVerification } from '../protocol/sigv4.js';
-import { ACTION_PREFIX, Principal, PrincipalDirectory, type AuthConfig } from './policy.js';
+import { ACTION_PREFIX, type Principal, PrincipalDirectory, type AuthConfig } from './policy.js';
 
 /** The caller of a request. */
 export interface Caller {

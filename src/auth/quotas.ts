@@ -17,7 +17,7 @@
  * alternates name and ARN draws from one bucket. Buckets live in memory (one kvsd process = one account).
  */
 import { readFileSync } from 'node:fs';
-import { ApiError, clientLimitExceeded, connectionLimitExceeded } from '../protocol/errors.js';
+import { type ApiError, clientLimitExceeded, connectionLimitExceeded } from '../protocol/errors.js';
 import { TokenBucket } from '../protocol/tokenBucket.js';
 
 export interface OperationQuota {

@@ -58,7 +58,10 @@ export class ConnectionTracker {
     const { max, reserve, maxPerAddress } = this.limits;
     if (maxPerAddress !== undefined && (this.perAddress.get(address) ?? 0) >= maxPerAddress) {
       const victim = this.longestIdle((t) => t.address === address);
-      if (!victim) return this.refuse(socket);
+      if (!victim) {
+        this.refuse(socket);
+        return;
+      }
       this.close(victim);
     }
     if (this.regular >= max) {
@@ -66,7 +69,10 @@ export class ConnectionTracker {
       if (victim) this.close(victim);
     }
     const onReserve = this.regular >= max;
-    if (onReserve && this.onReserve.size >= reserve) return this.refuse(socket);
+    if (onReserve && this.onReserve.size >= reserve) {
+      this.refuse(socket);
+      return;
+    }
 
     const t: Tracked = { socket, address, busy: 0, reserve: onReserve };
     this.tracked.set(socket, t);

@@ -11,7 +11,9 @@ import type { FragmentReader, ServedFragment } from '../../src/archive/fragmentR
 import type { FragmentRecord, StreamRecord } from '../../src/storage/catalog.js';
 
 const stream = {
-  id: 7, name: 'followed', arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/followed/1',
+  id: 7,
+  name: 'followed',
+  arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/followed/1',
 } as StreamRecord;
 
 /** Fragments by seq, readable as FragmentReader reads them; land() adds one and announces it. */
@@ -26,15 +28,22 @@ class Store implements Pick<FragmentReader, 'after' | 'bySeq'> {
 
   async after(_s: StreamRecord, afterSeq: number, limit: number) {
     this.reads++;
-    const seqs = [...this.seqs].filter((q) => q > afterSeq).sort((a, b) => a - b).slice(0, limit);
+    const seqs = [...this.seqs]
+      .filter((q) => q > afterSeq)
+      .sort((a, b) => a - b)
+      .slice(0, limit);
     const fragments = seqs.map((q) => this.served(q));
     return { fragments, next: fragments.length ? fragments[fragments.length - 1]!.seq : afterSeq };
   }
 
-  async bySeq(_s: StreamRecord, seq: number) { return this.seqs.has(seq) ? this.served(seq) : undefined; }
+  async bySeq(_s: StreamRecord, seq: number) {
+    return this.seqs.has(seq) ? this.served(seq) : undefined;
+  }
 
   /** Adds without an event (a lost one); land() also announces it. */
-  add(seq: number) { this.seqs.add(seq); }
+  add(seq: number) {
+    this.seqs.add(seq);
+  }
 
   land(seq: number) {
     this.add(seq);

@@ -17,13 +17,24 @@ import { seedFragments } from '../../src/archive/seed.js';
 import type { SqliteCatalog } from '../../src/storage/sqliteCatalog.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function randomFields(i: number): EntryFields {
   const r = (n: number) => Math.floor(Math.random() * n);
   // Millisecond timestamps of every shape: whole seconds, one or two significant decimals, small and far.
-  const ms = [0, 1, 999, 1000, 1_700_000_000_000, 1_700_000_000_100, 1_700_000_000_120, 4_102_444_800_000 - 1][i % 8]! + (i >= 8 ? r(1e12) : 0);
-  return { seq: 1 + r(2 ** 40), serverMs: ms + r(5000), nonce: r(2 ** 28), producerMs: ms, size: r(50_000_000), lengthMs: r(20_000) };
+  const ms =
+    [0, 1, 999, 1000, 1_700_000_000_000, 1_700_000_000_100, 1_700_000_000_120, 4_102_444_800_000 - 1][i % 8]! +
+    (i >= 8 ? r(1e12) : 0);
+  return {
+    seq: 1 + r(2 ** 40),
+    serverMs: ms + r(5000),
+    nonce: r(2 ** 28),
+    producerMs: ms,
+    size: r(50_000_000),
+    lengthMs: r(20_000),
+  };
 }
 
 describe('listing entries', () => {
@@ -31,8 +42,11 @@ describe('listing entries', () => {
     for (let i = 0; i < 2000; i++) {
       const f = randomFields(i);
       const expected = JSON.stringify({
-        FragmentNumber: formatFragmentNumber(f), FragmentSizeInBytes: f.size, ProducerTimestamp: f.producerMs / 1000,
-        ServerTimestamp: f.serverMs / 1000, FragmentLengthInMilliseconds: f.lengthMs,
+        FragmentNumber: formatFragmentNumber(f),
+        FragmentSizeInBytes: f.size,
+        ProducerTimestamp: f.producerMs / 1000,
+        ServerTimestamp: f.serverMs / 1000,
+        FragmentLengthInMilliseconds: f.lengthMs,
       });
       assert.equal(renderEntry(f), expected);
     }
@@ -45,7 +59,14 @@ describe('listing entries', () => {
       const last = fs[fs.length - 1]!;
       assert.deepEqual(lastEntryKey(joined, 'producer'), { ms: last.producerMs, seq: last.seq });
       assert.deepEqual(lastEntryKey(joined, 'server'), { ms: last.serverMs, seq: last.seq });
-      if (fs.length > 1) assert.equal(dropLastEntry(joined).toString(), fs.slice(0, -1).map((f) => renderEntry(f)).join(','));
+      if (fs.length > 1)
+        assert.equal(
+          dropLastEntry(joined).toString(),
+          fs
+            .slice(0, -1)
+            .map((f) => renderEntry(f))
+            .join(','),
+        );
     }
   });
 
@@ -53,12 +74,22 @@ describe('listing entries', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-entries-'));
     dirs.push(dataDir);
     const logged: Record<string, unknown>[] = [];
-    const open = () => openArchive({
-      dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000, log: (e) => logged.push(e),
-    });
+    const open = () =>
+      openArchive({
+        dataDir,
+        region: 'us-east-1',
+        accountId: '000000000000',
+        sweepIntervalMs: 3_600_000,
+        log: (e) => logged.push(e),
+      });
     const archive = await open();
     const stream = await archive.streams.create({ StreamName: 'upgrade', DataRetentionInHours: 24 });
-    await seedFragments(archive, stream, { fragments: 120, startMs: Date.now() - 60_000, intervalMs: 250, frameBytes: 50 });
+    await seedFragments(archive, stream, {
+      fragments: 120,
+      startMs: Date.now() - 60_000,
+      intervalMs: 250,
+      frameBytes: 50,
+    });
     const selector = { kind: 'producer' as const, startMs: 0, endMs: 8e15 };
     const before = await archive.lister.list(stream, selector, undefined, 1000);
     assert.equal(before.count, 120);
@@ -75,7 +106,10 @@ describe('listing entries', () => {
       const after = await reopened.lister.list(stream, selector, undefined, 1000);
       assert.equal(after.entries.toString(), before.entries.toString(), 'the same page as before, byte for byte');
       assert.deepEqual((reopened.catalog as SqliteCatalog).fragmentsWithoutEntry({ streamId: 0, seq: 0 }, 10), []);
-      assert.ok(logged.some((e) => e.msg === 'upgraded the catalog: listing entries' && e.fragments === 120), 'the upgrade is logged');
+      assert.ok(
+        logged.some((e) => e.msg === 'upgraded the catalog: listing entries' && e.fragments === 120),
+        'the upgrade is logged',
+      );
     } finally {
       await reopened.close();
     }

@@ -11,12 +11,22 @@ import { openArchive as openConfiguredArchive } from '../../src/openArchive.js';
 import { seedCluster, seedFragments, seedHeader } from '../../src/archive/seed.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 async function openArchive() {
   const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-retention-'));
   dirs.push(dataDir);
-  return { dataDir, archive: await openConfiguredArchive({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 }) };
+  return {
+    dataDir,
+    archive: await openConfiguredArchive({
+      dataDir,
+      region: 'us-east-1',
+      accountId: '000000000000',
+      sweepIntervalMs: 3_600_000,
+    }),
+  };
 }
 
 const selector = { kind: 'producer' as const, startMs: 0, endMs: 8e15 };
@@ -25,7 +35,12 @@ describe('retention', () => {
   it('expires fragments past DataRetentionInHours and removes their segment files', async () => {
     const { dataDir, archive } = await openArchive();
     const stream = await archive.streams.create({ StreamName: 'r1', DataRetentionInHours: 1 });
-    const seeded = await seedFragments(archive, stream, { fragments: 50, startMs: 1_700_000_000_000, intervalMs: 1000, frameBytes: 100 });
+    const seeded = await seedFragments(archive, stream, {
+      fragments: 50,
+      startMs: 1_700_000_000_000,
+      intervalMs: 1000,
+      frameBytes: 100,
+    });
     assert.equal(seeded.persisted, 50);
     const mediaDir = join(dataDir, 'media', String(stream.id));
     assert.equal(readdirSync(mediaDir).length, 1);
@@ -48,16 +63,28 @@ describe('retention', () => {
   it('keeps a segment that a live session is still writing', async () => {
     const { dataDir, archive } = await openArchive();
     const stream = await archive.streams.create({ StreamName: 'r2', DataRetentionInHours: 1 });
-    await seedFragments(archive, stream, { fragments: 5, startMs: 1_700_000_000_000, intervalMs: 1000, frameBytes: 100 });
+    await seedFragments(archive, stream, {
+      fragments: 5,
+      startMs: 1_700_000_000_000,
+      intervalMs: 1000,
+      frameBytes: 100,
+    });
     const mediaDir = join(dataDir, 'media', String(stream.id));
     const [file] = readdirSync(mediaDir);
     // A session that has opened its segment and not committed a fragment yet (its first is still arriving).
     const { session, done } = archive.openIngest({ stream, timecodeType: 'ABSOLUTE' }, () => {});
-    await session.push(Buffer.concat([seedHeader(), seedCluster(1_700_000_100_000, Buffer.alloc(100)).subarray(0, 20)]), Date.now());
+    await session.push(
+      Buffer.concat([seedHeader(), seedCluster(1_700_000_100_000, Buffer.alloc(100)).subarray(0, 20)]),
+      Date.now(),
+    );
     const files = readdirSync(mediaDir);
     assert.equal(files.length, 2, 'the session has its own segment file');
     await archive.expireAll(Date.now() + 2 * 3_600_000);
-    assert.deepEqual(readdirSync(mediaDir), files.filter((f) => f !== file), 'the emptied segment went, the open one stayed');
+    assert.deepEqual(
+      readdirSync(mediaDir),
+      files.filter((f) => f !== file),
+      'the emptied segment went, the open one stayed',
+    );
     await session.abort();
     done();
     await archive.close();
@@ -65,10 +92,15 @@ describe('retention', () => {
 });
 
 describe('deletion', () => {
-  it('purges a deleted stream\'s rows and files; the name is free for a new stream', async () => {
+  it("purges a deleted stream's rows and files; the name is free for a new stream", async () => {
     const { dataDir, archive } = await openArchive();
     const stream = await archive.streams.create({ StreamName: 'd1', DataRetentionInHours: 24 });
-    await seedFragments(archive, stream, { fragments: 20, startMs: 1_700_000_000_000, intervalMs: 1000, frameBytes: 100 });
+    await seedFragments(archive, stream, {
+      fragments: 20,
+      startMs: 1_700_000_000_000,
+      intervalMs: 1000,
+      frameBytes: 100,
+    });
     const mediaDir = join(dataDir, 'media', String(stream.id));
     assert.ok(existsSync(mediaDir));
     await archive.deleteStream(stream.arn);
@@ -88,7 +120,12 @@ describe('deletion', () => {
   it('finishes at the next start a purge that was acknowledged but not done', async () => {
     const { dataDir, archive } = await openArchive();
     const stream = await archive.streams.create({ StreamName: 'd2', DataRetentionInHours: 24 });
-    await seedFragments(archive, stream, { fragments: 5, startMs: 1_700_000_000_000, intervalMs: 1000, frameBytes: 100 });
+    await seedFragments(archive, stream, {
+      fragments: 5,
+      startMs: 1_700_000_000_000,
+      intervalMs: 1000,
+      frameBytes: 100,
+    });
     // Mark deleted the way DeleteStream does, but stop before the background purge runs.
     assert.equal(await archive.catalog.markDeleted(stream.id), true);
     await archive.close();

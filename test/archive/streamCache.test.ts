@@ -45,7 +45,10 @@ describe('resolveRecent', () => {
     const current = await there.resolve({ StreamName: 'cached' });
     await here.resolveRecent({ StreamARN: current.arn }, now);
     await there.delete(current.arn);
-    await assert.rejects(here.resolveRecent({ StreamARN: current.arn }, now), (e) => e instanceof ApiError && e.status === 404);
+    await assert.rejects(
+      here.resolveRecent({ StreamARN: current.arn }, now),
+      (e) => e instanceof ApiError && e.status === 404,
+    );
   });
 
   it('with the event lost, serves the old record for at most a second', async () => {

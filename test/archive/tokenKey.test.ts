@@ -13,9 +13,16 @@ import { TOKEN_KEY_SETTING, TokenSealer } from '../../src/archive/tokens.js';
 import { seedFragments } from '../../src/archive/seed.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'kvsd-token-key-')); dirs.push(d); return d; };
-const open = (dataDir: string) => openArchive({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'kvsd-token-key-'));
+  dirs.push(d);
+  return d;
+};
+const open = (dataDir: string) =>
+  openArchive({ dataDir, region: 'us-east-1', accountId: '000000000000', sweepIntervalMs: 3_600_000 });
 const selector = { kind: 'producer' as const, startMs: 0, endMs: 8e15 };
 
 describe('the token key', () => {
@@ -45,7 +52,12 @@ describe('the token key', () => {
     try {
       assert.equal(await archive.catalog.getSetting(TOKEN_KEY_SETTING), fileKey, 'the file key is the catalog key');
       const stream = await archive.streams.create({ StreamName: 'upgrade', DataRetentionInHours: 24 });
-      await seedFragments(archive, stream, { fragments: 30, startMs: Date.now() - 60_000, intervalMs: 250, frameBytes: 50 });
+      await seedFragments(archive, stream, {
+        fragments: 30,
+        startMs: Date.now() - 60_000,
+        intervalMs: 250,
+        frameBytes: 50,
+      });
       const all = await archive.lister.list(stream, selector, undefined, 1000);
       const first = await archive.lister.list(stream, selector, undefined, 10);
       // The same page's token as the older kvsd sealed it: its cursor, under the file's key.

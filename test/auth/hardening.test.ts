@@ -15,23 +15,44 @@ import { CreateStreamCommand, DescribeStreamCommand } from '@aws-sdk/client-kine
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
-  ADMIN, assertSdkError, authFile, controlPlane, createStream, errorOf, media, mkvClusters, putMedia, rawRequest, sleep,
+  ADMIN,
+  assertSdkError,
+  authFile,
+  controlPlane,
+  createStream,
+  errorOf,
+  media,
+  mkvClusters,
+  putMedia,
+  rawRequest,
+  sleep,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 
 /** Runs `kvsd serve` expecting it to exit; returns its exit code and output. */
-function serveExits(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+function serveExits(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kvsd-refuse-'));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`kvsd did not exit:\n${output}`)); }, 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`kvsd did not exit:\n${output}`));
+    }, 15_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       rmSync(dataDir, { recursive: true, force: true });
@@ -42,7 +63,10 @@ function serveExits(args: string[], env: Record<string, string> = {}): Promise<{
 
 describe('listening address', () => {
   it('refuses a non-loopback address without --auth, and says why', async () => {
-    for (const [args, env] of [[['--host', '0.0.0.0'], {}], [[], { KVSD_HOST: '0.0.0.0' }]] as const) {
+    for (const [args, env] of [
+      [['--host', '0.0.0.0'], {}],
+      [[], { KVSD_HOST: '0.0.0.0' }],
+    ] as const) {
       const r = await serveExits([...args], env);
       assert.notEqual(r.code, 0);
       assert.match(r.output, /refusing to listen on 0\.0\.0\.0 without --auth/);
@@ -67,8 +91,12 @@ describe('listening address', () => {
 
 describe('limits', () => {
   let kvsd: KvsdProcess;
-  before(async () => { kvsd = await startKvsd({ args: ['--quiet', '--max-header-bytes', '8192', '--body-timeout-ms', '500'] }); });
-  after(async () => { await kvsd?.dispose(); });
+  before(async () => {
+    kvsd = await startKvsd({ args: ['--quiet', '--max-header-bytes', '8192', '--body-timeout-ms', '500'] });
+  });
+  after(async () => {
+    await kvsd?.dispose();
+  });
 
   it('answers 431 to headers over --max-header-bytes', async () => {
     const body = '{}';
@@ -83,9 +111,13 @@ describe('limits', () => {
     const socket = connect(kvsd.port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     const started = Date.now();
-    socket.write('POST /listStreams HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"Max');
+    socket.write(
+      'POST /listStreams HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"Max',
+    );
     let reply = '';
-    socket.on('data', (d: Buffer) => { reply += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString();
+    });
     await new Promise((r) => socket.once('close', r));
     assert.match(reply, /^HTTP\/1\.1 408 /);
     assert.match(reply, /x-amzn-errortype: RequestTimeoutException/i);
@@ -108,18 +140,43 @@ describe('limits', () => {
   it('keeps stream names inside the data directory: path-like names are validation errors', async () => {
     const kv = controlPlane(kvsd.url, ADMIN);
     for (const name of ['../evil', '../../etc/passwd', 'a/b', '/abs', '..\\evil', 'x%2F..']) {
-      await assertSdkError(kv.send(new CreateStreamCommand({ StreamName: name })), 'InvalidArgumentException', 400, /streamName/, `CreateStream ${name}`);
-      await assertSdkError(kv.send(new DescribeStreamCommand({ StreamName: name })), 'InvalidArgumentException', 400, undefined, `DescribeStream ${name}`);
+      await assertSdkError(
+        kv.send(new CreateStreamCommand({ StreamName: name })),
+        'InvalidArgumentException',
+        400,
+        /streamName/,
+        `CreateStream ${name}`,
+      );
+      await assertSdkError(
+        kv.send(new DescribeStreamCommand({ StreamName: name })),
+        'InvalidArgumentException',
+        400,
+        undefined,
+        `DescribeStream ${name}`,
+      );
     }
-    await assertSdkError(kv.send(new DescribeStreamCommand({ StreamARN: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/../../etc/1' })),
-      'InvalidArgumentException', 400);
-    await assertSdkError(media(kvsd.url, ADMIN).send(new GetMediaCommand({ StreamName: '../x', StartSelector: { StartSelectorType: 'NOW' } })),
-      'InvalidArgumentException', 400);
-    await assert.rejects(putMedia(kvsd.url, ADMIN, '../../tmp/x', mkvClusters(1, Date.now()).header), (err: unknown) => {
-      assert.ok(err instanceof KvsServiceError, String(err));
-      assert.equal(err.code, 'InvalidArgumentException');
-      return true;
-    });
+    await assertSdkError(
+      kv.send(
+        new DescribeStreamCommand({ StreamARN: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/../../etc/1' }),
+      ),
+      'InvalidArgumentException',
+      400,
+    );
+    await assertSdkError(
+      media(kvsd.url, ADMIN).send(
+        new GetMediaCommand({ StreamName: '../x', StartSelector: { StartSelectorType: 'NOW' } }),
+      ),
+      'InvalidArgumentException',
+      400,
+    );
+    await assert.rejects(
+      putMedia(kvsd.url, ADMIN, '../../tmp/x', mkvClusters(1, Date.now()).header),
+      (err: unknown) => {
+        assert.ok(err instanceof KvsServiceError, String(err));
+        assert.equal(err.code, 'InvalidArgumentException');
+        return true;
+      },
+    );
 
     // ".." and "." are valid names (AWS's pattern allows dots): their media still goes under media/<id>/.
     for (const name of ['..', '.']) {
@@ -127,19 +184,30 @@ describe('limits', () => {
       const { header, clusters } = mkvClusters(1, Date.now() - 5_000);
       const acks = await putMedia(kvsd.url, ADMIN, name, Buffer.concat([header, ...clusters]));
       assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, 1);
-      const got = await media(kvsd.url, ADMIN).send(new GetMediaCommand({ StreamName: name, StartSelector: { StartSelectorType: 'EARLIEST' } }));
+      const got = await media(kvsd.url, ADMIN).send(
+        new GetMediaCommand({ StreamName: name, StartSelector: { StartSelectorType: 'EARLIEST' } }),
+      );
       (got.Payload as Readable).destroy();
     }
     const entries = readdirSync(join(kvsd.dataDir, 'media'));
     assert.ok(entries.length >= 3 && entries.every((e) => /^\d+$/.test(e)), `media/ holds only stream ids: ${entries}`);
-    assert.deepEqual(readdirSync(kvsd.dataDir).filter((e) => !/^(catalog\.sqlite(-wal|-shm)?|media|token\.key|kvsd\.lock(\.json)?)$/.test(e)), []);
+    assert.deepEqual(
+      readdirSync(kvsd.dataDir).filter(
+        (e) => !/^(catalog\.sqlite(-wal|-shm)?|media|token\.key|kvsd\.lock(\.json)?)$/.test(e),
+      ),
+      [],
+    );
   });
 });
 
 describe('--max-connections', () => {
   let kvsd: KvsdProcess;
-  before(async () => { kvsd = await startKvsd({ args: ['--quiet', '--max-connections', '3'] }); });
-  after(async () => { await kvsd?.dispose(); });
+  before(async () => {
+    kvsd = await startKvsd({ args: ['--quiet', '--max-connections', '3'] });
+  });
+  after(async () => {
+    await kvsd?.dispose();
+  });
 
   it('closes the connection idle the longest to let a newcomer in (docs/reliability.md)', async () => {
     const sockets: Socket[] = [];

@@ -26,27 +26,54 @@ export const PYTHON = '/usr/bin/python3';
 export const REGION = 'us-east-1';
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export interface Key { accessKeyId: string; secretAccessKey: string }
+export interface Key {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
 /** Secrets with characters that break naive handling (/, +, =). */
-export const ADMIN: Key = { accessKeyId: 'AKIDKVSDADMIN01', secretAccessKey: 'adm1n/Secret+Key=WithPadding0123456789abc' };
-export const CAMERA: Key = { accessKeyId: 'AKIDKVSDCAMERA1', secretAccessKey: 'cam3ra-Secret-98765432109876543210zyxwv' };
-export const VIEWER: Key = { accessKeyId: 'AKIDKVSDVIEWER1', secretAccessKey: 'v1ewer-Secret-abcdefghijklmnopqrstuvwxyz' };
+export const ADMIN: Key = {
+  accessKeyId: 'AKIDKVSDADMIN01',
+  secretAccessKey: 'adm1n/Secret+Key=WithPadding0123456789abc',
+};
+export const CAMERA: Key = {
+  accessKeyId: 'AKIDKVSDCAMERA1',
+  secretAccessKey: 'cam3ra-Secret-98765432109876543210zyxwv',
+};
+export const VIEWER: Key = {
+  accessKeyId: 'AKIDKVSDVIEWER1',
+  secretAccessKey: 'v1ewer-Secret-abcdefghijklmnopqrstuvwxyz',
+};
 export const ALL_SECRETS = [ADMIN, CAMERA, VIEWER].map((k) => k.secretAccessKey);
 
 export const AUTH_CONFIG = {
   principals: [
     { name: 'admin', ...ADMIN, allow: [{ actions: ['kinesisvideo:*'], streams: ['*'] }] },
     {
-      name: 'camera-1', ...CAMERA,
-      allow: [{ actions: ['kinesisvideo:PutMedia', 'kinesisvideo:DescribeStream', 'kinesisvideo:GetDataEndpoint'], streams: ['cam-1'] }],
+      name: 'camera-1',
+      ...CAMERA,
+      allow: [
+        {
+          actions: ['kinesisvideo:PutMedia', 'kinesisvideo:DescribeStream', 'kinesisvideo:GetDataEndpoint'],
+          streams: ['cam-1'],
+        },
+      ],
     },
     {
-      name: 'viewer', ...VIEWER,
-      allow: [{
-        actions: ['kinesisvideo:ListFragments', 'kinesisvideo:GetMedia*', 'kinesisvideo:Describe*', 'kinesisvideo:List*', 'kinesisvideo:GetDataEndpoint'],
-        streams: ['*'],
-      }],
+      name: 'viewer',
+      ...VIEWER,
+      allow: [
+        {
+          actions: [
+            'kinesisvideo:ListFragments',
+            'kinesisvideo:GetMedia*',
+            'kinesisvideo:Describe*',
+            'kinesisvideo:List*',
+            'kinesisvideo:GetDataEndpoint',
+          ],
+          streams: ['*'],
+        },
+      ],
     },
   ],
 };
@@ -58,28 +85,35 @@ export function writeTempFile(name: string, content: string | Buffer): string {
   return file;
 }
 
-export const writeJsonFile = (value: unknown, name = 'config.json') => writeTempFile(name, JSON.stringify(value, null, 2));
+export const writeJsonFile = (value: unknown, name = 'config.json') =>
+  writeTempFile(name, JSON.stringify(value, null, 2));
 
 export const authFile = () => writeJsonFile(AUTH_CONFIG, 'auth.json');
 
 export function config(url: string, key: Key, extra: Record<string, unknown> = {}) {
   return { endpoint: url, region: REGION, credentials: key, maxAttempts: 1, ...extra };
 }
-export const controlPlane = (url: string, key: Key, extra: Record<string, unknown> = {}) => new KinesisVideoClient(config(url, key, extra));
-export const archived = (url: string, key: Key, extra: Record<string, unknown> = {}) => new KinesisVideoArchivedMediaClient(config(url, key, extra));
+export const controlPlane = (url: string, key: Key, extra: Record<string, unknown> = {}) =>
+  new KinesisVideoClient(config(url, key, extra));
+export const archived = (url: string, key: Key, extra: Record<string, unknown> = {}) =>
+  new KinesisVideoArchivedMediaClient(config(url, key, extra));
 export const media = (url: string, key: Key) => new KinesisVideoMediaClient(config(url, key));
 
 export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
   const kv = controlPlane(url, ADMIN);
   try {
-    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours }))).StreamARN!;
+    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours })))
+      .StreamARN!;
   } finally {
     kv.destroy();
   }
 }
 
 /** Runs `p`, expecting a service error; returns it. */
-export async function rejected(p: Promise<unknown>, what = 'the call'): Promise<Error & { $metadata: { httpStatusCode?: number } }> {
+export async function rejected(
+  p: Promise<unknown>,
+  what = 'the call',
+): Promise<Error & { $metadata: { httpStatusCode?: number } }> {
   try {
     await p;
   } catch (err) {
@@ -89,7 +123,13 @@ export async function rejected(p: Promise<unknown>, what = 'the call'): Promise<
 }
 
 /** Asserts an SDK error's code, HTTP status and (optionally) message. */
-export async function assertSdkError(p: Promise<unknown>, code: string, status: number, message?: string | RegExp, what?: string) {
+export async function assertSdkError(
+  p: Promise<unknown>,
+  code: string,
+  status: number,
+  message?: string | RegExp,
+  what?: string,
+) {
   const err = await rejected(p, what);
   assert.equal(err.name, code, `${what ?? 'error'}: ${err.name}: ${err.message}`);
   assert.equal(err.$metadata?.httpStatusCode, status, `${what ?? 'error'} status`);
@@ -101,13 +141,23 @@ export async function assertSdkError(p: Promise<unknown>, code: string, status: 
 // ---------------------------------------------------------------------------------------------------
 // Raw signed requests
 
-export interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
-export function rawRequest(url: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, url), { method: opts.method ?? 'POST', headers: opts.headers ?? {} }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       res.on('error', reject);
     });
@@ -122,18 +172,41 @@ export const sha256Hex = (data: Buffer | string) => createHash('sha256').update(
  * Signs a JSON POST with @smithy/signature-v4 as a client would. `withContentSha` sends and signs
  * x-amz-content-sha256 (JS SDK style); without it the body hash is signed but not sent (botocore, curl).
  */
-export async function signJson(url: string, path: string, body: string, key: Key, opts: { signingDate?: Date; withContentSha?: boolean } = {}) {
+export async function signJson(
+  url: string,
+  path: string,
+  body: string,
+  key: Key,
+  opts: { signingDate?: Date; withContentSha?: boolean } = {},
+) {
   const u = new URL(url);
   const signer = new SignatureV4({
-    service: 'kinesisvideo', region: REGION, credentials: key, sha256: NodeSha256, uriEscapePath: true, applyChecksum: opts.withContentSha === true,
+    service: 'kinesisvideo',
+    region: REGION,
+    credentials: key,
+    sha256: NodeSha256,
+    uriEscapePath: true,
+    applyChecksum: opts.withContentSha === true,
   });
   const headers: Record<string, string> = {
-    host: u.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)),
+    host: u.host,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
   };
   if (opts.withContentSha) headers['x-amz-content-sha256'] = sha256Hex(body);
-  const signed = await signer.sign({
-    method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path, query: {}, headers, body,
-  }, { signingDate: opts.signingDate ?? new Date() });
+  const signed = await signer.sign(
+    {
+      method: 'POST',
+      protocol: u.protocol,
+      hostname: u.hostname,
+      port: Number(u.port),
+      path,
+      query: {},
+      headers,
+      body,
+    },
+    { signingDate: opts.signingDate ?? new Date() },
+  );
   return signed.headers as Record<string, string>;
 }
 
@@ -153,15 +226,35 @@ export function run(file: string, args: string[], env: Record<string, string> = 
 
 export function awsEnvFor(key: Key): Record<string, string> {
   return {
-    AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey, AWS_DEFAULT_REGION: REGION, AWS_PAGER: '',
-    AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_ACCESS_KEY_ID: key.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_PAGER: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
   };
 }
 
 /** curl --aws-sigv4 POST of a JSON body; returns status and body. */
-export async function curlJson(url: string, path: string, body: string, key?: Key): Promise<{ status: number; body: string }> {
-  const args = ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', 'content-type: application/json', '--data-binary', body];
-  if (key) args.push('--aws-sigv4', `aws:amz:${REGION}:kinesisvideo`, '--user', `${key.accessKeyId}:${key.secretAccessKey}`);
+export async function curlJson(
+  url: string,
+  path: string,
+  body: string,
+  key?: Key,
+): Promise<{ status: number; body: string }> {
+  const args = [
+    '-sS',
+    '-o',
+    '-',
+    '-w',
+    '\n%{http_code}',
+    '-H',
+    'content-type: application/json',
+    '--data-binary',
+    body,
+  ];
+  if (key)
+    args.push('--aws-sigv4', `aws:amz:${REGION}:kinesisvideo`, '--user', `${key.accessKeyId}:${key.secretAccessKey}`);
   args.push(`${url}${path}`);
   const r = await run('curl', args);
   assert.equal(r.code, 0, r.stderr);
@@ -176,7 +269,9 @@ export async function curlJson(url: string, path: string, body: string, key?: Ke
 export function mkvClusters(n: number, startMs: number, frameBytes = 200): { header: Buffer; clusters: Buffer[] } {
   return {
     header: craftHeader(1),
-    clusters: Array.from({ length: n }, (_, i) => craftCluster({ timecode: startMs + i * 1000, frames: frames({ count: 10, stepMs: 100, size: frameBytes }) })),
+    clusters: Array.from({ length: n }, (_, i) =>
+      craftCluster({ timecode: startMs + i * 1000, frames: frames({ count: 10, stepMs: 100, size: frameBytes }) }),
+    ),
   };
 }
 
@@ -185,10 +280,17 @@ export function mkv(n: number, startMs: number, frameBytes = 200): Buffer {
   return Buffer.concat([header, ...clusters]);
 }
 
-export const putMediaClient = (url: string, key: Key) => new PutMediaClient({ endpoint: url, region: REGION, credentials: key });
+export const putMediaClient = (url: string, key: Key) =>
+  new PutMediaClient({ endpoint: url, region: REGION, credentials: key });
 
 /** Sends a whole body with PutMediaClient; returns the acks, or throws the service error. */
-export async function putMedia(url: string, key: Key, stream: string, body: Buffer | AsyncIterable<Uint8Array>, onAck?: (a: PutMediaAck) => void) {
+export async function putMedia(
+  url: string,
+  key: Key,
+  stream: string,
+  body: Buffer | AsyncIterable<Uint8Array>,
+  onAck?: (a: PutMediaAck) => void,
+) {
   const acks: PutMediaAck[] = [];
   for await (const ack of putMediaClient(url, key).putMedia({ streamName: stream, timecodeType: 'ABSOLUTE', body })) {
     acks.push(ack);

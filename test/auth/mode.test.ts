@@ -5,11 +5,25 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ListFragmentsCommand, type Fragment, type FragmentSelector } from '@aws-sdk/client-kinesis-video-archived-media';
+import {
+  ListFragmentsCommand,
+  type Fragment,
+  type FragmentSelector,
+} from '@aws-sdk/client-kinesis-video-archived-media';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { seed } from '../helpers/listing.js';
-import { ADMIN, archived, assertSdkError, authFile, controlPlane, createStream, mkv, putMediaClient, sleep } from './helpers.js';
+import {
+  ADMIN,
+  archived,
+  assertSdkError,
+  authFile,
+  controlPlane,
+  createStream,
+  mkv,
+  putMediaClient,
+  sleep,
+} from './helpers.js';
 import type { PutMediaAck } from '../../src/client/putMediaClient.js';
 
 const FRAGMENTS = 240;
@@ -23,13 +37,17 @@ before(async () => {
   // Many fragments at once, straight into the data directory before the server starts.
   kvsd = await startKvsd({
     args: ['--mode', 'aws', '--visibility-delay-ms', '1500', '--auth', authFile(), '--quiet'],
-    prepare: (dir) => seed(dir, 'many', { fragments: FRAGMENTS, startMs: START_MS, intervalMs: INTERVAL_MS, create: true }),
+    prepare: (dir) =>
+      seed(dir, 'many', { fragments: FRAGMENTS, startMs: START_MS, intervalMs: INTERVAL_MS, create: true }),
   });
 });
-after(async () => { await kvsd?.dispose(); });
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const producerRange = (fromMs: number, toMs: number): FragmentSelector => ({
-  FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(fromMs), EndTimestamp: new Date(toMs) },
+  FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+  TimestampRange: { StartTimestamp: new Date(fromMs), EndTimestamp: new Date(toMs) },
 });
 
 async function pages(stream: string, selector: FragmentSelector, maxResults: number): Promise<Fragment[][]> {
@@ -37,7 +55,14 @@ async function pages(stream: string, selector: FragmentSelector, maxResults: num
   const out: Fragment[][] = [];
   let token: string | undefined;
   do {
-    const page = await am.send(new ListFragmentsCommand({ StreamName: stream, FragmentSelector: selector, MaxResults: maxResults, NextToken: token }));
+    const page = await am.send(
+      new ListFragmentsCommand({
+        StreamName: stream,
+        FragmentSelector: selector,
+        MaxResults: maxResults,
+        NextToken: token,
+      }),
+    );
     assert.ok((page.Fragments ?? []).length <= maxResults);
     out.push(page.Fragments ?? []);
     if (page.NextToken !== undefined) assert.notEqual(page.NextToken, token, 'a token is never repeated');
@@ -58,28 +83,50 @@ describe('--mode aws ListFragments', () => {
     const numbers = flat.map((f) => f.FragmentNumber!);
     assert.equal(new Set(numbers).size, numbers.length, 'no fragment twice');
     assert.equal(numbers.length, FRAGMENTS, 'every fragment once');
-    assert.deepEqual(flat.map(ms).sort((a, b) => a - b), Array.from({ length: FRAGMENTS }, (_, i) => START_MS + i * INTERVAL_MS));
+    assert.deepEqual(
+      flat.map(ms).sort((a, b) => a - b),
+      Array.from({ length: FRAGMENTS }, (_, i) => START_MS + i * INTERVAL_MS),
+    );
 
     assert.ok(!isSorted(flat.map(ms)), 'the listing is not in timestamp order');
     // Fragment numbers all have 47 digits: string order is numeric order.
     assert.ok(!numbers.every((n, i) => i === 0 || numbers[i - 1]! < n), 'nor in fragment-number order');
-    assert.ok(all.filter((p) => p.length > 1).every((p) => !isSorted(p.map(ms))), 'no page is in order');
+    assert.ok(
+      all.filter((p) => p.length > 1).every((p) => !isSorted(p.map(ms))),
+      'no page is in order',
+    );
     // Across pages: a later page holds a fragment older than one on an earlier page.
-    const crossed = all.some((p, i) => all.slice(i + 1).some((q) => q.length > 0 && p.length > 0
-      && Math.min(...q.map(ms)) < Math.max(...p.map(ms))));
+    const crossed = all.some((p, i) =>
+      all.slice(i + 1).some((q) => q.length > 0 && p.length > 0 && Math.min(...q.map(ms)) < Math.max(...p.map(ms))),
+    );
     assert.ok(crossed, 'pages interleave in time');
     // And a fresh listing comes in another order.
     const again = (await pages('many', producerRange(0, Date.now()), 1000)).flat();
     assert.equal(again.length, FRAGMENTS);
-    assert.notDeepEqual(again.map((f) => f.FragmentNumber), numbers);
+    assert.notDeepEqual(
+      again.map((f) => f.FragmentNumber),
+      numbers,
+    );
   });
 
   it('selects exactly the range, inclusive at both ends, for both timestamp kinds', async () => {
     const from = START_MS + 50 * INTERVAL_MS;
     const to = START_MS + 149 * INTERVAL_MS;
     const sub = (await pages('many', producerRange(from, to), 17)).flat();
-    assert.deepEqual(sub.map(ms).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => from + i * INTERVAL_MS));
-    const server = (await pages('many', { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 60_000) } }, 100)).flat();
+    assert.deepEqual(
+      sub.map(ms).sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => from + i * INTERVAL_MS),
+    );
+    const server = (
+      await pages(
+        'many',
+        {
+          FragmentSelectorType: 'SERVER_TIMESTAMP',
+          TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 60_000) },
+        },
+        100,
+      )
+    ).flat();
     assert.equal(new Set(server.map((f) => f.FragmentNumber)).size, FRAGMENTS);
     assert.equal(server.length, FRAGMENTS);
   });
@@ -87,13 +134,26 @@ describe('--mode aws ListFragments', () => {
   it('lists a fragment only the visibility delay (1500 ms) after its PERSISTED acknowledgement', async () => {
     await createStream(kvsd.url, 'vis-1');
     const am = archived(kvsd.url, ADMIN);
-    const list = async () => (await am.send(new ListFragmentsCommand({
-      StreamName: 'vis-1', FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 60_000) } },
-    }))).Fragments!.map((f) => f.FragmentNumber);
+    const list = async () =>
+      (
+        await am.send(
+          new ListFragmentsCommand({
+            StreamName: 'vis-1',
+            FragmentSelector: {
+              FragmentSelectorType: 'SERVER_TIMESTAMP',
+              TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 60_000) },
+            },
+          }),
+        )
+      ).Fragments!.map((f) => f.FragmentNumber);
     let persistedAt = 0;
     let seenEarly: (string | undefined)[] | undefined;
     const acks: PutMediaAck[] = [];
-    for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({ streamName: 'vis-1', timecodeType: 'ABSOLUTE', body: mkv(1, Date.now() - 5_000) })) {
+    for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({
+      streamName: 'vis-1',
+      timecodeType: 'ABSOLUTE',
+      body: mkv(1, Date.now() - 5_000),
+    })) {
       acks.push(ack);
       if (ack.EventType === 'PERSISTED' && !persistedAt) {
         persistedAt = Date.now();
@@ -113,14 +173,21 @@ describe('--mode aws ListFragments', () => {
   it('implies --quotas aws (ListFragments 5 TPS per stream)', async () => {
     await sleep(1100);
     const am = archived(kvsd.url, ADMIN);
-    const call = () => am.send(new ListFragmentsCommand({ StreamName: 'many', FragmentSelector: producerRange(0, Date.now()), MaxResults: 1 }));
+    const call = () =>
+      am.send(
+        new ListFragmentsCommand({ StreamName: 'many', FragmentSelector: producerRange(0, Date.now()), MaxResults: 1 }),
+      );
     for (let i = 0; i < 5; i++) await call();
     await assertSdkError(call(), 'ClientLimitExceededException', 400);
   });
 
   it('insists that the credential scope names kvsd region', async () => {
-    await assertSdkError(controlPlane(kvsd.url, ADMIN, { region: 'eu-west-1' }).send(new ListStreamsCommand({})),
-      'InvalidSignatureException', 403, "Credential should be scoped to a valid region, not 'eu-west-1'. ");
+    await assertSdkError(
+      controlPlane(kvsd.url, ADMIN, { region: 'eu-west-1' }).send(new ListStreamsCommand({})),
+      'InvalidSignatureException',
+      403,
+      "Credential should be scoped to a valid region, not 'eu-west-1'. ",
+    );
     await controlPlane(kvsd.url, ADMIN).send(new ListStreamsCommand({}));
   });
 });

@@ -8,14 +8,33 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import {
-  CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand, GetDataEndpointCommand, ListStreamsCommand,
-  ListTagsForStreamCommand, TagStreamCommand, UntagStreamCommand, UpdateDataRetentionCommand, UpdateStreamCommand,
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  DescribeStreamCommand,
+  GetDataEndpointCommand,
+  ListStreamsCommand,
+  ListTagsForStreamCommand,
+  TagStreamCommand,
+  UntagStreamCommand,
+  UpdateDataRetentionCommand,
+  UpdateStreamCommand,
 } from '@aws-sdk/client-kinesis-video';
 import { GetMediaForFragmentListCommand, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
-  ADMIN, CAMERA, VIEWER, archived, assertSdkError, authFile, controlPlane, createStream, media, mkv, putMedia, type Key,
+  ADMIN,
+  CAMERA,
+  VIEWER,
+  archived,
+  assertSdkError,
+  authFile,
+  controlPlane,
+  createStream,
+  media,
+  mkv,
+  putMedia,
+  type Key,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 
@@ -26,13 +45,19 @@ let version1: string;
 before(async () => {
   kvsd = await startKvsd({ args: ['--auth', authFile(), '--quiet'] });
   [cam1, cam2] = await Promise.all([createStream(kvsd.url, 'cam-1'), createStream(kvsd.url, 'cam-2')]);
-  version1 = (await controlPlane(kvsd.url, ADMIN).send(new DescribeStreamCommand({ StreamName: 'cam-1' }))).StreamInfo!.Version!;
+  version1 = (await controlPlane(kvsd.url, ADMIN).send(new DescribeStreamCommand({ StreamName: 'cam-1' }))).StreamInfo!
+    .Version!;
   // A fragment in each stream, so that GetMedia (EARLIEST) answers at once.
   await Promise.all(['cam-1', 'cam-2'].map((s) => putMedia(kvsd.url, ADMIN, s, mkv(1, Date.now() - 60_000))));
 });
-after(async () => { await kvsd?.dispose(); });
+after(async () => {
+  await kvsd?.dispose();
+});
 
-const selector = { FragmentSelectorType: 'SERVER_TIMESTAMP' as const, TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) } };
+const selector = {
+  FragmentSelectorType: 'SERVER_TIMESTAMP' as const,
+  TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
+};
 
 /** Every operation as `key`, on a stream given by name (the ARN where the operation takes only that). */
 function calls(key: Key) {
@@ -48,10 +73,17 @@ function calls(key: Key) {
     ListTagsForStream: (s: string) => kv.send(new ListTagsForStreamCommand({ StreamName: s })),
     CreateStream: (s: string) => kv.send(new CreateStreamCommand({ StreamName: `${s}-new` })),
     DeleteStream: (s: string) => kv.send(new DeleteStreamCommand({ StreamARN: arnOf(s) })),
-    UpdateStream: (s: string) => kv.send(new UpdateStreamCommand({ StreamName: s, CurrentVersion: version1, DeviceName: 'x' })),
-    UpdateDataRetention: (s: string) => kv.send(new UpdateDataRetentionCommand({
-      StreamName: s, CurrentVersion: version1, Operation: 'INCREASE_DATA_RETENTION', DataRetentionChangeInHours: 1,
-    })),
+    UpdateStream: (s: string) =>
+      kv.send(new UpdateStreamCommand({ StreamName: s, CurrentVersion: version1, DeviceName: 'x' })),
+    UpdateDataRetention: (s: string) =>
+      kv.send(
+        new UpdateDataRetentionCommand({
+          StreamName: s,
+          CurrentVersion: version1,
+          Operation: 'INCREASE_DATA_RETENTION',
+          DataRetentionChangeInHours: 1,
+        }),
+      ),
     TagStream: (s: string) => kv.send(new TagStreamCommand({ StreamName: s, Tags: { a: 'b' } })),
     UntagStream: (s: string) => kv.send(new UntagStreamCommand({ StreamName: s, TagKeyList: ['a'] })),
     ListFragments: (s: string) => am.send(new ListFragmentsCommand({ StreamName: s, FragmentSelector: selector })),
@@ -61,7 +93,9 @@ function calls(key: Key) {
       return out;
     },
     GetMedia: async (s: string) => {
-      const out = await md.send(new GetMediaCommand({ StreamName: s, StartSelector: { StartSelectorType: 'EARLIEST' } }));
+      const out = await md.send(
+        new GetMediaCommand({ StreamName: s, StartSelector: { StartSelectorType: 'EARLIEST' } }),
+      );
       // GetMedia then follows the live edge: the 200 is what counts; hang up.
       (out.Payload as Readable).destroy();
       return out;
@@ -74,25 +108,51 @@ type Op = keyof ReturnType<typeof calls>;
 
 async function assertDenied(name: string, p: Promise<unknown>, who: string, op: string) {
   if (op === 'PutMedia') {
-    await assert.rejects(p, (err: unknown) => {
-      assert.ok(err instanceof KvsServiceError, String(err));
-      assert.equal(err.code, 'NotAuthorizedException', `${who} ${name}`);
-      assert.equal(err.statusCode, 401);
-      return true;
-    }, `${who} ${name} must be denied`);
+    await assert.rejects(
+      p,
+      (err: unknown) => {
+        assert.ok(err instanceof KvsServiceError, String(err));
+        assert.equal(err.code, 'NotAuthorizedException', `${who} ${name}`);
+        assert.equal(err.statusCode, 401);
+        return true;
+      },
+      `${who} ${name} must be denied`,
+    );
     return;
   }
   const err = await assertSdkError(p, 'NotAuthorizedException', 401, undefined, `${who} ${name}`);
-  assert.match(err.message, new RegExp(`^User: arn:aws:iam::000000000000:user/${who} is not authorized to perform: kinesisvideo:${op} on resource: `));
+  assert.match(
+    err.message,
+    new RegExp(
+      `^User: arn:aws:iam::000000000000:user/${who} is not authorized to perform: kinesisvideo:${op} on resource: `,
+    ),
+  );
 }
 
 describe('camera key (PutMedia, DescribeStream, GetDataEndpoint on cam-1)', () => {
-  const allowed: [Op, string][] = [['DescribeStream', 'cam-1'], ['DescribeStreamByArn', 'cam-1'], ['GetDataEndpoint', 'cam-1'], ['PutMedia', 'cam-1']];
+  const allowed: [Op, string][] = [
+    ['DescribeStream', 'cam-1'],
+    ['DescribeStreamByArn', 'cam-1'],
+    ['GetDataEndpoint', 'cam-1'],
+    ['PutMedia', 'cam-1'],
+  ];
   const denied: [Op, string][] = [
-    ['DescribeStream', 'cam-2'], ['DescribeStreamByArn', 'cam-2'], ['DescribeStream', 'cam-9'], ['GetDataEndpoint', 'cam-2'],
-    ['PutMedia', 'cam-2'], ['ListFragments', 'cam-1'], ['GetMedia', 'cam-1'], ['GetMediaForFragmentList', 'cam-1'], ['ListStreams', ''],
-    ['ListTagsForStream', 'cam-1'], ['CreateStream', 'cam-1'], ['DeleteStream', 'cam-1'], ['UpdateStream', 'cam-1'],
-    ['UpdateDataRetention', 'cam-1'], ['TagStream', 'cam-1'], ['UntagStream', 'cam-1'],
+    ['DescribeStream', 'cam-2'],
+    ['DescribeStreamByArn', 'cam-2'],
+    ['DescribeStream', 'cam-9'],
+    ['GetDataEndpoint', 'cam-2'],
+    ['PutMedia', 'cam-2'],
+    ['ListFragments', 'cam-1'],
+    ['GetMedia', 'cam-1'],
+    ['GetMediaForFragmentList', 'cam-1'],
+    ['ListStreams', ''],
+    ['ListTagsForStream', 'cam-1'],
+    ['CreateStream', 'cam-1'],
+    ['DeleteStream', 'cam-1'],
+    ['UpdateStream', 'cam-1'],
+    ['UpdateDataRetention', 'cam-1'],
+    ['TagStream', 'cam-1'],
+    ['UntagStream', 'cam-1'],
   ];
   it('may do what it is allowed to', async () => {
     const c = calls(CAMERA);
@@ -110,16 +170,35 @@ describe('viewer key (ListFragments, GetMedia*, Describe*, List*, GetDataEndpoin
   it('may read', async () => {
     const c = calls(VIEWER);
     for (const stream of ['cam-1', 'cam-2']) {
-      for (const op of ['DescribeStream', 'DescribeStreamByArn', 'GetDataEndpoint', 'ListTagsForStream', 'ListFragments', 'GetMedia', 'GetMediaForFragmentList'] as Op[]) {
+      for (const op of [
+        'DescribeStream',
+        'DescribeStreamByArn',
+        'GetDataEndpoint',
+        'ListTagsForStream',
+        'ListFragments',
+        'GetMedia',
+        'GetMediaForFragmentList',
+      ] as Op[]) {
         await c[op](stream);
       }
     }
     const listed = await c.ListStreams();
-    assert.deepEqual(listed.StreamInfoList?.map((s) => s.StreamName), ['cam-1', 'cam-2']);
+    assert.deepEqual(
+      listed.StreamInfoList?.map((s) => s.StreamName),
+      ['cam-1', 'cam-2'],
+    );
   });
   it('may not write', async () => {
     const c = calls(VIEWER);
-    for (const op of ['PutMedia', 'CreateStream', 'DeleteStream', 'UpdateStream', 'UpdateDataRetention', 'TagStream', 'UntagStream'] as Op[]) {
+    for (const op of [
+      'PutMedia',
+      'CreateStream',
+      'DeleteStream',
+      'UpdateStream',
+      'UpdateDataRetention',
+      'TagStream',
+      'UntagStream',
+    ] as Op[]) {
       await assertDenied(`${op}(cam-1)`, c[op]('cam-1'), 'viewer', op);
     }
   });

@@ -12,17 +12,35 @@ import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-med
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
-  ADMIN, archived, assertSdkError, controlPlane, createStream, media, mkv, mkvClusters, putMedia, putMediaClient, sleep, writeJsonFile,
+  ADMIN,
+  archived,
+  assertSdkError,
+  controlPlane,
+  createStream,
+  media,
+  mkv,
+  mkvClusters,
+  putMedia,
+  putMediaClient,
+  sleep,
+  writeJsonFile,
 } from './helpers.js';
 import type { PutMediaAck } from '../../src/client/putMediaClient.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 
-const selector = { FragmentSelectorType: 'SERVER_TIMESTAMP' as const, TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) } };
+const selector = {
+  FragmentSelectorType: 'SERVER_TIMESTAMP' as const,
+  TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
+};
 
 describe('--quotas aws', () => {
   let kvsd: KvsdProcess;
-  before(async () => { kvsd = await startKvsd({ args: ['--quotas', 'aws', '--quiet'] }); });
-  after(async () => { await kvsd?.dispose(); });
+  before(async () => {
+    kvsd = await startKvsd({ args: ['--quotas', 'aws', '--quiet'] });
+  });
+  after(async () => {
+    await kvsd?.dispose();
+  });
 
   it('ListFragments: the 6th quick call on one stream is ClientLimitExceededException; other streams are not affected', async () => {
     const arn = await createStream(kvsd.url, 'rate-1');
@@ -30,10 +48,19 @@ describe('--quotas aws', () => {
     const am = archived(kvsd.url, ADMIN);
     // By name and by ARN alternately: one stream, one bucket.
     for (let i = 0; i < 5; i++) {
-      await am.send(new ListFragmentsCommand({ ...(i % 2 ? { StreamARN: arn } : { StreamName: 'rate-1' }), FragmentSelector: selector }));
+      await am.send(
+        new ListFragmentsCommand({
+          ...(i % 2 ? { StreamARN: arn } : { StreamName: 'rate-1' }),
+          FragmentSelector: selector,
+        }),
+      );
     }
-    await assertSdkError(am.send(new ListFragmentsCommand({ StreamARN: arn, FragmentSelector: selector })),
-      'ClientLimitExceededException', 400, /ListFragments .*rate-1.* 5 per second/);
+    await assertSdkError(
+      am.send(new ListFragmentsCommand({ StreamARN: arn, FragmentSelector: selector })),
+      'ClientLimitExceededException',
+      400,
+      /ListFragments .*rate-1.* 5 per second/,
+    );
     await am.send(new ListFragmentsCommand({ StreamName: 'rate-2', FragmentSelector: selector }));
     // 5 per second come back.
     await sleep(450);
@@ -46,7 +73,8 @@ describe('--quotas aws', () => {
     await putMedia(kvsd.url, ADMIN, 'gm-1', mkv(1, Date.now() - 60_000));
     await putMedia(kvsd.url, ADMIN, 'gm-2', mkv(1, Date.now() - 60_000));
     const md = media(kvsd.url, ADMIN);
-    const open = (stream: string) => md.send(new GetMediaCommand({ StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } }));
+    const open = (stream: string) =>
+      md.send(new GetMediaCommand({ StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } }));
     const held = await Promise.all([open('gm-1'), open('gm-1'), open('gm-1')]);
     const other = await open('gm-2');
     try {
@@ -64,7 +92,9 @@ describe('--quotas aws', () => {
     const t0 = Date.now() - 120_000;
     const a = mkvClusters(2, t0);
     let releaseA!: () => void;
-    const aMayFinish = new Promise<void>((r) => { releaseA = r; });
+    const aMayFinish = new Promise<void>((r) => {
+      releaseA = r;
+    });
     async function* bodyA() {
       yield a.header;
       yield a.clusters[0]!;
@@ -73,9 +103,15 @@ describe('--quotas aws', () => {
     }
     const acksA: PutMediaAck[] = [];
     let firstAck!: () => void;
-    const aStarted = new Promise<void>((r) => { firstAck = r; });
+    const aStarted = new Promise<void>((r) => {
+      firstAck = r;
+    });
     const sessionA = (async () => {
-      for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({ streamName: 'put-1', timecodeType: 'ABSOLUTE', body: bodyA() })) {
+      for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({
+        streamName: 'put-1',
+        timecodeType: 'ABSOLUTE',
+        body: bodyA(),
+      })) {
         acksA.push(ack);
         firstAck();
       }
@@ -94,12 +130,19 @@ describe('--quotas aws', () => {
   it('CreateStream: 50 per second per account, whatever the stream', async () => {
     const kv = controlPlane(kvsd.url, ADMIN);
     const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: 80 }, (_, i) => kv.send(new CreateStreamCommand({ StreamName: `many-${i}` }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 80 }, (_, i) => kv.send(new CreateStreamCommand({ StreamName: `many-${i}` }))),
+    );
     const seconds = (Date.now() - started) / 1000;
-    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
+    const refused = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason as Error);
     const accepted = results.length - refused.length;
     // A full bucket of 50, plus what refills while the 80 requests are served.
-    assert.ok(accepted >= 50 && accepted <= 50 + Math.ceil(50 * seconds) + 1, `accepted ${accepted} of 80 in ${seconds} s`);
+    assert.ok(
+      accepted >= 50 && accepted <= 50 + Math.ceil(50 * seconds) + 1,
+      `accepted ${accepted} of 80 in ${seconds} s`,
+    );
     assert.ok(refused.length > 0);
     for (const e of refused) {
       assert.equal(e.name, 'ClientLimitExceededException');
@@ -111,26 +154,45 @@ describe('--quotas aws', () => {
 describe('--quotas FILE', () => {
   let kvsd: KvsdProcess;
   before(async () => {
-    const file = writeJsonFile({
-      extends: 'none',
-      operations: { PutMedia: { connectionsPerStream: 1, onConnectionLimit: 'reject', bytesPerSecondPerStream: 100_000 } },
-    }, 'quotas.json');
+    const file = writeJsonFile(
+      {
+        extends: 'none',
+        operations: {
+          PutMedia: { connectionsPerStream: 1, onConnectionLimit: 'reject', bytesPerSecondPerStream: 100_000 },
+        },
+      },
+      'quotas.json',
+    );
     kvsd = await startKvsd({ args: ['--quotas', file, '--quiet'] });
   });
-  after(async () => { await kvsd?.dispose(); });
+  after(async () => {
+    await kvsd?.dispose();
+  });
 
   it('refuses a second PutMedia connection with ConnectionLimitExceededException when the policy is "reject"', async () => {
     await createStream(kvsd.url, 'rej-1');
     const t0 = Date.now() - 120_000;
     const a = mkvClusters(1, t0);
     let releaseA!: () => void;
-    const aMayFinish = new Promise<void>((r) => { releaseA = r; });
-    async function* bodyA() { yield a.header; yield a.clusters[0]!; await aMayFinish; }
+    const aMayFinish = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    async function* bodyA() {
+      yield a.header;
+      yield a.clusters[0]!;
+      await aMayFinish;
+    }
     let firstAck!: () => void;
-    const aStarted = new Promise<void>((r) => { firstAck = r; });
+    const aStarted = new Promise<void>((r) => {
+      firstAck = r;
+    });
     const sessionA = (async () => {
       const acks: PutMediaAck[] = [];
-      for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({ streamName: 'rej-1', timecodeType: 'ABSOLUTE', body: bodyA() })) {
+      for await (const ack of putMediaClient(kvsd.url, ADMIN).putMedia({
+        streamName: 'rej-1',
+        timecodeType: 'ABSOLUTE',
+        body: bodyA(),
+      })) {
         acks.push(ack);
         firstAck();
       }
@@ -165,6 +227,7 @@ describe('--quotas FILE', () => {
     assert.ok(seconds < 6, `${body.length} bytes took ${seconds} s`);
 
     const am = archived(kvsd.url, ADMIN);
-    for (let i = 0; i < 12; i++) await am.send(new ListFragmentsCommand({ StreamName: 'bw-1', FragmentSelector: selector }));
+    for (let i = 0; i < 12; i++)
+      await am.send(new ListFragmentsCommand({ StreamName: 'bw-1', FragmentSelector: selector }));
   });
 });

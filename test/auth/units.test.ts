@@ -18,10 +18,13 @@ import { VisibilityGate, parseDelaySpec } from '../../src/archive/visibility.js'
 const KEY = { accessKeyId: 'AKIDUNIT', secretAccessKey: 'unit/secret+key=' };
 
 describe('auth file', () => {
-  const principal = (allow: unknown) => new Principal(parseAuthConfig({ principals: [{ name: 'p', ...KEY, allow }] }).principals[0]!);
+  const principal = (allow: unknown) =>
+    new Principal(parseAuthConfig({ principals: [{ name: 'p', ...KEY, allow }] }).principals[0]!);
 
   it('matches actions case-insensitively and stream globs literally, with * and ?', () => {
-    const p = principal([{ actions: ['kinesisvideo:Get*', 'KinesisVideo:listfragments'], streams: ['cam-?', 'lobby.*'] }]);
+    const p = principal([
+      { actions: ['kinesisvideo:Get*', 'KinesisVideo:listfragments'], streams: ['cam-?', 'lobby.*'] },
+    ]);
     assert.ok(p.allows('GetMedia', ['cam-1']));
     assert.ok(p.allows('GetMediaForFragmentList', ['lobby.east']));
     assert.ok(p.allows('ListFragments', ['cam-9']));
@@ -37,19 +40,36 @@ describe('auth file', () => {
     const bad: [unknown, RegExp][] = [
       [[], /must be a JSON object/],
       [{ principals: [] }, /empty/],
-      [{ principals: [{ name: 'a', ...KEY, allow: [] }, { name: 'b', ...KEY, allow: [] }] }, /principal "b": accessKeyId AKIDUNIT is used by another principal/],
-      [{ principals: [{ name: 'a', ...KEY, allow: [{ actions: ['s3:GetObject'] }] }] }, /must start with "kinesisvideo:"/],
-      [{ principals: [{ name: 'a', ...KEY, allow: [{ actions: ['kinesisvideo:*'], stream: ['x'] }] }] }, /unknown key "stream"/],
+      [
+        {
+          principals: [
+            { name: 'a', ...KEY, allow: [] },
+            { name: 'b', ...KEY, allow: [] },
+          ],
+        },
+        /principal "b": accessKeyId AKIDUNIT is used by another principal/,
+      ],
+      [
+        { principals: [{ name: 'a', ...KEY, allow: [{ actions: ['s3:GetObject'] }] }] },
+        /must start with "kinesisvideo:"/,
+      ],
+      [
+        { principals: [{ name: 'a', ...KEY, allow: [{ actions: ['kinesisvideo:*'], stream: ['x'] }] }] },
+        /unknown key "stream"/,
+      ],
       [{ principals: [{ name: 'a', accessKeyId: 'AK', secretAccessKey: '', allow: [] }] }, /secretAccessKey/],
       [{ principals: [{ name: 'a', accessKeyId: 'has space', secretAccessKey: 'x', allow: [] }] }, /accessKeyId/],
     ];
     for (const [value, message] of bad) {
-      assert.throws(() => parseAuthConfig(value), (err: unknown) => {
-        assert.ok(err instanceof AuthConfigError);
-        assert.match(err.message, message);
-        assert.ok(!err.message.includes(KEY.secretAccessKey));
-        return true;
-      });
+      assert.throws(
+        () => parseAuthConfig(value),
+        (err: unknown) => {
+          assert.ok(err instanceof AuthConfigError);
+          assert.match(err.message, message);
+          assert.ok(!err.message.includes(KEY.secretAccessKey));
+          return true;
+        },
+      );
     }
   });
 
@@ -62,7 +82,10 @@ describe('auth file', () => {
 
   it('finds the streams a request names', () => {
     assert.equal(streamNameFromArn('arn:aws:kinesisvideo:us-east-1:000000000000:stream/cam-1/1700000000000'), 'cam-1');
-    assert.deepEqual(streamsOf({ StreamName: 'a', StreamARN: 'arn:aws:kinesisvideo:r:1:stream/b/1' }, {}, false), ['a', 'b']);
+    assert.deepEqual(streamsOf({ StreamName: 'a', StreamARN: 'arn:aws:kinesisvideo:r:1:stream/b/1' }, {}, false), [
+      'a',
+      'b',
+    ]);
     assert.deepEqual(streamsOf({}, { 'x-amzn-stream-name': 'cam' }, true), ['cam']);
     assert.deepEqual(streamsOf({ MaxResults: 1 }, {}, false), []);
   });
@@ -70,24 +93,53 @@ describe('auth file', () => {
 
 describe('SigV4Verifier', () => {
   const verifier = new SigV4Verifier({ lookup: (id) => (id === KEY.accessKeyId ? KEY : undefined) });
-  async function signed(opts: { query?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string }) {
-    const signer = new SignatureV4({ service: 'kinesisvideo', region: 'eu-central-1', credentials: KEY, sha256: NodeSha256, applyChecksum: false });
+  async function signed(opts: {
+    query?: Record<string, string | string[]>;
+    headers?: Record<string, string>;
+    body?: string;
+  }) {
+    const signer = new SignatureV4({
+      service: 'kinesisvideo',
+      region: 'eu-central-1',
+      credentials: KEY,
+      sha256: NodeSha256,
+      applyChecksum: false,
+    });
     const body = opts.body ?? '{}';
-    const out = await signer.sign({
-      method: 'POST', protocol: 'http:', hostname: 'kvs.local', path: '/listStreams', query: opts.query ?? {},
-      headers: { host: 'kvs.local:4568', 'content-type': 'application/json', ...opts.headers }, body,
-    }, { signableHeaders: new Set(['user-agent']) });
-    const qs = new URLSearchParams(Object.entries(opts.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))).toString();
+    const out = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: 'kvs.local',
+        path: '/listStreams',
+        query: opts.query ?? {},
+        headers: { host: 'kvs.local:4568', 'content-type': 'application/json', ...opts.headers },
+        body,
+      },
+      { signableHeaders: new Set(['user-agent']) },
+    );
+    const qs = new URLSearchParams(
+      Object.entries(opts.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
+    ).toString();
     const headers = Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), v]));
     return { method: 'POST', url: `/listStreams${qs ? `?${qs}` : ''}`, headers, body: Buffer.from(body) };
   }
   const check = async (r: Awaited<ReturnType<typeof signed>>) => verifier.finish(verifier.begin(r), r, r.body);
 
   it('verifies query strings (repeated keys too), any region, and headers the SDKs never sign', async () => {
-    const r = await signed({ query: { b: '2', a: ['1', 'x y'] }, headers: { 'user-agent': 'odd   spacing  agent', 'x-custom': ' padded ' } });
+    const r = await signed({
+      query: { b: '2', a: ['1', 'x y'] },
+      headers: { 'user-agent': 'odd   spacing  agent', 'x-custom': ' padded ' },
+    });
     assert.equal(await check(r), KEY);
-    await assert.rejects(check({ ...r, url: r.url.replace('b=2', 'b=3') }), (e: unknown) => e instanceof ApiError && e.code === 'InvalidSignatureException');
-    await assert.rejects(check({ ...r, headers: { ...r.headers, 'user-agent': 'other' } }), (e: unknown) => e instanceof ApiError && e.code === 'InvalidSignatureException');
+    await assert.rejects(
+      check({ ...r, url: r.url.replace('b=2', 'b=3') }),
+      (e: unknown) => e instanceof ApiError && e.code === 'InvalidSignatureException',
+    );
+    await assert.rejects(
+      check({ ...r, headers: { ...r.headers, 'user-agent': 'other' } }),
+      (e: unknown) => e instanceof ApiError && e.code === 'InvalidSignatureException',
+    );
     // An unsigned header may change freely.
     assert.equal(await check({ ...r, headers: { ...r.headers, 'x-unsigned': 'anything' } }), KEY);
   });
@@ -103,14 +155,24 @@ describe('SigV4Verifier', () => {
 
 describe('quotas', () => {
   it('merges a file over what it extends; null removes a limit; bad values are errors', () => {
-    const q = parseQuotaConfig({ extends: 'aws', operations: { ListFragments: { tpsPerStream: 20 }, CreateStream: { tpsPerAccount: null } } });
+    const q = parseQuotaConfig({
+      extends: 'aws',
+      operations: { ListFragments: { tpsPerStream: 20 }, CreateStream: { tpsPerAccount: null } },
+    });
     assert.equal(q.operations.ListFragments!.tpsPerStream, 20);
     assert.equal(q.operations.CreateStream!.tpsPerAccount, null);
     assert.deepEqual(q.operations.GetMedia, AWS_QUOTAS.operations.GetMedia);
     assert.equal(AWS_QUOTAS.operations.ListFragments!.tpsPerStream, 5, 'the AWS preset is not modified');
-    assert.deepEqual(parseQuotaConfig({ operations: { PutMedia: { connectionsPerStream: 2 } } }).operations, { PutMedia: { connectionsPerStream: 2 } });
-    for (const bad of [{ extends: 'gcp' }, { operations: { ListFragments: { tps: 1 } } }, { operations: { ListFragments: { tpsPerStream: -1 } } },
-      { operations: { PutMedia: { onConnectionLimit: 'queue' } } }, { operations: { PutMedia: { connectionsPerStream: 1.5 } } }]) {
+    assert.deepEqual(parseQuotaConfig({ operations: { PutMedia: { connectionsPerStream: 2 } } }).operations, {
+      PutMedia: { connectionsPerStream: 2 },
+    });
+    for (const bad of [
+      { extends: 'gcp' },
+      { operations: { ListFragments: { tps: 1 } } },
+      { operations: { ListFragments: { tpsPerStream: -1 } } },
+      { operations: { PutMedia: { onConnectionLimit: 'queue' } } },
+      { operations: { PutMedia: { connectionsPerStream: 1.5 } } },
+    ]) {
       assert.throws(() => parseQuotaConfig(bad), QuotaConfigError);
     }
   });
@@ -130,11 +192,16 @@ describe('quotas', () => {
 
   it('takes from every bucket or none, and evicts the oldest connection under "replace-oldest"', () => {
     let now = 0;
-    const q = new QuotaEnforcer(parseQuotaConfig({ operations: {
-      DescribeStream: { tpsPerStream: 2, tpsPerAccount: 3 },
-      PutMedia: { connectionsPerStream: 2, onConnectionLimit: 'replace-oldest' },
-      GetMedia: { connectionsPerStream: 1 },
-    } }), () => now);
+    const q = new QuotaEnforcer(
+      parseQuotaConfig({
+        operations: {
+          DescribeStream: { tpsPerStream: 2, tpsPerAccount: 3 },
+          PutMedia: { connectionsPerStream: 2, onConnectionLimit: 'replace-oldest' },
+          GetMedia: { connectionsPerStream: 1 },
+        },
+      }),
+      () => now,
+    );
     q.admit('DescribeStream', 'a');
     q.admit('DescribeStream', 'a');
     assert.throws(() => q.admit('DescribeStream', 'a'), /on stream a exceeds the limit of 2/);
@@ -144,7 +211,10 @@ describe('quotas', () => {
     q.admit('DescribeStream', 'c');
 
     const evicted: number[] = [];
-    const slots = [1, 2, 3].map((i) => { now += 1; return q.admit('PutMedia', 'cam', { streaming: true, evict: () => evicted.push(i) }); });
+    const slots = [1, 2, 3].map((i) => {
+      now += 1;
+      return q.admit('PutMedia', 'cam', { streaming: true, evict: () => evicted.push(i) });
+    });
     assert.deepEqual(evicted, [1]);
     assert.equal(q.connections('PutMedia', 'cam'), 2);
     slots[0]!.release(); // the evicted one's own release is harmless
@@ -153,7 +223,10 @@ describe('quotas', () => {
     assert.equal(q.connections('PutMedia', 'cam'), 1);
 
     const g = q.admit('GetMedia', 'cam', { streaming: true });
-    assert.throws(() => q.admit('GetMedia', 'cam', { streaming: true }), (e: unknown) => e instanceof ApiError && e.code === 'ConnectionLimitExceededException');
+    assert.throws(
+      () => q.admit('GetMedia', 'cam', { streaming: true }),
+      (e: unknown) => e instanceof ApiError && e.code === 'ConnectionLimitExceededException',
+    );
     g.release();
     q.admit('GetMedia', 'cam', { streaming: true });
   });

@@ -10,10 +10,15 @@ import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { acksOf, kvsd as runKvsd, readmeRecipeFile } from './helpers.js';
 
 let kvsd: KvsdProcess;
-before(async () => { kvsd = await startKvsd({ args: ['--quiet'] }); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
-const put = (stream: string, file: string) => runKvsd(['put', '--stream', stream, '--create', '--endpoint', kvsd.url, file]);
+const put = (stream: string, file: string) =>
+  runKvsd(['put', '--stream', stream, '--create', '--endpoint', kvsd.url, file]);
 
 describe('kvsd put explains ERROR acknowledgements', () => {
   it('x264 default B-frames with audio: 4004 named once with the fix, counted, exit 1', async () => {
@@ -21,12 +26,20 @@ describe('kvsd put explains ERROR acknowledgements', () => {
     assert.equal(r.code, 1, r.stderr);
     const errors = acksOf(r.stdout).filter((a) => a.EventType === 'ERROR');
     assert.ok(errors.length > 0, `some fragment is refused: ${r.stdout}`);
-    assert.ok(errors.every((a) => a.ErrorId === 4004), JSON.stringify(errors));
-    const explained = r.stderr.split('\n').filter((l) => l.includes('ERROR 4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS'));
+    assert.ok(
+      errors.every((a) => a.ErrorId === 4004),
+      JSON.stringify(errors),
+    );
+    const explained = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('ERROR 4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS'));
     assert.equal(explained.length, 1, `explained once per run:\n${r.stderr}`);
     assert.match(explained[0]!, /-bf 0/);
     assert.match(explained[0]!, /B-frames/);
-    assert.match(r.stderr, new RegExp(`${errors.length} errors \\(4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS x${errors.length}\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${errors.length} errors \\(4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS x${errors.length}\\)`),
+    );
   });
 
   it('the same recipe with -bf 0: every fragment persisted, no error, exit 0', async () => {

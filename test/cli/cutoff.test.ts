@@ -16,16 +16,23 @@ const PAUSE_MS = 250;
 let kvsd: KvsdProcess;
 let input: Buffer;
 before(async () => {
-  [kvsd, input] = await Promise.all([startKvsd({ args: ['--quiet'] }), readmeRecipeFile({ seconds: 20 }).then((f) => readFileSync(f))]);
+  [kvsd, input] = await Promise.all([
+    startKvsd({ args: ['--quiet'] }),
+    readmeRecipeFile({ seconds: 20 }).then((f) => readFileSync(f)),
+  ]);
 });
-after(async () => { await kvsd?.dispose(); });
+after(async () => {
+  await kvsd?.dispose();
+});
 
 /** Feeds the 20 s file to `kvsd put -` in CHUNKS slices; `stopServer` runs once a fragment is PERSISTED. */
 async function cutOffUpload(stream: string, stopServer: () => Promise<void>) {
   await createStream(kvsd.url, stream);
   const put = spawnKvsd(['put', '--stream', stream, '--timecode-type', 'RELATIVE', '--endpoint', kvsd.url, '-']);
   let exited = false;
-  void put.done.then(() => { exited = true; });
+  void put.done.then(() => {
+    exited = true;
+  });
   const step = Math.ceil(input.length / CHUNKS);
   let stopped = false;
   for (let offset = 0; offset < input.length && !exited; offset += step) {

@@ -36,8 +36,9 @@ const SERVE_FLAGS: [flag: string, env: string, shownDefault: string | undefined]
 function optionEntries(usage: string): string[] {
   const entries: string[] = [];
   for (const line of usage.split('\n')) {
-    if (/^  --/.test(line)) entries.push(line.trim());
-    else if (/^ {4,}\S/.test(line) && entries.length > 0 && !/^\s+\d\s/.test(line)) entries[entries.length - 1] += ` ${line.trim()}`;
+    if (/^ {2}--/.test(line)) entries.push(line.trim());
+    else if (/^ {4,}\S/.test(line) && entries.length > 0 && !/^\s+\d\s/.test(line))
+      entries[entries.length - 1] += ` ${line.trim()}`;
     else if (line.trim() === '' || !/^\s/.test(line)) entries.push(''); // a blank line or heading ends an entry
   }
   return entries.filter((e) => e.startsWith('--'));
@@ -60,12 +61,18 @@ async function assertUsageError(args: string[], message: RegExp, see: string) {
   assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
   assert.match(lines[0]!, message);
   assert.ok(lines[0]!.includes(`see ${see} --help`), lines[0]);
-  assert.doesNotMatch(r.stderr, /TypeError|ERR_PARSE_ARGS|To specify|positional argument|at .*\.js:\d+/, 'no Node internals');
+  assert.doesNotMatch(
+    r.stderr,
+    /TypeError|ERR_PARSE_ARGS|To specify|positional argument|at .*\.js:\d+/,
+    'no Node internals',
+  );
 }
 
 describe('kvsd help', () => {
   it('--help, -h and help print the commands and every serve flag, exit 0', async () => {
-    const outputs = await Promise.all([['--help'], ['-h'], ['help'], []].map((a) => assertHelp(a, /^Usage: kvsd <command>/)));
+    const outputs = await Promise.all(
+      [['--help'], ['-h'], ['help'], []].map((a) => assertHelp(a, /^Usage: kvsd <command>/)),
+    );
     for (const out of outputs) {
       assert.equal(out, outputs[0]);
       for (const cmd of ['serve', 'put', 'seed']) assert.match(out, new RegExp(`kvsd ${cmd} `));
@@ -74,31 +81,51 @@ describe('kvsd help', () => {
   });
 
   it('serve --help (and -h, help serve) lists every flag with its environment variable and default', async () => {
-    const outputs = await Promise.all([['serve', '--help'], ['serve', '-h'], ['help', 'serve'], ['serve', '--port', '1', '--help']]
-      .map((a) => assertHelp(a, /^Usage: kvsd serve/)));
+    const outputs = await Promise.all(
+      [
+        ['serve', '--help'],
+        ['serve', '-h'],
+        ['help', 'serve'],
+        ['serve', '--port', '1', '--help'],
+      ].map((a) => assertHelp(a, /^Usage: kvsd serve/)),
+    );
     for (const out of outputs) assert.equal(out, outputs[0]);
     const entries = optionEntries(outputs[0]!);
     for (const [flag, env, shownDefault] of SERVE_FLAGS) {
       const line = entries.find((l) => l.startsWith(`${flag} `));
       assert.ok(line, `a line for ${flag}:\n${outputs[0]}`);
       assert.ok(line.includes(`(${env}`), `${flag} names ${env}: ${line}`);
-      if (shownDefault !== undefined) assert.ok(line.includes(`default ${shownDefault}`), `${flag} shows default ${shownDefault}: ${line}`);
+      if (shownDefault !== undefined)
+        assert.ok(line.includes(`default ${shownDefault}`), `${flag} shows default ${shownDefault}: ${line}`);
     }
     assert.equal(entries.length, SERVE_FLAGS.length, 'no flag more or less than expected');
   });
 
   it('put --help and seed --help print their usage; put says what the start timestamp defaults to and the exit codes', async () => {
-    const [put, putShort, putHelp] = await Promise.all([['put', '--help'], ['put', '-h'], ['help', 'put']].map((a) => assertHelp(a, /^Usage: kvsd put/)));
+    const [put, putShort, putHelp] = await Promise.all(
+      [
+        ['put', '--help'],
+        ['put', '-h'],
+        ['help', 'put'],
+      ].map((a) => assertHelp(a, /^Usage: kvsd put/)),
+    );
     assert.equal(putShort, put);
     assert.equal(putHelp, put);
     const start = optionEntries(put).find((l) => l.startsWith('--producer-start-timestamp'))!;
     assert.match(start, /default now/);
     assert.doesNotMatch(start, /required/, 'not "required" and "default: now" at once');
-    for (const code of ['0', '1', '2']) assert.match(put, new RegExp(`^\\s+${code}\\s+\\S`, 'm'), `exit status ${code} documented`);
+    for (const code of ['0', '1', '2'])
+      assert.match(put, new RegExp(`^\\s+${code}\\s+\\S`, 'm'), `exit status ${code} documented`);
     assert.match(put, /--timecode-type/);
-    const [seed, seedShort] = await Promise.all([['seed', '--help'], ['seed', '-h']].map((a) => assertHelp(a, /^Usage: kvsd seed/)));
+    const [seed, seedShort] = await Promise.all(
+      [
+        ['seed', '--help'],
+        ['seed', '-h'],
+      ].map((a) => assertHelp(a, /^Usage: kvsd seed/)),
+    );
     assert.equal(seedShort, seed);
-    for (const flag of ['--stream', '--fragments', '--data-dir', '--endpoint', '--create']) assert.ok(seed.includes(flag), flag);
+    for (const flag of ['--stream', '--fragments', '--data-dir', '--endpoint', '--create'])
+      assert.ok(seed.includes(flag), flag);
   });
 });
 
@@ -114,17 +141,33 @@ describe('usage errors', () => {
     ]);
   });
 
-  it('bad values get kvsd\'s own message naming the flag', async () => {
+  it("bad values get kvsd's own message naming the flag", async () => {
     await Promise.all([
       assertUsageError(['serve', '--port', '-1'], /^kvsd serve: --port must be 0\.\.65535, got '-1'/, 'kvsd serve'),
       assertUsageError(['serve', '--port', 'abc'], /^kvsd serve: --port must be 0\.\.65535, got 'abc'/, 'kvsd serve'),
       assertUsageError(['serve', '--port=70000'], /^kvsd serve: --port must be .*got '70000'/, 'kvsd serve'),
       assertUsageError(['serve', '--port'], /^kvsd serve: --port needs a value/, 'kvsd serve'),
-      assertUsageError(['serve', '--mode', 'fast'], /^kvsd serve: --mode must be 'default' or 'aws', got 'fast'/, 'kvsd serve'),
-      assertUsageError(['serve', '--max-connections', 'many'], /^kvsd serve: --max-connections must be a whole number/, 'kvsd serve'),
-      assertUsageError(['put', '--stream', 's', '--timecode-type', 'LOCAL', '-'], /^kvsd put: --timecode-type must be ABSOLUTE or RELATIVE/, 'kvsd put'),
+      assertUsageError(
+        ['serve', '--mode', 'fast'],
+        /^kvsd serve: --mode must be 'default' or 'aws', got 'fast'/,
+        'kvsd serve',
+      ),
+      assertUsageError(
+        ['serve', '--max-connections', 'many'],
+        /^kvsd serve: --max-connections must be a whole number/,
+        'kvsd serve',
+      ),
+      assertUsageError(
+        ['put', '--stream', 's', '--timecode-type', 'LOCAL', '-'],
+        /^kvsd put: --timecode-type must be ABSOLUTE or RELATIVE/,
+        'kvsd put',
+      ),
       assertUsageError(['put', '-'], /^kvsd put: --stream is required/, 'kvsd put'),
-      assertUsageError(['seed', '--stream', 's', '--fragments', '-5'], /^kvsd seed: --fragments must be a whole number >= 1, got '-5'/, 'kvsd seed'),
+      assertUsageError(
+        ['seed', '--stream', 's', '--fragments', '-5'],
+        /^kvsd seed: --fragments must be a whole number >= 1, got '-5'/,
+        'kvsd seed',
+      ),
     ]);
   });
 
@@ -134,6 +177,9 @@ describe('usage errors', () => {
     assert.match(r.stderr, /^kvsd serve: --port must be 0\.\.65535, got 'abc'/);
     const mode = await kvsd(['serve'], { KVSD_MODE: 'fast' });
     assert.equal(mode.code, 2);
-    assert.match(mode.stderr, /^kvsd serve: --mode must be 'default' or 'aws', got 'fast' \(see kvsd serve --help\)\n$/);
+    assert.match(
+      mode.stderr,
+      /^kvsd serve: --mode must be 'default' or 'aws', got 'fast' \(see kvsd serve --help\)\n$/,
+    );
   });
 });

@@ -13,13 +13,31 @@ const START_S = 1_700_000_000;
 const INTERVAL_MS = 2000;
 
 let kvsd: KvsdProcess;
-before(async () => { kvsd = await startKvsd({ args: ['--quiet'] }); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 describe('kvsd seed --endpoint', () => {
   it(`seeds ${FRAGMENTS} fragments through PutMedia (--create); ListFragments sees exactly them`, async () => {
-    const r = await runKvsd(['seed', '--endpoint', kvsd.url, '--stream', 'seeded', '--create', '--fragments', String(FRAGMENTS),
-      '--start', String(START_S), '--interval-ms', String(INTERVAL_MS), '--frame-bytes', '100']);
+    const r = await runKvsd([
+      'seed',
+      '--endpoint',
+      kvsd.url,
+      '--stream',
+      'seeded',
+      '--create',
+      '--fragments',
+      String(FRAGMENTS),
+      '--start',
+      String(START_S),
+      '--interval-ms',
+      String(INTERVAL_MS),
+      '--frame-bytes',
+      '100',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(summary).sort(), ['errors', 'fragmentsPerSecond', 'persisted', 'seconds', 'stream']);
@@ -30,9 +48,18 @@ describe('kvsd seed --endpoint', () => {
     process.stdout.write(`# kvsd seed --endpoint: ${summary.fragmentsPerSecond} fragments/s\n`);
 
     const startMs = START_S * 1000;
-    const listed = await listFragments(kvsd.url, 'seeded', 'PRODUCER_TIMESTAMP', new Date(0), new Date(Date.now() + 3_600_000));
+    const listed = await listFragments(
+      kvsd.url,
+      'seeded',
+      'PRODUCER_TIMESTAMP',
+      new Date(0),
+      new Date(Date.now() + 3_600_000),
+    );
     assert.equal(listed.length, FRAGMENTS);
-    assert.deepEqual(listed.map((f) => f.ProducerTimestamp!.getTime()), Array.from({ length: FRAGMENTS }, (_, i) => startMs + i * INTERVAL_MS));
+    assert.deepEqual(
+      listed.map((f) => f.ProducerTimestamp!.getTime()),
+      Array.from({ length: FRAGMENTS }, (_, i) => startMs + i * INTERVAL_MS),
+    );
     assert.equal(new Set(listed.map((f) => f.FragmentNumber)).size, FRAGMENTS);
     assert.ok(listed.every((f) => f.FragmentLengthInMilliseconds === 0 && f.FragmentSizeInBytes! > 100));
   });

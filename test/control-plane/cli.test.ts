@@ -15,17 +15,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_FOUND = 'The requested stream is not found or not active.';
 
 let kvsd: KvsdProcess;
-before(async () => { kvsd = await startKvsd({ args: ['--quiet'] }); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function run(file: string, args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { env: awsEnv(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err); // could not run at all
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { env: awsEnv(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err); // could not run at all
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
     if (stdin !== undefined) child.stdin!.end(stdin);
   });
 }
@@ -55,8 +68,19 @@ describe('AWS CLI v2 (aws kinesisvideo)', () => {
   it('runs the control plane end to end, errors included', async () => {
     // 1. Create two streams; an unknown stream is an error (exit code 254, code and message on stderr).
     const [createdA, createdB, unknown] = await Promise.all([
-      awsJson('create-stream', '--stream-name', 'cli-a', '--device-name', 'cli-device', '--media-type', 'video/h264',
-        '--data-retention-in-hours', '2', '--tags', 'team=video,env=test'),
+      awsJson(
+        'create-stream',
+        '--stream-name',
+        'cli-a',
+        '--device-name',
+        'cli-device',
+        '--media-type',
+        'video/h264',
+        '--data-retention-in-hours',
+        '2',
+        '--tags',
+        'team=video,env=test',
+      ),
       awsJson('create-stream', '--stream-name', 'cli-b'),
       aws('describe-stream', '--stream-name', 'cli-nope'),
     ]);
@@ -67,7 +91,13 @@ describe('AWS CLI v2 (aws kinesisvideo)', () => {
     // 2. Read back: describe, list (the CLI paginates: one stream per page), endpoint, tags; tag the other.
     const [described, listed, endpoint, tagsA, tagged] = await Promise.all([
       awsJson('describe-stream', '--stream-arn', createdA.StreamARN),
-      awsJson('list-streams', '--stream-name-condition', 'ComparisonOperator=BEGINS_WITH,ComparisonValue=cli-', '--page-size', '1'),
+      awsJson(
+        'list-streams',
+        '--stream-name-condition',
+        'ComparisonOperator=BEGINS_WITH,ComparisonValue=cli-',
+        '--page-size',
+        '1',
+      ),
       awsJson('get-data-endpoint', '--stream-name', 'cli-a', '--api-name', 'GET_MEDIA'),
       awsJson('list-tags-for-stream', '--stream-name', 'cli-a'),
       aws('tag-stream', '--stream-arn', createdB.StreamARN, '--tags', 'owner=cli,colour=blue'),
@@ -81,9 +111,16 @@ describe('AWS CLI v2 (aws kinesisvideo)', () => {
     assert.equal(a.Status, 'ACTIVE');
     assert.equal(a.KmsKeyId, 'arn:aws:kms:us-east-1:000000000000:alias/aws/kinesisvideo');
     assert.match(a.Version, /^[a-zA-Z0-9]{20}$/);
-    assert.equal(isoMs(a.CreationTime), Number(createdA.StreamARN.split('/').pop()), 'CreationTime keeps its milliseconds');
-    assert.deepEqual(listed.StreamInfoList.map((s: { StreamName: string }) => s.StreamName), ['cli-a', 'cli-b'],
-      'the CLI followed NextToken across pages of one');
+    assert.equal(
+      isoMs(a.CreationTime),
+      Number(createdA.StreamARN.split('/').pop()),
+      'CreationTime keeps its milliseconds',
+    );
+    assert.deepEqual(
+      listed.StreamInfoList.map((s: { StreamName: string }) => s.StreamName),
+      ['cli-a', 'cli-b'],
+      'the CLI followed NextToken across pages of one',
+    );
     assert.equal(listed.NextToken, undefined);
     assert.deepEqual(listed.StreamInfoList[0], a);
     assert.equal(endpoint.DataEndpoint, kvsd.url);
@@ -95,8 +132,17 @@ describe('AWS CLI v2 (aws kinesisvideo)', () => {
     // 3. Change: update-stream, update-data-retention; read the tags set in step 2.
     const [updated, retained, tagsB] = await Promise.all([
       aws('update-stream', '--stream-name', 'cli-a', '--current-version', versionA, '--media-type', 'video/h265'),
-      aws('update-data-retention', '--stream-name', 'cli-b', '--current-version', versionB,
-        '--operation', 'INCREASE_DATA_RETENTION', '--data-retention-change-in-hours', '5'),
+      aws(
+        'update-data-retention',
+        '--stream-name',
+        'cli-b',
+        '--current-version',
+        versionB,
+        '--operation',
+        'INCREASE_DATA_RETENTION',
+        '--data-retention-change-in-hours',
+        '5',
+      ),
       awsJson('list-tags-for-stream', '--stream-arn', createdB.StreamARN),
     ]);
     assert.equal(updated.code, 0, updated.stderr);
@@ -215,14 +261,21 @@ describe('boto3', () => {
     assert.equal(d.Status, 'ACTIVE');
     assert.equal(d.KmsKeyId, 'arn:aws:kms:us-east-1:000000000000:alias/aws/kinesisvideo');
     assert.match(d.Version, /^[a-zA-Z0-9]{20}$/);
-    assert.equal(Math.round(d.CreationTime * 1000), Number(out.arn.split('/').pop()), 'CreationTime parsed with its milliseconds');
+    assert.equal(
+      Math.round(d.CreationTime * 1000),
+      Number(out.arn.split('/').pop()),
+      'CreationTime parsed with its milliseconds',
+    );
     assert.equal(out.describeByArn, 'py-a');
 
     assert.deepEqual(out.pages, [['py-a', 'py-b'], ['py-c', 'py-d'], ['py-e']], 'the paginator followed NextToken');
     assert.deepEqual(out.endpoints, [kvsd.url]);
     assert.deepEqual(out.tags, { k: 'v', k2: 'v2' });
 
-    assert.deepEqual({ ...out.stale, requestId: undefined }, { code: 'VersionMismatchException', message: out.stale.message, status: 400, requestId: undefined });
+    assert.deepEqual(
+      { ...out.stale, requestId: undefined },
+      { code: 'VersionMismatchException', message: out.stale.message, status: 400, requestId: undefined },
+    );
     assert.match(out.stale.requestId, UUID);
     assert.equal(out.afterUpdate.DeviceName, 'py-device');
     assert.notEqual(out.afterUpdate.Version, d.Version);
@@ -231,8 +284,10 @@ describe('boto3', () => {
     assert.equal(out.dup.code, 'ResourceInUseException');
     assert.equal(out.dup.status, 400);
     assert.equal(out.pattern.code, 'InvalidArgumentException');
-    assert.equal(out.pattern.message,
-      "1 validation error detected: Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+    assert.equal(
+      out.pattern.message,
+      "1 validation error detected: Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+    );
     assert.equal(out.tooMany.code, 'InvalidArgumentException');
     assert.match(out.tooMany.message, /maxResults/);
 
@@ -242,7 +297,11 @@ describe('boto3', () => {
       assert.equal(e.status, 404);
       assert.match(e.requestId, UUID);
     }
-    assert.equal(out.modeledClass, true, "boto3's modeled exception class c.exceptions.ResourceNotFoundException is raised");
+    assert.equal(
+      out.modeledClass,
+      true,
+      "boto3's modeled exception class c.exceptions.ResourceNotFoundException is raised",
+    );
     assert.deepEqual(out.remaining, ['py-b', 'py-c', 'py-d', 'py-e']);
   });
 });

@@ -7,10 +7,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  KinesisVideoClient, CreateStreamCommand, DescribeStreamCommand, ListStreamsCommand, DeleteStreamCommand,
-  UpdateStreamCommand, UpdateDataRetentionCommand, TagStreamCommand, UntagStreamCommand, ListTagsForStreamCommand,
-  GetDataEndpointCommand, paginateListStreams, ResourceNotFoundException, ResourceInUseException, VersionMismatchException,
-  InvalidArgumentException, TagsPerResourceExceededLimitException, type StreamInfo, type APIName,
+  KinesisVideoClient,
+  CreateStreamCommand,
+  DescribeStreamCommand,
+  ListStreamsCommand,
+  DeleteStreamCommand,
+  UpdateStreamCommand,
+  UpdateDataRetentionCommand,
+  TagStreamCommand,
+  UntagStreamCommand,
+  ListTagsForStreamCommand,
+  GetDataEndpointCommand,
+  paginateListStreams,
+  ResourceNotFoundException,
+  ResourceInUseException,
+  VersionMismatchException,
+  InvalidArgumentException,
+  TagsPerResourceExceededLimitException,
+  type StreamInfo,
+  type APIName,
 } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
 import { StreamRegistry } from '../../src/archive/streams.js';
@@ -20,8 +35,14 @@ import { ApiError } from '../../src/protocol/errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_FOUND = 'The requested stream is not found or not active.';
 const API_NAMES: APIName[] = [
-  'PUT_MEDIA', 'GET_MEDIA', 'LIST_FRAGMENTS', 'GET_MEDIA_FOR_FRAGMENT_LIST', 'GET_HLS_STREAMING_SESSION_URL',
-  'GET_DASH_STREAMING_SESSION_URL', 'GET_CLIP', 'GET_IMAGES',
+  'PUT_MEDIA',
+  'GET_MEDIA',
+  'LIST_FRAGMENTS',
+  'GET_MEDIA_FOR_FRAGMENT_LIST',
+  'GET_HLS_STREAMING_SESSION_URL',
+  'GET_DASH_STREAMING_SESSION_URL',
+  'GET_CLIP',
+  'GET_IMAGES',
 ];
 
 let kvsd: KvsdProcess;
@@ -36,11 +57,17 @@ after(async () => {
   await kvsd?.dispose();
 });
 
-interface SdkError extends Error { $fault: string; $metadata: { httpStatusCode?: number; requestId?: string } }
+interface SdkError extends Error {
+  $fault: string;
+  $metadata: { httpStatusCode?: number; requestId?: string };
+}
 
 /** Awaits a rejection and checks what every kvsd error must carry; returns the error for more checks. */
 async function expectError(
-  p: Promise<unknown>, ctor: abstract new (...a: never[]) => Error, status: number, message?: string | RegExp,
+  p: Promise<unknown>,
+  ctor: abstract new (...a: never[]) => Error,
+  status: number,
+  message?: string | RegExp,
 ): Promise<SdkError> {
   const err = await p.then(
     (v) => assert.fail(`expected ${ctor.name}, got success: ${JSON.stringify(v)}`),
@@ -49,7 +76,12 @@ async function expectError(
   return checkError(err, ctor, status, message);
 }
 
-function checkError(e: unknown, ctor: abstract new (...a: never[]) => Error, status: number, message?: string | RegExp): SdkError {
+function checkError(
+  e: unknown,
+  ctor: abstract new (...a: never[]) => Error,
+  status: number,
+  message?: string | RegExp,
+): SdkError {
   const err = e as SdkError;
   assert.ok(err instanceof ctor, `expected ${ctor.name}, got ${err.name}: ${err.message}`);
   assert.equal(err.name, ctor.name);
@@ -61,9 +93,12 @@ function checkError(e: unknown, ctor: abstract new (...a: never[]) => Error, sta
   return err;
 }
 
-const describeByName = async (name: string) => (await kv.send(new DescribeStreamCommand({ StreamName: name }))).StreamInfo!;
-const create = async (name: string, extra: Omit<ConstructorParameters<typeof CreateStreamCommand>[0], 'StreamName'> = {}) =>
-  (await kv.send(new CreateStreamCommand({ StreamName: name, ...extra }))).StreamARN!;
+const describeByName = async (name: string) =>
+  (await kv.send(new DescribeStreamCommand({ StreamName: name }))).StreamInfo!;
+const create = async (
+  name: string,
+  extra: Omit<ConstructorParameters<typeof CreateStreamCommand>[0], 'StreamName'> = {},
+) => (await kv.send(new CreateStreamCommand({ StreamName: name, ...extra }))).StreamARN!;
 
 /** What every StreamInfo must satisfy. */
 function assertStreamInfo(info: StreamInfo, name: string) {
@@ -85,20 +120,29 @@ describe('CreateStream and DescribeStream', () => {
     const info = await describeByName('sdk-defaults');
     assertStreamInfo(info, 'sdk-defaults');
     assert.equal(info.StreamARN, arn);
-    assert.ok(info.CreationTime!.getTime() >= before - 1 && info.CreationTime!.getTime() <= after + 1, 'CreationTime is now');
+    assert.ok(
+      info.CreationTime!.getTime() >= before - 1 && info.CreationTime!.getTime() <= after + 1,
+      'CreationTime is now',
+    );
     assert.equal(info.KmsKeyId, 'arn:aws:kms:us-east-1:000000000000:alias/aws/kinesisvideo');
     assert.equal(info.DataRetentionInHours, 0);
     assert.equal(info.DeviceName, undefined);
     assert.equal(info.MediaType, undefined);
     assert.deepEqual((await kv.send(new DescribeStreamCommand({ StreamARN: arn }))).StreamInfo, info);
-    assert.deepEqual((await kv.send(new DescribeStreamCommand({ StreamARN: arn, StreamName: 'sdk-defaults' }))).StreamInfo, info);
+    assert.deepEqual(
+      (await kv.send(new DescribeStreamCommand({ StreamARN: arn, StreamName: 'sdk-defaults' }))).StreamInfo,
+      info,
+    );
     assert.deepEqual((await kv.send(new ListTagsForStreamCommand({ StreamARN: arn }))).Tags ?? {}, {});
   });
 
   it('keeps every field given at creation', async () => {
     const arn = await create('sdk-full', {
-      DeviceName: 'front-door.cam_1', MediaType: 'video/h264,audio/aac', DataRetentionInHours: 24,
-      KmsKeyId: 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab', Tags: { site: 'berlin', floor: '2' },
+      DeviceName: 'front-door.cam_1',
+      MediaType: 'video/h264,audio/aac',
+      DataRetentionInHours: 24,
+      KmsKeyId: 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      Tags: { site: 'berlin', floor: '2' },
     });
     const info = await describeByName('sdk-full');
     assertStreamInfo(info, 'sdk-full');
@@ -107,7 +151,10 @@ describe('CreateStream and DescribeStream', () => {
     assert.equal(info.MediaType, 'video/h264,audio/aac');
     assert.equal(info.DataRetentionInHours, 24);
     assert.equal(info.KmsKeyId, 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    assert.deepEqual((await kv.send(new ListTagsForStreamCommand({ StreamName: 'sdk-full' }))).Tags, { site: 'berlin', floor: '2' });
+    assert.deepEqual((await kv.send(new ListTagsForStreamCommand({ StreamName: 'sdk-full' }))).Tags, {
+      site: 'berlin',
+      floor: '2',
+    });
   });
 
   it('gives every stream its own Version and ARN', async () => {
@@ -121,14 +168,32 @@ describe('CreateStream and DescribeStream', () => {
   it('refuses a duplicate name with ResourceInUseException and leaves the stream alone', async () => {
     await create('sdk-dup', { DataRetentionInHours: 2 });
     const before = await describeByName('sdk-dup');
-    await expectError(kv.send(new CreateStreamCommand({ StreamName: 'sdk-dup' })), ResourceInUseException, 400, /sdk-dup/);
+    await expectError(
+      kv.send(new CreateStreamCommand({ StreamName: 'sdk-dup' })),
+      ResourceInUseException,
+      400,
+      /sdk-dup/,
+    );
     assert.deepEqual(await describeByName('sdk-dup'), before);
   });
 
   it('answers ResourceNotFoundException (404, the AWS message) for an unknown stream, by name and by ARN', async () => {
-    await expectError(kv.send(new DescribeStreamCommand({ StreamName: 'sdk-nope' })), ResourceNotFoundException, 404, NOT_FOUND);
-    await expectError(kv.send(new DescribeStreamCommand({ StreamARN: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/sdk-nope/1705489836421' })),
-      ResourceNotFoundException, 404, NOT_FOUND);
+    await expectError(
+      kv.send(new DescribeStreamCommand({ StreamName: 'sdk-nope' })),
+      ResourceNotFoundException,
+      404,
+      NOT_FOUND,
+    );
+    await expectError(
+      kv.send(
+        new DescribeStreamCommand({
+          StreamARN: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/sdk-nope/1705489836421',
+        }),
+      ),
+      ResourceNotFoundException,
+      404,
+      NOT_FOUND,
+    );
   });
 
   it('answers ResourceNotFoundException from every operation on an unknown stream', async () => {
@@ -136,7 +201,14 @@ describe('CreateStream and DescribeStream', () => {
     const arn = 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/sdk-nope/1705489836421';
     const calls: Promise<unknown>[] = [
       kv.send(new UpdateStreamCommand({ ...ref, CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA', MediaType: 'video/h264' })),
-      kv.send(new UpdateDataRetentionCommand({ ...ref, CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA', Operation: 'INCREASE_DATA_RETENTION', DataRetentionChangeInHours: 1 })),
+      kv.send(
+        new UpdateDataRetentionCommand({
+          ...ref,
+          CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA',
+          Operation: 'INCREASE_DATA_RETENTION',
+          DataRetentionChangeInHours: 1,
+        }),
+      ),
       kv.send(new TagStreamCommand({ ...ref, Tags: { a: 'b' } })),
       kv.send(new UntagStreamCommand({ ...ref, TagKeyList: ['a'] })),
       kv.send(new ListTagsForStreamCommand(ref)),
@@ -186,9 +258,18 @@ describe('ListStreams', () => {
   });
 
   it('filters with StreamNameCondition BEGINS_WITH', async () => {
-    const out = await kv.send(new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } }));
-    assert.deepEqual(out.StreamInfoList!.map((s) => s.StreamName), [...names].sort());
-    const none = await kv.send(new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'zzz-no-such' } }));
+    const out = await kv.send(
+      new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } }),
+    );
+    assert.deepEqual(
+      out.StreamInfoList!.map((s) => s.StreamName),
+      [...names].sort(),
+    );
+    const none = await kv.send(
+      new ListStreamsCommand({
+        StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'zzz-no-such' },
+      }),
+    );
     assert.deepEqual(none.StreamInfoList, []);
     assert.equal(none.NextToken, undefined);
   });
@@ -198,7 +279,9 @@ describe('ListStreams', () => {
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const out = await kv.send(new ListStreamsCommand({ MaxResults: 3, StreamNameCondition: condition, NextToken: token }));
+      const out = await kv.send(
+        new ListStreamsCommand({ MaxResults: 3, StreamNameCondition: condition, NextToken: token }),
+      );
       pages.push(out.StreamInfoList!.map((s) => s.StreamName!));
       token = out.NextToken;
       if (token !== undefined) assert.match(token, /^[a-zA-Z0-9+/=]{1,1024}$/, 'the model pattern of NextToken');
@@ -213,8 +296,10 @@ describe('ListStreams', () => {
   it('works with the SDK paginator', async () => {
     const seen: string[] = [];
     let pageCount = 0;
-    for await (const page of paginateListStreams({ client: kv, pageSize: 2 },
-      { StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } })) {
+    for await (const page of paginateListStreams(
+      { client: kv, pageSize: 2 },
+      { StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } },
+    )) {
       pageCount++;
       seen.push(...page.StreamInfoList!.map((s) => s.StreamName!));
     }
@@ -223,33 +308,85 @@ describe('ListStreams', () => {
   });
 
   it('refuses a NextToken that was altered or issued for another condition', async () => {
-    const first = await kv.send(new ListStreamsCommand({ MaxResults: 1, StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } }));
+    const first = await kv.send(
+      new ListStreamsCommand({
+        MaxResults: 1,
+        StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' },
+      }),
+    );
     const token = first.NextToken!;
     assert.ok(token);
-    await expectError(kv.send(new ListStreamsCommand({ MaxResults: 1, NextToken: token, StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'other' } })),
-      InvalidArgumentException, 400, /NextToken/);
+    await expectError(
+      kv.send(
+        new ListStreamsCommand({
+          MaxResults: 1,
+          NextToken: token,
+          StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'other' },
+        }),
+      ),
+      InvalidArgumentException,
+      400,
+      /NextToken/,
+    );
     const flipped = (token[0] === 'A' ? 'B' : 'A') + token.slice(1);
-    await expectError(kv.send(new ListStreamsCommand({ MaxResults: 1, NextToken: flipped, StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } })),
-      InvalidArgumentException, 400, /NextToken/);
-    await expectError(kv.send(new ListStreamsCommand({ NextToken: 'bm90LWEtdG9rZW4=' })), InvalidArgumentException, 400, /NextToken/);
+    await expectError(
+      kv.send(
+        new ListStreamsCommand({
+          MaxResults: 1,
+          NextToken: flipped,
+          StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' },
+        }),
+      ),
+      InvalidArgumentException,
+      400,
+      /NextToken/,
+    );
+    await expectError(
+      kv.send(new ListStreamsCommand({ NextToken: 'bm90LWEtdG9rZW4=' })),
+      InvalidArgumentException,
+      400,
+      /NextToken/,
+    );
   });
 
   it('no longer lists a deleted stream', async () => {
     const arn = await create('page-z-deleted');
     await kv.send(new DeleteStreamCommand({ StreamARN: arn }));
-    const out = await kv.send(new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } }));
-    assert.deepEqual(out.StreamInfoList!.map((s) => s.StreamName), [...names].sort());
+    const out = await kv.send(
+      new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'page-' } }),
+    );
+    assert.deepEqual(
+      out.StreamInfoList!.map((s) => s.StreamName),
+      [...names].sort(),
+    );
   });
 });
 
 describe('DeleteStream', () => {
   it('deletes without CurrentVersion; the stream is never served again, by name or by its old ARN', async () => {
     const arn = await create('sdk-del', { Tags: { a: 'b' } });
-    assert.deepEqual(await kv.send(new DeleteStreamCommand({ StreamARN: arn })).then(({ $metadata: _m, ...rest }) => rest), {});
-    await expectError(kv.send(new DescribeStreamCommand({ StreamName: 'sdk-del' })), ResourceNotFoundException, 404, NOT_FOUND);
-    await expectError(kv.send(new DescribeStreamCommand({ StreamARN: arn })), ResourceNotFoundException, 404, NOT_FOUND);
+    assert.deepEqual(
+      await kv.send(new DeleteStreamCommand({ StreamARN: arn })).then(({ $metadata: _m, ...rest }) => rest),
+      {},
+    );
+    await expectError(
+      kv.send(new DescribeStreamCommand({ StreamName: 'sdk-del' })),
+      ResourceNotFoundException,
+      404,
+      NOT_FOUND,
+    );
+    await expectError(
+      kv.send(new DescribeStreamCommand({ StreamARN: arn })),
+      ResourceNotFoundException,
+      404,
+      NOT_FOUND,
+    );
     await expectError(kv.send(new ListTagsForStreamCommand({ StreamARN: arn })), ResourceNotFoundException, 404);
-    await expectError(kv.send(new GetDataEndpointCommand({ StreamARN: arn, APIName: 'PUT_MEDIA' })), ResourceNotFoundException, 404);
+    await expectError(
+      kv.send(new GetDataEndpointCommand({ StreamARN: arn, APIName: 'PUT_MEDIA' })),
+      ResourceNotFoundException,
+      404,
+    );
     await expectError(kv.send(new DeleteStreamCommand({ StreamARN: arn })), ResourceNotFoundException, 404, NOT_FOUND);
 
     // A new stream of the same name is a different stream: new ARN, new version, no old tags.
@@ -258,8 +395,17 @@ describe('DeleteStream', () => {
     const info = await describeByName('sdk-del');
     assert.equal(info.StreamARN, arn2);
     assert.deepEqual((await kv.send(new ListTagsForStreamCommand({ StreamName: 'sdk-del' }))).Tags ?? {}, {});
-    await expectError(kv.send(new DescribeStreamCommand({ StreamARN: arn })), ResourceNotFoundException, 404, NOT_FOUND);
-    await expectError(kv.send(new DescribeStreamCommand({ StreamARN: arn, StreamName: 'sdk-del' })), ResourceNotFoundException, 404);
+    await expectError(
+      kv.send(new DescribeStreamCommand({ StreamARN: arn })),
+      ResourceNotFoundException,
+      404,
+      NOT_FOUND,
+    );
+    await expectError(
+      kv.send(new DescribeStreamCommand({ StreamARN: arn, StreamName: 'sdk-del' })),
+      ResourceNotFoundException,
+      404,
+    );
     await expectError(kv.send(new DeleteStreamCommand({ StreamARN: arn })), ResourceNotFoundException, 404);
     assert.deepEqual(await describeByName('sdk-del'), info, 'deleting by the old ARN did not touch the new stream');
   });
@@ -269,7 +415,11 @@ describe('DeleteStream', () => {
     const v1 = (await describeByName('sdk-del-v')).Version!;
     await kv.send(new UpdateStreamCommand({ StreamARN: arn, CurrentVersion: v1, DeviceName: 'd' }));
     const v2 = (await describeByName('sdk-del-v')).Version!;
-    await expectError(kv.send(new DeleteStreamCommand({ StreamARN: arn, CurrentVersion: v1 })), VersionMismatchException, 400);
+    await expectError(
+      kv.send(new DeleteStreamCommand({ StreamARN: arn, CurrentVersion: v1 })),
+      VersionMismatchException,
+      400,
+    );
     assert.equal((await describeByName('sdk-del-v')).Version, v2, 'still there, unchanged');
     await kv.send(new DeleteStreamCommand({ StreamARN: arn, CurrentVersion: v2 }));
     await expectError(kv.send(new DescribeStreamCommand({ StreamName: 'sdk-del-v' })), ResourceNotFoundException, 404);
@@ -286,10 +436,16 @@ describe('DeleteStream', () => {
       const second = await registry.create({ StreamName: 'same-ms' });
       assert.notEqual(second.arn, first.arn);
       assert.equal(second.arn, `arn:aws:kinesisvideo:us-east-1:000000000000:stream/same-ms/${second.creationMs}`);
-      await assert.rejects(registry.resolve({ StreamARN: first.arn }), (e: unknown) => e instanceof ApiError && e.status === 404);
+      await assert.rejects(
+        registry.resolve({ StreamARN: first.arn }),
+        (e: unknown) => e instanceof ApiError && e.status === 404,
+      );
       assert.equal((await registry.resolve({ StreamName: 'same-ms' })).arn, second.arn);
       // A live duplicate is still the caller's conflict.
-      await assert.rejects(registry.create({ StreamName: 'same-ms' }), (e: unknown) => e instanceof ApiError && e.code === 'ResourceInUseException');
+      await assert.rejects(
+        registry.create({ StreamName: 'same-ms' }),
+        (e: unknown) => e instanceof ApiError && e.code === 'ResourceInUseException',
+      );
     } finally {
       now.mock.restore();
       await catalog.close();
@@ -303,7 +459,9 @@ describe('UpdateStream', () => {
     const arn = await create('sdk-upd', { DeviceName: 'dev-1', MediaType: 'video/h264' });
     const versions = [(await describeByName('sdk-upd')).Version!];
 
-    await kv.send(new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: versions[0], MediaType: 'video/h265' }));
+    await kv.send(
+      new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: versions[0], MediaType: 'video/h265' }),
+    );
     let info = await describeByName('sdk-upd');
     assert.equal(info.MediaType, 'video/h265');
     assert.equal(info.DeviceName, 'dev-1', 'an absent member keeps its value');
@@ -325,11 +483,19 @@ describe('UpdateStream', () => {
     assert.equal(info.StreamARN, arn, 'the ARN never changes');
 
     for (const stale of versions.slice(0, -1)) {
-      await expectError(kv.send(new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: stale, DeviceName: 'nope' })),
-        VersionMismatchException, 400);
+      await expectError(
+        kv.send(new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: stale, DeviceName: 'nope' })),
+        VersionMismatchException,
+        400,
+      );
     }
-    await expectError(kv.send(new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA', DeviceName: 'nope' })),
-      VersionMismatchException, 400);
+    await expectError(
+      kv.send(
+        new UpdateStreamCommand({ StreamName: 'sdk-upd', CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA', DeviceName: 'nope' }),
+      ),
+      VersionMismatchException,
+      400,
+    );
     assert.deepEqual(await describeByName('sdk-upd'), info, 'refused updates changed nothing');
   });
 });
@@ -341,10 +507,20 @@ describe('UpdateDataRetention', () => {
       const i = await describeByName('sdk-ret');
       return { hours: i.DataRetentionInHours, version: i.Version! };
     };
-    const change = async (op: 'INCREASE_DATA_RETENTION' | 'DECREASE_DATA_RETENTION', hours: number, version: string, byArn = false) =>
-      kv.send(new UpdateDataRetentionCommand({
-        ...(byArn ? { StreamARN: arn } : { StreamName: 'sdk-ret' }), CurrentVersion: version, Operation: op, DataRetentionChangeInHours: hours,
-      }));
+    const change = async (
+      op: 'INCREASE_DATA_RETENTION' | 'DECREASE_DATA_RETENTION',
+      hours: number,
+      version: string,
+      byArn = false,
+    ) =>
+      kv.send(
+        new UpdateDataRetentionCommand({
+          ...(byArn ? { StreamARN: arn } : { StreamName: 'sdk-ret' }),
+          CurrentVersion: version,
+          Operation: op,
+          DataRetentionChangeInHours: hours,
+        }),
+      );
 
     let r = await retention();
     assert.equal(r.hours, 0);
@@ -359,7 +535,12 @@ describe('UpdateDataRetention', () => {
     versions.push(r.version);
 
     // Below 0: refused, nothing changes.
-    await expectError(change('DECREASE_DATA_RETENTION', 7, r.version), InvalidArgumentException, 400, /DataRetentionChangeInHours/);
+    await expectError(
+      change('DECREASE_DATA_RETENTION', 7, r.version),
+      InvalidArgumentException,
+      400,
+      /DataRetentionChangeInHours/,
+    );
     assert.deepEqual(await retention(), r);
 
     await change('DECREASE_DATA_RETENTION', 6, r.version);
@@ -387,7 +568,9 @@ describe('TagStream, UntagStream, ListTagsForStream', () => {
   it('adds, overwrites, lists and removes tags, by name and by ARN', async () => {
     const arn = await create('sdk-tags', { Tags: { keep: 'me' } });
     await kv.send(new TagStreamCommand({ StreamName: 'sdk-tags', Tags: { env: 'prod', team: 'video' } }));
-    await kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { env: 'staging', 'clé é': 'été:/=+-@_.', empty: '' } }));
+    await kv.send(
+      new TagStreamCommand({ StreamARN: arn, Tags: { env: 'staging', 'clé é': 'été:/=+-@_.', empty: '' } }),
+    );
     const list = async () => (await kv.send(new ListTagsForStreamCommand({ StreamARN: arn }))).Tags ?? {};
     assert.deepEqual(await list(), { keep: 'me', env: 'staging', team: 'video', 'clé é': 'été:/=+-@_.', empty: '' });
     const out = await kv.send(new ListTagsForStreamCommand({ StreamName: 'sdk-tags' }));
@@ -403,9 +586,17 @@ describe('TagStream, UntagStream, ListTagsForStream', () => {
     await kv.send(new TagStreamCommand({ StreamARN: arn, Tags: Object.fromEntries(Object.entries(fifty).slice(20)) }));
     const list = async () => (await kv.send(new ListTagsForStreamCommand({ StreamARN: arn }))).Tags ?? {};
     assert.deepEqual(await list(), fifty);
-    await expectError(kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { 'key-51': 'x' } })), TagsPerResourceExceededLimitException, 400, /50/);
-    await expectError(kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { 'key-0': 'changed', 'key-51': 'x' } })),
-      TagsPerResourceExceededLimitException, 400);
+    await expectError(
+      kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { 'key-51': 'x' } })),
+      TagsPerResourceExceededLimitException,
+      400,
+      /50/,
+    );
+    await expectError(
+      kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { 'key-0': 'changed', 'key-51': 'x' } })),
+      TagsPerResourceExceededLimitException,
+      400,
+    );
     assert.deepEqual(await list(), fifty, 'the refused request applied nothing, not even its overwrite');
     await kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { 'key-0': 'changed' } }));
     assert.equal((await list())['key-0'], 'changed', 'overwriting at the limit is fine');
@@ -429,10 +620,15 @@ describe('GetDataEndpoint', () => {
 
   it('serves a data-plane client configured with the returned endpoint (control plane reachable there too)', async () => {
     await create('sdk-endpoint-2');
-    const { DataEndpoint } = await kv.send(new GetDataEndpointCommand({ StreamName: 'sdk-endpoint-2', APIName: 'GET_MEDIA' }));
+    const { DataEndpoint } = await kv.send(
+      new GetDataEndpointCommand({ StreamName: 'sdk-endpoint-2', APIName: 'GET_MEDIA' }),
+    );
     const client = new KinesisVideoClient(clientConfig(DataEndpoint!));
     try {
-      assert.equal((await client.send(new DescribeStreamCommand({ StreamName: 'sdk-endpoint-2' }))).StreamInfo?.StreamName, 'sdk-endpoint-2');
+      assert.equal(
+        (await client.send(new DescribeStreamCommand({ StreamName: 'sdk-endpoint-2' }))).StreamInfo?.StreamName,
+        'sdk-endpoint-2',
+      );
     } finally {
       client.destroy();
     }
@@ -448,19 +644,30 @@ describe('concurrent writers', () => {
   };
 
   it('creating one name ten times at once makes one stream; the rest are ResourceInUseException', async () => {
-    const { ok, errors } = await settled(Array.from({ length: 10 }, () => kv.send(new CreateStreamCommand({ StreamName: 'race-create' }))));
+    const { ok, errors } = await settled(
+      Array.from({ length: 10 }, () => kv.send(new CreateStreamCommand({ StreamName: 'race-create' }))),
+    );
     assert.equal(ok, 1);
     assert.equal(errors.length, 9);
     for (const e of errors) checkError(e, ResourceInUseException, 400);
-    const list = await kv.send(new ListStreamsCommand({ StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'race-create' } }));
+    const list = await kv.send(
+      new ListStreamsCommand({
+        StreamNameCondition: { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: 'race-create' },
+      }),
+    );
     assert.equal(list.StreamInfoList!.length, 1);
   });
 
   it('ten updates with the same CurrentVersion: exactly one wins, the others are VersionMismatchException', async () => {
     await create('race-update');
     const version = (await describeByName('race-update')).Version!;
-    const { ok, errors } = await settled(Array.from({ length: 10 }, (_, i) =>
-      kv.send(new UpdateStreamCommand({ StreamName: 'race-update', CurrentVersion: version, DeviceName: `writer-${i}` }))));
+    const { ok, errors } = await settled(
+      Array.from({ length: 10 }, (_, i) =>
+        kv.send(
+          new UpdateStreamCommand({ StreamName: 'race-update', CurrentVersion: version, DeviceName: `writer-${i}` }),
+        ),
+      ),
+    );
     assert.equal(ok, 1);
     assert.equal(errors.length, 9);
     for (const e of errors) checkError(e, VersionMismatchException, 400);
@@ -470,9 +677,14 @@ describe('concurrent writers', () => {
   });
 
   it('concurrent TagStream calls never push a stream past 50 tags', async () => {
-    const arn = await create('race-tags', { Tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`base-${i}`, 'v'])) });
-    const { ok, errors } = await settled(Array.from({ length: 10 }, (_, i) =>
-      kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { [`extra-${i}`]: 'v' } }))));
+    const arn = await create('race-tags', {
+      Tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`base-${i}`, 'v'])),
+    });
+    const { ok, errors } = await settled(
+      Array.from({ length: 10 }, (_, i) =>
+        kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { [`extra-${i}`]: 'v' } })),
+      ),
+    );
     assert.equal(ok, 5);
     assert.equal(errors.length, 5);
     for (const e of errors) checkError(e, TagsPerResourceExceededLimitException, 400);

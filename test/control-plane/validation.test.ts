@@ -9,13 +9,22 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import {
-  KinesisVideoClient, CreateStreamCommand, DescribeStreamCommand, ListStreamsCommand, DeleteStreamCommand,
-  UpdateDataRetentionCommand, TagStreamCommand, UntagStreamCommand, GetDataEndpointCommand, InvalidArgumentException,
+  KinesisVideoClient,
+  CreateStreamCommand,
+  DescribeStreamCommand,
+  ListStreamsCommand,
+  DeleteStreamCommand,
+  UpdateDataRetentionCommand,
+  TagStreamCommand,
+  UntagStreamCommand,
+  GetDataEndpointCommand,
+  InvalidArgumentException,
 } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const PATTERN_MSG = "1 validation error detected: Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
+const PATTERN_MSG =
+  "1 validation error detected: Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
 
 let kvsd: KvsdProcess;
 let kv: KinesisVideoClient;
@@ -35,17 +44,34 @@ after(async () => {
   await kvsd?.dispose();
 });
 
-interface Reply { status: number; headers: Headers; text: string; json: Record<string, unknown> | undefined }
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: Record<string, unknown> | undefined;
+}
 
 async function send(path: string, body?: string | Buffer | object, init: RequestInit = {}): Promise<Reply> {
-  const payload = body === undefined || typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body);
+  const payload =
+    body === undefined || typeof body === 'string'
+      ? body
+      : Buffer.isBuffer(body)
+        ? new Uint8Array(body)
+        : JSON.stringify(body);
   const res = await fetch(kvsd.url + path, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, ...(payload !== undefined && { body: payload }), ...init,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(payload !== undefined && { body: payload }),
+    ...init,
   });
   const text = await res.text();
   statuses.push(res.status);
   let json: Record<string, unknown> | undefined;
-  try { json = JSON.parse(text) as Record<string, unknown>; } catch { json = undefined; }
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -54,7 +80,9 @@ function rawRequest(path: string, headers: Record<string, string>, write: (req: 
   return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
     const req = httpRequest(`${kvsd.url}${path}`, { method: 'POST', agent: false, headers }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => {
         resolve({ status: res.statusCode!, headers: res.headers, body });
         req.destroy();
@@ -78,16 +106,20 @@ function assertError(r: Reply, status: number, code: string, ...mentions: (strin
   assert.equal(r.json.__type, code);
   assert.equal(typeof r.json.message, 'string');
   for (const m of mentions) {
-    if (typeof m === 'string') assert.ok((r.json.message as string).includes(m), `message mentions ${m}: ${r.json.message}`);
+    if (typeof m === 'string')
+      assert.ok((r.json.message as string).includes(m), `message mentions ${m}: ${r.json.message}`);
     else assert.match(r.json.message as string, m);
   }
 }
-const invalid = (r: Reply, ...mentions: (string | RegExp)[]) => assertError(r, 400, 'InvalidArgumentException', ...mentions);
+const invalid = (r: Reply, ...mentions: (string | RegExp)[]) =>
+  assertError(r, 400, 'InvalidArgumentException', ...mentions);
 
 /** The SDK call fails with InvalidArgumentException, its message matching. */
 async function sdkInvalid(p: Promise<unknown>, message: string | RegExp) {
-  const err = await p.then(() => assert.fail('expected InvalidArgumentException'), (e: unknown) =>
-    e as Error & { $metadata: { httpStatusCode?: number; requestId?: string } });
+  const err = await p.then(
+    () => assert.fail('expected InvalidArgumentException'),
+    (e: unknown) => e as Error & { $metadata: { httpStatusCode?: number; requestId?: string } },
+  );
   assert.ok(err instanceof InvalidArgumentException, `got ${err.name}: ${err.message}`);
   assert.equal(err.name, 'InvalidArgumentException');
   assert.equal(err.$metadata.httpStatusCode, 400);
@@ -141,18 +173,36 @@ describe('validation', () => {
   });
 
   it('wrong type (string for integer, number for string, string for structure)', async () => {
-    invalid(await send('/createStream', { StreamName: 'typed', DataRetentionInHours: 'ten' }),
-      "Value 'ten' at 'dataRetentionInHours' failed to satisfy constraint: Member must be an integer");
+    invalid(
+      await send('/createStream', { StreamName: 'typed', DataRetentionInHours: 'ten' }),
+      "Value 'ten' at 'dataRetentionInHours' failed to satisfy constraint: Member must be an integer",
+    );
     invalid(await send('/listStreams', { MaxResults: 'abc' }), "at 'maxResults'", 'Member must be an integer');
     invalid(await send('/listStreams', { MaxResults: 2.5 }), "at 'maxResults'", 'Member must be an integer');
     invalid(await send('/listStreams', { MaxResults: true }), "at 'maxResults'", 'Member must be an integer');
-    invalid(await send('/describeStream', { StreamName: 5 }), "Value '5' at 'streamName' failed to satisfy constraint: Member must be a string");
-    invalid(await send('/listStreams', { StreamNameCondition: 'valid' }), "at 'streamNameCondition'", 'Member must be a structure');
+    invalid(
+      await send('/describeStream', { StreamName: 5 }),
+      "Value '5' at 'streamName' failed to satisfy constraint: Member must be a string",
+    );
+    invalid(
+      await send('/listStreams', { StreamNameCondition: 'valid' }),
+      "at 'streamNameCondition'",
+      'Member must be a structure',
+    );
     invalid(await send('/tagStream', { StreamName: 'valid', Tags: [['a', 'b']] }), "at 'tags'", 'Member must be a map');
-    invalid(await send('/untagStream', { StreamName: 'valid', TagKeyList: 'a' }), "at 'tagKeyList'", 'Member must be a list');
-    await sdkInvalid(kv.send(new CreateStreamCommand({ StreamName: 'typed', DataRetentionInHours: 'ten' as unknown as number })),
-      "1 validation error detected: Value 'ten' at 'dataRetentionInHours' failed to satisfy constraint: Member must be an integer");
-    await sdkInvalid(kv.send(new ListStreamsCommand({ MaxResults: 'abc' as unknown as number })), /at 'maxResults'.*Member must be an integer/);
+    invalid(
+      await send('/untagStream', { StreamName: 'valid', TagKeyList: 'a' }),
+      "at 'tagKeyList'",
+      'Member must be a list',
+    );
+    await sdkInvalid(
+      kv.send(new CreateStreamCommand({ StreamName: 'typed', DataRetentionInHours: 'ten' as unknown as number })),
+      "1 validation error detected: Value 'ten' at 'dataRetentionInHours' failed to satisfy constraint: Member must be an integer",
+    );
+    await sdkInvalid(
+      kv.send(new ListStreamsCommand({ MaxResults: 'abc' as unknown as number })),
+      /at 'maxResults'.*Member must be an integer/,
+    );
     assert.equal((await send('/describeStream', { StreamName: 'typed' })).status, 404, 'nothing was created');
   });
 
@@ -161,61 +211,163 @@ describe('validation', () => {
     invalid(r);
     assert.equal(r.json?.message, PATTERN_MSG);
     invalid(await send('/createStream', { StreamName: 'a b' }), PATTERN_MSG);
-    invalid(await send('/describeStream', { StreamARN: 'arn:aws:s3:::bucket/key' }), "at 'streamARN'", 'regular expression pattern');
-    invalid(await send('/createStream', { StreamName: 'mt', MediaType: 'h264' }), "at 'mediaType'", 'regular expression pattern');
-    invalid(await send('/createStream', { StreamName: 'dn', DeviceName: 'my device' }), "at 'deviceName'", 'regular expression pattern');
-    invalid(await send('/updateStream', { StreamName: 'valid', CurrentVersion: 'not-alnum!' }), "at 'currentVersion'", 'regular expression pattern');
+    invalid(
+      await send('/describeStream', { StreamARN: 'arn:aws:s3:::bucket/key' }),
+      "at 'streamARN'",
+      'regular expression pattern',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'mt', MediaType: 'h264' }),
+      "at 'mediaType'",
+      'regular expression pattern',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'dn', DeviceName: 'my device' }),
+      "at 'deviceName'",
+      'regular expression pattern',
+    );
+    invalid(
+      await send('/updateStream', { StreamName: 'valid', CurrentVersion: 'not-alnum!' }),
+      "at 'currentVersion'",
+      'regular expression pattern',
+    );
     await sdkInvalid(kv.send(new DescribeStreamCommand({ StreamName: 'a b' })), PATTERN_MSG);
     await sdkInvalid(kv.send(new CreateStreamCommand({ StreamName: 'a b' })), PATTERN_MSG);
   });
 
   it('too long (257 characters)', async () => {
     const long = 'n'.repeat(257);
-    invalid(await send('/createStream', { StreamName: long }), "at 'streamName'", 'Member must have length less than or equal to 256');
-    invalid(await send('/createStream', { StreamName: 'dl', DeviceName: 'd'.repeat(129) }), "at 'deviceName'", 'less than or equal to 128');
-    invalid(await send('/createStream', { StreamName: 'kl', KmsKeyId: 'k'.repeat(2049) }), "at 'kmsKeyId'", 'less than or equal to 2048');
-    await sdkInvalid(kv.send(new DescribeStreamCommand({ StreamName: long })), /at 'streamName'.*Member must have length less than or equal to 256$/);
+    invalid(
+      await send('/createStream', { StreamName: long }),
+      "at 'streamName'",
+      'Member must have length less than or equal to 256',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'dl', DeviceName: 'd'.repeat(129) }),
+      "at 'deviceName'",
+      'less than or equal to 128',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'kl', KmsKeyId: 'k'.repeat(2049) }),
+      "at 'kmsKeyId'",
+      'less than or equal to 2048',
+    );
+    await sdkInvalid(
+      kv.send(new DescribeStreamCommand({ StreamName: long })),
+      /at 'streamName'.*Member must have length less than or equal to 256$/,
+    );
     // 256 is the limit, not beyond it.
     assert.equal((await send('/createStream', { StreamName: 'n'.repeat(256) })).status, 200);
   });
 
   it('too short (the empty string)', async () => {
-    invalid(await send('/describeStream', { StreamName: '' }), /^2 validation errors detected: /,
-      "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1");
-    invalid(await send('/updateStream', { StreamName: 'valid', CurrentVersion: '' }), "at 'currentVersion'", 'greater than or equal to 1');
-    await sdkInvalid(kv.send(new DescribeStreamCommand({ StreamName: '' })), /Member must have length greater than or equal to 1/);
+    invalid(
+      await send('/describeStream', { StreamName: '' }),
+      /^2 validation errors detected: /,
+      "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+    invalid(
+      await send('/updateStream', { StreamName: 'valid', CurrentVersion: '' }),
+      "at 'currentVersion'",
+      'greater than or equal to 1',
+    );
+    await sdkInvalid(
+      kv.send(new DescribeStreamCommand({ StreamName: '' })),
+      /Member must have length greater than or equal to 1/,
+    );
   });
 
   it('enum failure', async () => {
-    const allowed = '[PUT_MEDIA, GET_MEDIA, LIST_FRAGMENTS, GET_MEDIA_FOR_FRAGMENT_LIST, GET_HLS_STREAMING_SESSION_URL, GET_DASH_STREAMING_SESSION_URL, GET_CLIP, GET_IMAGES]';
-    invalid(await send('/getDataEndpoint', { StreamName: 'valid', APIName: 'NOPE' }),
-      `1 validation error detected: Value 'NOPE' at 'aPIName' failed to satisfy constraint: Member must satisfy enum value set: ${allowed}`);
+    const allowed =
+      '[PUT_MEDIA, GET_MEDIA, LIST_FRAGMENTS, GET_MEDIA_FOR_FRAGMENT_LIST, GET_HLS_STREAMING_SESSION_URL, GET_DASH_STREAMING_SESSION_URL, GET_CLIP, GET_IMAGES]';
+    invalid(
+      await send('/getDataEndpoint', { StreamName: 'valid', APIName: 'NOPE' }),
+      `1 validation error detected: Value 'NOPE' at 'aPIName' failed to satisfy constraint: Member must satisfy enum value set: ${allowed}`,
+    );
     invalid(await send('/getDataEndpoint', { StreamName: 'valid', APIName: 'get_media' }), "at 'aPIName'");
-    invalid(await send('/updateDataRetention', { StreamName: 'valid', CurrentVersion: version, Operation: 'DOUBLE', DataRetentionChangeInHours: 1 }),
-      "at 'operation'", 'INCREASE_DATA_RETENTION, DECREASE_DATA_RETENTION');
-    invalid(await send('/listStreams', { StreamNameCondition: { ComparisonOperator: 'ENDS_WITH', ComparisonValue: 'x' } }),
-      "at 'streamNameCondition.comparisonOperator'", '[BEGINS_WITH]');
-    invalid(await send('/createStream', { StreamName: 'tier', StreamStorageConfiguration: { DefaultStorageTier: 'COLD' } }),
-      "at 'streamStorageConfiguration.defaultStorageTier'");
-    await sdkInvalid(kv.send(new GetDataEndpointCommand({ StreamName: 'valid', APIName: 'NOPE' as 'GET_MEDIA' })), /at 'aPIName'.*enum value set/);
+    invalid(
+      await send('/updateDataRetention', {
+        StreamName: 'valid',
+        CurrentVersion: version,
+        Operation: 'DOUBLE',
+        DataRetentionChangeInHours: 1,
+      }),
+      "at 'operation'",
+      'INCREASE_DATA_RETENTION, DECREASE_DATA_RETENTION',
+    );
+    invalid(
+      await send('/listStreams', { StreamNameCondition: { ComparisonOperator: 'ENDS_WITH', ComparisonValue: 'x' } }),
+      "at 'streamNameCondition.comparisonOperator'",
+      '[BEGINS_WITH]',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'tier', StreamStorageConfiguration: { DefaultStorageTier: 'COLD' } }),
+      "at 'streamStorageConfiguration.defaultStorageTier'",
+    );
+    await sdkInvalid(
+      kv.send(new GetDataEndpointCommand({ StreamName: 'valid', APIName: 'NOPE' as 'GET_MEDIA' })),
+      /at 'aPIName'.*enum value set/,
+    );
   });
 
   it('range: DataRetentionInHours, DataRetentionChangeInHours, MaxResults', async () => {
-    invalid(await send('/createStream', { StreamName: 'r1', DataRetentionInHours: -1 }),
-      "Value '-1' at 'dataRetentionInHours' failed to satisfy constraint: Member must have value greater than or equal to 0");
-    invalid(await send('/createStream', { StreamName: 'r2', DataRetentionInHours: 87601 }),
-      "Value '87601' at 'dataRetentionInHours' failed to satisfy constraint: Member must have value less than or equal to 87600");
+    invalid(
+      await send('/createStream', { StreamName: 'r1', DataRetentionInHours: -1 }),
+      "Value '-1' at 'dataRetentionInHours' failed to satisfy constraint: Member must have value greater than or equal to 0",
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'r2', DataRetentionInHours: 87601 }),
+      "Value '87601' at 'dataRetentionInHours' failed to satisfy constraint: Member must have value less than or equal to 87600",
+    );
     invalid(await send('/listStreams', { MaxResults: 0 }), "Value '0' at 'maxResults'", 'greater than or equal to 1');
-    invalid(await send('/listStreams', { MaxResults: 10001 }), "Value '10001' at 'maxResults'", 'less than or equal to 10000');
-    const change = (h: number) => ({ StreamName: 'valid', CurrentVersion: version, Operation: 'INCREASE_DATA_RETENTION', DataRetentionChangeInHours: h });
-    invalid(await send('/updateDataRetention', change(0)), "at 'dataRetentionChangeInHours'", 'greater than or equal to 1');
-    invalid(await send('/updateDataRetention', change(87601)), "at 'dataRetentionChangeInHours'", 'less than or equal to 87600');
-    await sdkInvalid(kv.send(new CreateStreamCommand({ StreamName: 'r3', DataRetentionInHours: -1 })), /at 'dataRetentionInHours'.*greater than or equal to 0$/);
-    await sdkInvalid(kv.send(new CreateStreamCommand({ StreamName: 'r4', DataRetentionInHours: 87601 })), /at 'dataRetentionInHours'.*less than or equal to 87600$/);
-    await sdkInvalid(kv.send(new ListStreamsCommand({ MaxResults: 0 })), /at 'maxResults'.*greater than or equal to 1$/);
-    await sdkInvalid(kv.send(new ListStreamsCommand({ MaxResults: 10001 })), /at 'maxResults'.*less than or equal to 10000$/);
-    await sdkInvalid(kv.send(new UpdateDataRetentionCommand({ StreamName: 'valid', CurrentVersion: version, Operation: 'INCREASE_DATA_RETENTION', DataRetentionChangeInHours: 0 })),
-      /at 'dataRetentionChangeInHours'/);
+    invalid(
+      await send('/listStreams', { MaxResults: 10001 }),
+      "Value '10001' at 'maxResults'",
+      'less than or equal to 10000',
+    );
+    const change = (h: number) => ({
+      StreamName: 'valid',
+      CurrentVersion: version,
+      Operation: 'INCREASE_DATA_RETENTION',
+      DataRetentionChangeInHours: h,
+    });
+    invalid(
+      await send('/updateDataRetention', change(0)),
+      "at 'dataRetentionChangeInHours'",
+      'greater than or equal to 1',
+    );
+    invalid(
+      await send('/updateDataRetention', change(87601)),
+      "at 'dataRetentionChangeInHours'",
+      'less than or equal to 87600',
+    );
+    await sdkInvalid(
+      kv.send(new CreateStreamCommand({ StreamName: 'r3', DataRetentionInHours: -1 })),
+      /at 'dataRetentionInHours'.*greater than or equal to 0$/,
+    );
+    await sdkInvalid(
+      kv.send(new CreateStreamCommand({ StreamName: 'r4', DataRetentionInHours: 87601 })),
+      /at 'dataRetentionInHours'.*less than or equal to 87600$/,
+    );
+    await sdkInvalid(
+      kv.send(new ListStreamsCommand({ MaxResults: 0 })),
+      /at 'maxResults'.*greater than or equal to 1$/,
+    );
+    await sdkInvalid(
+      kv.send(new ListStreamsCommand({ MaxResults: 10001 })),
+      /at 'maxResults'.*less than or equal to 10000$/,
+    );
+    await sdkInvalid(
+      kv.send(
+        new UpdateDataRetentionCommand({
+          StreamName: 'valid',
+          CurrentVersion: version,
+          Operation: 'INCREASE_DATA_RETENTION',
+          DataRetentionChangeInHours: 0,
+        }),
+      ),
+      /at 'dataRetentionChangeInHours'/,
+    );
     // The bounds themselves are fine.
     assert.equal((await send('/createStream', { StreamName: 'r5', DataRetentionInHours: 87600 })).status, 200);
     assert.equal((await send('/listStreams', { MaxResults: 10000 })).status, 200);
@@ -223,8 +375,15 @@ describe('validation', () => {
   });
 
   it('missing required members', async () => {
-    invalid(await send('/deleteStream', {}), "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null");
-    invalid(await send('/deleteStream', { StreamName: 'valid' }), "Value null at 'streamARN'", 'Member must not be null');
+    invalid(
+      await send('/deleteStream', {}),
+      "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null",
+    );
+    invalid(
+      await send('/deleteStream', { StreamName: 'valid' }),
+      "Value null at 'streamARN'",
+      'Member must not be null',
+    );
     invalid(await send('/createStream', {}), "Value null at 'streamName'");
     invalid(await send('/updateStream', { StreamName: 'valid' }), "Value null at 'currentVersion'");
     invalid(await send('/getDataEndpoint', { StreamName: 'valid' }), "Value null at 'aPIName'");
@@ -232,48 +391,105 @@ describe('validation', () => {
     invalid(await send('/untagStream', { StreamName: 'valid' }), "Value null at 'tagKeyList'");
     const r = await send('/updateDataRetention', { StreamName: 'valid' });
     invalid(r, /^3 validation errors detected: /, "'currentVersion'", "'operation'", "'dataRetentionChangeInHours'");
-    await sdkInvalid(kv.send(new DeleteStreamCommand({} as { StreamARN: string })),
-      "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null");
-    assert.equal((await send('/describeStream', { StreamName: 'valid' })).status, 200, 'DeleteStream by name did nothing');
+    await sdkInvalid(
+      kv.send(new DeleteStreamCommand({} as { StreamARN: string })),
+      "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null",
+    );
+    assert.equal(
+      (await send('/describeStream', { StreamName: 'valid' })).status,
+      200,
+      'DeleteStream by name did nothing',
+    );
   });
 
   it('neither StreamName nor StreamARN', async () => {
-    for (const path of ['/describeStream', '/updateStream', '/updateDataRetention', '/tagStream', '/untagStream', '/listTagsForStream', '/getDataEndpoint']) {
+    for (const path of [
+      '/describeStream',
+      '/updateStream',
+      '/updateDataRetention',
+      '/tagStream',
+      '/untagStream',
+      '/listTagsForStream',
+      '/getDataEndpoint',
+    ]) {
       invalid(await send(path, {}), 'StreamName', 'StreamARN');
     }
-    invalid(await send('/describeStream', { StreamName: null, StreamARN: null }), 'Either StreamName or StreamARN must be specified');
-    await sdkInvalid(kv.send(new DescribeStreamCommand({})), '1 validation error detected: Either StreamName or StreamARN must be specified');
+    invalid(
+      await send('/describeStream', { StreamName: null, StreamARN: null }),
+      'Either StreamName or StreamARN must be specified',
+    );
+    await sdkInvalid(
+      kv.send(new DescribeStreamCommand({})),
+      '1 validation error detected: Either StreamName or StreamARN must be specified',
+    );
   });
 
   it('tag key and value limits', async () => {
     const tag = (Tags: unknown) => send('/tagStream', { StreamARN: arn, Tags });
     invalid(await tag({ ['k'.repeat(129)]: 'v' }), 'Member must have length less than or equal to 128', '.key');
     invalid(await tag({ '': 'v' }), 'Member must have length greater than or equal to 1', '.key');
-    invalid(await tag({ k: 'v'.repeat(257) }), "at 'tags.k.value'", 'Member must have length less than or equal to 256');
+    invalid(
+      await tag({ k: 'v'.repeat(257) }),
+      "at 'tags.k.value'",
+      'Member must have length less than or equal to 256',
+    );
     invalid(await tag({ 'bad*key': 'v' }), "at 'tags.bad*key.key'", 'regular expression pattern');
     invalid(await tag({ k: 'bad#value' }), "at 'tags.k.value'", 'regular expression pattern');
     invalid(await tag({}), "at 'tags'", 'greater than or equal to 1');
-    invalid(await send('/untagStream', { StreamARN: arn, TagKeyList: [] }), "at 'tagKeyList'", 'greater than or equal to 1');
-    invalid(await send('/untagStream', { StreamARN: arn, TagKeyList: ['k'.repeat(129)] }), "at 'tagKeyList.1.member'", 'less than or equal to 128');
-    await sdkInvalid(kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { k: 'v'.repeat(257) } })), /at 'tags\.k\.value'/);
+    invalid(
+      await send('/untagStream', { StreamARN: arn, TagKeyList: [] }),
+      "at 'tagKeyList'",
+      'greater than or equal to 1',
+    );
+    invalid(
+      await send('/untagStream', { StreamARN: arn, TagKeyList: ['k'.repeat(129)] }),
+      "at 'tagKeyList.1.member'",
+      'less than or equal to 128',
+    );
+    await sdkInvalid(
+      kv.send(new TagStreamCommand({ StreamARN: arn, Tags: { k: 'v'.repeat(257) } })),
+      /at 'tags\.k\.value'/,
+    );
     await sdkInvalid(kv.send(new UntagStreamCommand({ StreamARN: arn, TagKeyList: [] })), /at 'tagKeyList'/);
     // At the limits: accepted.
     assert.equal((await tag({ ['k'.repeat(128)]: 'v'.repeat(256), empty: '' })).status, 200);
     const back = await send('/listTagsForStream', { StreamARN: arn });
-    assert.deepEqual(back.json?.Tags, { ['k'.repeat(128)]: 'v'.repeat(256), empty: '' }, 'refused requests stored nothing');
+    assert.deepEqual(
+      back.json?.Tags,
+      { ['k'.repeat(128)]: 'v'.repeat(256), empty: '' },
+      'refused requests stored nothing',
+    );
   });
 
   it('too many tags in one request (51)', async () => {
     const tags51 = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`t${i}`, 'v']));
-    invalid(await send('/tagStream', { StreamName: 'valid', Tags: tags51 }), "at 'tags'", 'Member must have length less than or equal to 50');
-    invalid(await send('/createStream', { StreamName: 'many-tags', Tags: tags51 }), "at 'tags'", 'less than or equal to 50');
-    invalid(await send('/untagStream', { StreamName: 'valid', TagKeyList: Object.keys(tags51) }), "at 'tagKeyList'", 'less than or equal to 50');
-    await sdkInvalid(kv.send(new CreateStreamCommand({ StreamName: 'many-tags', Tags: tags51 })), /at 'tags'.*less than or equal to 50$/);
+    invalid(
+      await send('/tagStream', { StreamName: 'valid', Tags: tags51 }),
+      "at 'tags'",
+      'Member must have length less than or equal to 50',
+    );
+    invalid(
+      await send('/createStream', { StreamName: 'many-tags', Tags: tags51 }),
+      "at 'tags'",
+      'less than or equal to 50',
+    );
+    invalid(
+      await send('/untagStream', { StreamName: 'valid', TagKeyList: Object.keys(tags51) }),
+      "at 'tagKeyList'",
+      'less than or equal to 50',
+    );
+    await sdkInvalid(
+      kv.send(new CreateStreamCommand({ StreamName: 'many-tags', Tags: tags51 })),
+      /at 'tags'.*less than or equal to 50$/,
+    );
     assert.equal((await send('/describeStream', { StreamName: 'many-tags' })).status, 404);
   });
 
   it('validation comes before the stream lookup (an invalid request about an unknown stream is a 400)', async () => {
-    invalid(await send('/updateStream', { StreamName: 'no-such-stream', CurrentVersion: 'v', MediaType: 'nope' }), "at 'mediaType'");
+    invalid(
+      await send('/updateStream', { StreamName: 'no-such-stream', CurrentVersion: 'v', MediaType: 'nope' }),
+      "at 'mediaType'",
+    );
   });
 
   it('an oversized body (> 1 MiB) is an error, not a crash, with or without Content-Length', async () => {
@@ -304,16 +520,23 @@ describe('validation', () => {
     const { port, hostname } = new URL(kvsd.url);
     const socket = connect(Number(port), hostname);
     let received = '';
-    socket.on('data', (d: Buffer) => { received += d.toString('latin1'); });
+    socket.on('data', (d: Buffer) => {
+      received += d.toString('latin1');
+    });
     let closed = false;
     socket.on('error', () => {});
-    socket.on('close', () => { closed = true; });
+    socket.on('close', () => {
+      closed = true;
+    });
     socket.write('POST /describeStream HTTP/1.1\r\nHost: kvsd\r\nTransfer-Encoding: chunked\r\n\r\n');
     for (let i = 0; i < 24; i++) socket.write(`10000\r\n${' '.repeat(0x10000)}\r\n`);
     socket.write('0\r\n\r\n');
-    socket.write('POST /describeStream HTTP/1.1\r\nHost: kvsd\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{"StreamName":"valid"}');
+    socket.write(
+      'POST /describeStream HTTP/1.1\r\nHost: kvsd\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{"StreamName":"valid"}',
+    );
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && !closed && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && !closed && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2)
+      await new Promise((r) => setTimeout(r, 20));
     const closedByServer = closed;
     socket.destroy();
     const heads = received.match(/HTTP\/1\.1 \d+/g) ?? [];
@@ -321,8 +544,10 @@ describe('validation', () => {
     assert.equal(heads[0], 'HTTP/1.1 413');
     // Either kvsd drains the rest of the body and answers the next request, or it closes the connection
     // (the client then retries on a new one). Leaving it open and deaf makes the next request hang.
-    assert.ok(heads[1] === 'HTTP/1.1 200' || (heads.length === 1 && closedByServer),
-      `after refusing an oversized chunked body kvsd must drain it or close the connection; got ${JSON.stringify(heads)}, closed=${closedByServer}`);
+    assert.ok(
+      heads[1] === 'HTTP/1.1 200' || (heads.length === 1 && closedByServer),
+      `after refusing an oversized chunked body kvsd must drain it or close the connection; got ${JSON.stringify(heads)}, closed=${closedByServer}`,
+    );
   });
 
   it('an unknown path is a 404 JSON error', async () => {
@@ -334,19 +559,56 @@ describe('validation', () => {
   });
 
   it('GET (or another method) on an operation path is a 404 JSON error', async () => {
-    assertError(await send('/createStream', undefined, { method: 'GET' }), 404, 'UnknownOperationException', 'GET /createStream');
-    assertError(await send('/describeStream', undefined, { method: 'PUT', body: '{}' }), 404, 'UnknownOperationException', 'PUT');
+    assertError(
+      await send('/createStream', undefined, { method: 'GET' }),
+      404,
+      'UnknownOperationException',
+      'GET /createStream',
+    );
+    assertError(
+      await send('/describeStream', undefined, { method: 'PUT', body: '{}' }),
+      404,
+      'UnknownOperationException',
+      'PUT',
+    );
     assertError(await send('/health', '{}'), 404, 'UnknownOperationException', 'POST /health');
   });
 
   it('odd inputs on every path never produce a 500', async () => {
-    const paths = ['/createStream', '/describeStream', '/listStreams', '/deleteStream', '/updateStream', '/updateDataRetention',
-      '/tagStream', '/untagStream', '/listTagsForStream', '/getDataEndpoint'];
+    const paths = [
+      '/createStream',
+      '/describeStream',
+      '/listStreams',
+      '/deleteStream',
+      '/updateStream',
+      '/updateDataRetention',
+      '/tagStream',
+      '/untagStream',
+      '/listTagsForStream',
+      '/getDataEndpoint',
+    ];
     const bodies: (string | object)[] = [
-      '{}', '[]', 'null', '{"StreamName":{}}', '{"StreamARN":[]}', '{"StreamName":"valid","StreamARN":"arn:aws:kinesisvideo:us-east-1:000000000000:stream/x/1"}',
-      '{"__proto__":{"StreamName":"valid"}}', '{"StreamName":"constructor"}', '{"StreamName":"__proto__"}', '{"MaxResults":1e308}',
-      '{"MaxResults":-0}', '{"Tags":{"__proto__":"x"},"StreamName":"valid"}', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
-      '{"StreamName":"\\ud800"}', { StreamName: 'valid', CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA', TagKeyList: ['x'], Tags: { x: 'y' }, APIName: 'GET_MEDIA' },
+      '{}',
+      '[]',
+      'null',
+      '{"StreamName":{}}',
+      '{"StreamARN":[]}',
+      '{"StreamName":"valid","StreamARN":"arn:aws:kinesisvideo:us-east-1:000000000000:stream/x/1"}',
+      '{"__proto__":{"StreamName":"valid"}}',
+      '{"StreamName":"constructor"}',
+      '{"StreamName":"__proto__"}',
+      '{"MaxResults":1e308}',
+      '{"MaxResults":-0}',
+      '{"Tags":{"__proto__":"x"},"StreamName":"valid"}',
+      `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      '{"StreamName":"\\ud800"}',
+      {
+        StreamName: 'valid',
+        CurrentVersion: 'AAAAAAAAAAAAAAAAAAAA',
+        TagKeyList: ['x'],
+        Tags: { x: 'y' },
+        APIName: 'GET_MEDIA',
+      },
     ];
     for (const path of paths) {
       for (const body of bodies) {
@@ -360,12 +622,19 @@ describe('validation', () => {
 
   it('answered no 500 in this whole file, and the server is still healthy and working', async () => {
     assert.ok(statuses.length > 100, `sanity: ${statuses.length} responses recorded`);
-    assert.deepEqual(statuses.filter((s) => s >= 500), []);
+    assert.deepEqual(
+      statuses.filter((s) => s >= 500),
+      [],
+    );
     const health = await fetch(`${kvsd.url}/health`);
     assert.equal(health.status, 200);
     const created = await kv.send(new CreateStreamCommand({ StreamName: 'after-all-that' }));
     assert.match(created.StreamARN!, /stream\/after-all-that\//);
-    assert.equal((await kv.send(new DescribeStreamCommand({ StreamName: 'valid' }))).StreamInfo?.Version, version, 'the stream the test poked at is unchanged');
+    assert.equal(
+      (await kv.send(new DescribeStreamCommand({ StreamName: 'valid' }))).StreamInfo?.Version,
+      version,
+      'the stream the test poked at is unchanged',
+    );
     assert.ok(!kvsd.output().includes('unhandled error'), 'no internal error was logged');
   });
 });

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
-  KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand,
-} from '@aws-sdk/client-kinesis-video';
-import {
-  KinesisVideoArchivedMediaClient, ListFragmentsCommand, type Fragment, type ListFragmentsCommandInput,
+  KinesisVideoArchivedMediaClient,
+  ListFragmentsCommand,
+  type Fragment,
+  type ListFragmentsCommandInput,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
 import { awsEnv, clientConfig, run, type Run } from './server.js';
@@ -20,7 +21,13 @@ export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 export const AWS = '/usr/bin/aws';
 export const PYTHON = '/usr/bin/python3';
 export const NOT_FOUND = 'The requested stream is not found or not active.';
-export const FIVE_KEYS = ['FragmentLengthInMilliseconds', 'FragmentNumber', 'FragmentSizeInBytes', 'ProducerTimestamp', 'ServerTimestamp'];
+export const FIVE_KEYS = [
+  'FragmentLengthInMilliseconds',
+  'FragmentNumber',
+  'FragmentSizeInBytes',
+  'ProducerTimestamp',
+  'ServerTimestamp',
+];
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -45,8 +52,19 @@ export interface SeedOptions {
  * seeded producer timestamps (ms).
  */
 export async function seed(target: { url: string } | string, stream: string, o: SeedOptions): Promise<number[]> {
-  const args = [CLI, 'seed', ...(typeof target === 'string' ? ['--data-dir', target] : ['--endpoint', target.url]),
-    '--stream', stream, '--fragments', String(o.fragments), '--start', (o.startMs / 1000).toFixed(3), '--interval-ms', String(o.intervalMs)];
+  const args = [
+    CLI,
+    'seed',
+    ...(typeof target === 'string' ? ['--data-dir', target] : ['--endpoint', target.url]),
+    '--stream',
+    stream,
+    '--fragments',
+    String(o.fragments),
+    '--start',
+    (o.startMs / 1000).toFixed(3),
+    '--interval-ms',
+    String(o.intervalMs),
+  ];
   if (o.create) args.push('--create');
   if (o.frameBytes !== undefined) args.push('--frame-bytes', String(o.frameBytes));
   const r = await run(process.execPath, args, { timeoutMs: 180_000, env: awsEnv() });
@@ -87,18 +105,33 @@ export const ms = (d: Date | undefined) => {
 
 /** A selector of the kind with a range in epoch ms, as the JS SDK takes it (Dates keep milliseconds). */
 export function selector(kind: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP', startMs: number, endMs: number) {
-  return { FragmentSelectorType: kind, TimestampRange: { StartTimestamp: new Date(startMs), EndTimestamp: new Date(endMs) } } as const;
+  return {
+    FragmentSelectorType: kind,
+    TimestampRange: { StartTimestamp: new Date(startMs), EndTimestamp: new Date(endMs) },
+  } as const;
 }
 
-export interface Walk { fragments: Fragment[]; tokens: string[]; pageSizes: number[] }
+export interface Walk {
+  fragments: Fragment[];
+  tokens: string[];
+  pageSizes: number[];
+}
 
 /** Walks every page with ListFragmentsCommand, re-sending the selector with each token (as the paginators do). */
-export async function walk(am: KinesisVideoArchivedMediaClient, input: ListFragmentsCommandInput, opts: { resendSelector?: boolean; between?: (page: number) => Promise<void> } = {}): Promise<Walk> {
+export async function walk(
+  am: KinesisVideoArchivedMediaClient,
+  input: ListFragmentsCommandInput,
+  opts: { resendSelector?: boolean; between?: (page: number) => Promise<void> } = {},
+): Promise<Walk> {
   const result: Walk = { fragments: [], tokens: [], pageSizes: [] };
   let token: string | undefined;
   for (let page = 0; ; page++) {
-    const req: ListFragmentsCommandInput = token === undefined ? input
-      : opts.resendSelector === false ? { ...input, FragmentSelector: undefined, NextToken: token } : { ...input, NextToken: token };
+    const req: ListFragmentsCommandInput =
+      token === undefined
+        ? input
+        : opts.resendSelector === false
+          ? { ...input, FragmentSelector: undefined, NextToken: token }
+          : { ...input, NextToken: token };
     const out = await am.send(new ListFragmentsCommand(req));
     assert.ok(Array.isArray(out.Fragments), 'Fragments is a list');
     result.fragments.push(...out.Fragments!);
@@ -113,31 +146,54 @@ export async function walk(am: KinesisVideoArchivedMediaClient, input: ListFragm
 // ---------------------------------------------------------------------------------------------------
 // Raw HTTP
 
-export interface RawResponse { status: number; headers: Headers; text: string; json: any }
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
 
 /** POST /listFragments with exactly this body (a value is JSON-encoded; a string is sent as is). */
 export async function rawList(url: string, body: unknown): Promise<RawResponse> {
   const res = await fetch(`${url}/listFragments`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
 /** A raw page's fragments as plain numbers: timestamps in epoch ms. */
-export interface RawFragment { n: string; p: number; s: number; size: number; len: number }
+export interface RawFragment {
+  n: string;
+  p: number;
+  s: number;
+  size: number;
+  len: number;
+}
 export function rawFragments(json: any): RawFragment[] {
   return (json.Fragments as any[]).map((f) => ({
-    n: f.FragmentNumber, p: Math.round(f.ProducerTimestamp * 1000), s: Math.round(f.ServerTimestamp * 1000),
-    size: f.FragmentSizeInBytes, len: f.FragmentLengthInMilliseconds,
+    n: f.FragmentNumber,
+    p: Math.round(f.ProducerTimestamp * 1000),
+    s: Math.round(f.ServerTimestamp * 1000),
+    size: f.FragmentSizeInBytes,
+    len: f.FragmentLengthInMilliseconds,
   }));
 }
 
 /** Walks a listing over raw HTTP (cheap enough for 2,500 one-fragment pages), checking each page's shape. */
-export async function rawWalk(url: string, body: Record<string, unknown>, maxResults: number):
-  Promise<{ fragments: RawFragment[]; tokens: string[]; pageSizes: number[] }> {
+export async function rawWalk(
+  url: string,
+  body: Record<string, unknown>,
+  maxResults: number,
+): Promise<{ fragments: RawFragment[]; tokens: string[]; pageSizes: number[] }> {
   const out = { fragments: [] as RawFragment[], tokens: [] as string[], pageSizes: [] as number[] };
   let token: string | undefined;
   for (;;) {
@@ -175,9 +231,12 @@ export function assertWireError(r: RawResponse, status: number, code: string): s
 /** (timestamp, fragment number) ascending, strictly: also proves there are no duplicates. */
 export function assertAscending(list: { ts: number; n: string }[], what: string) {
   for (let i = 1; i < list.length; i++) {
-    const a = list[i - 1]!, b = list[i]!;
-    assert.ok(a.ts < b.ts || (a.ts === b.ts && a.n.length === b.n.length && a.n < b.n),
-      `${what}: entry ${i} (${b.ts}, ${b.n}) does not come after (${a.ts}, ${a.n})`);
+    const a = list[i - 1]!,
+      b = list[i]!;
+    assert.ok(
+      a.ts < b.ts || (a.ts === b.ts && a.n.length === b.n.length && a.n < b.n),
+      `${what}: entry ${i} (${b.ts}, ${b.n}) does not come after (${a.ts}, ${a.n})`,
+    );
   }
 }
 
@@ -211,7 +270,11 @@ export async function* paced(chunks: Buffer[], pauseMs: number): AsyncGenerator<
 
 /** `aws kinesis-video-archived-media list-fragments ... --endpoint-url URL --output json`. */
 export function awsListFragments(url: string, args: string[]): Promise<Run> {
-  return run(AWS, ['kinesis-video-archived-media', 'list-fragments', ...args, '--endpoint-url', url, '--output', 'json'], { env: awsEnv() });
+  return run(
+    AWS,
+    ['kinesis-video-archived-media', 'list-fragments', ...args, '--endpoint-url', url, '--output', 'json'],
+    { env: awsEnv() },
+  );
 }
 
 export async function awsListJson(url: string, args: string[]): Promise<{ Fragments: any[]; NextToken?: string }> {
@@ -232,8 +295,18 @@ export const cliSelector = (kind: string, startS: number, endS: number) =>
   JSON.stringify({ FragmentSelectorType: kind, TimestampRange: { StartTimestamp: startS, EndTimestamp: endS } });
 
 /** A boto3 call: ListFragments params (timestamps given as epoch seconds, passed to boto3 as datetimes), optionally paginated. */
-export interface BotoCall { params: Record<string, unknown>; paginate?: Record<string, unknown> }
-export type BotoFragment = { FragmentNumber: string; FragmentSizeInBytes: number; ProducerTimestamp: number; ServerTimestamp: number; FragmentLengthInMilliseconds: number; keys: string[] };
+export interface BotoCall {
+  params: Record<string, unknown>;
+  paginate?: Record<string, unknown>;
+}
+export type BotoFragment = {
+  FragmentNumber: string;
+  FragmentSizeInBytes: number;
+  ProducerTimestamp: number;
+  ServerTimestamp: number;
+  FragmentLengthInMilliseconds: number;
+  keys: string[];
+};
 export type BotoResult =
   | { ok: { Fragments: BotoFragment[]; NextToken?: string; RequestId: string } }
   | { pages: { Fragments: BotoFragment[]; NextToken?: string }[] }

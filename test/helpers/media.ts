@@ -54,13 +54,26 @@ export async function gstMkvFile(opts: GstOptions = {}): Promise<string> {
   const { frames = 250, gop = 50 } = opts;
   const args = [
     '-q',
-    'videotestsrc', `num-buffers=${frames}`, 'pattern=ball',
-    '!', 'video/x-raw,width=640,height=360,framerate=25/1',
-    '!', 'x264enc', `key-int-max=${gop}`, 'tune=zerolatency', 'speed-preset=veryfast', 'bitrate=500',
+    'videotestsrc',
+    `num-buffers=${frames}`,
+    'pattern=ball',
+    '!',
+    'video/x-raw,width=640,height=360,framerate=25/1',
+    '!',
+    'x264enc',
+    `key-int-max=${gop}`,
+    'tune=zerolatency',
+    'speed-preset=veryfast',
+    'bitrate=500',
     `option-string=scenecut=0:min-keyint=${gop}`,
-    '!', 'video/x-h264,stream-format=avc,alignment=au,profile=baseline',
-    '!', 'matroskamux', 'streamable=true',
-    '!', 'fdsink', 'fd=1',
+    '!',
+    'video/x-h264,stream-format=avc,alignment=au,profile=baseline',
+    '!',
+    'matroskamux',
+    'streamable=true',
+    '!',
+    'fdsink',
+    'fd=1',
   ];
   return cached('gst-launch-1.0', args);
 }
@@ -68,7 +81,10 @@ export async function gstMkvFile(opts: GstOptions = {}): Promise<string> {
 /** Runs `command args` once with stdout to a file in the cache, keyed by the command line. */
 export async function cached(command: string, args: string[]): Promise<string> {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify([command, ...args])).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([command, ...args]))
+    .digest('hex')
+    .slice(0, 16);
   const file = join(CACHE_DIR, `${command}-${key}.mkv`);
   if (existsSync(file) && statSync(file).size > 0) return file;
   // Test files run in parallel processes: write under a unique name, then rename atomically.
@@ -114,19 +130,28 @@ export interface MkvinfoCluster {
 /** The Clusters of an MKV file as mkvinfo (MKVToolNix) reports them. */
 export async function mkvinfoClusters(file: string): Promise<MkvinfoCluster[]> {
   // -a: all clusters (plain mkvinfo stops after the first); -v -v: positions; -z: sizes.
-  const { stdout } = await promisify(execFile)('mkvinfo', ['-a', '-v', '-v', '-z', file], { maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)('mkvinfo', ['-a', '-v', '-v', '-z', file], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const clusters: MkvinfoCluster[] = [];
   let frame: MkvinfoFrame | undefined;
   for (const line of stdout.split('\n')) {
     let m: RegExpMatchArray | null;
     if ((m = line.match(/^\|\+ Cluster at (\d+) (?:size (\d+) |size is unknown)/))) {
-      clusters.push({ offset: Number(m[1]), size: m[2] === undefined ? undefined : Number(m[2]), timestampNs: undefined, frames: [] });
+      clusters.push({
+        offset: Number(m[1]),
+        size: m[2] === undefined ? undefined : Number(m[2]),
+        timestampNs: undefined,
+        frames: [],
+      });
     } else if ((m = line.match(/^\| \+ Cluster timestamp: ([\d:.]+)/))) {
       clusters.at(-1)!.timestampNs = parseTimestamp(m[1]);
-    } else if ((m = line.match(/^\| \+ Simple block: (key, )?track number (\d+), \d+ frame\(s\), timestamp ([\d:.]+)/))) {
+    } else if (
+      (m = line.match(/^\| \+ Simple block: (key, )?track number (\d+), \d+ frame\(s\), timestamp ([\d:.]+)/))
+    ) {
       frame = { track: Number(m[2]), keyframe: m[1] !== undefined, timestampNs: parseTimestamp(m[3]), size: 0 };
       clusters.at(-1)!.frames.push(frame);
-    } else if ((m = line.match(/^\|  \+ Frame at \d+ size (\d+)/)) && frame) {
+    } else if ((m = line.match(/^\| {2}\+ Frame at \d+ size (\d+)/)) && frame) {
       frame.size += Number(m[1]);
     } else if (!line.startsWith('|  ')) {
       frame = undefined; // any other element at level 0 to 2 (Frame lines are at level 3)

@@ -5,13 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { KinesisVideoClient, CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
-  KinesisVideoArchivedMediaClient, paginateListFragments, type Fragment,
+  KinesisVideoArchivedMediaClient,
+  paginateListFragments,
+  type Fragment,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { ID, UNKNOWN_SIZE_SEGMENT_HEADER, element, encodeId, stringElement, uintElement } from '../../src/mkv/index.js';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
@@ -25,26 +26,71 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // ---------------------------------------------------------------------------------------------------
 // Real MKV whose cluster timecodes are epoch milliseconds (what ABSOLUTE producers send)
 
-
 /** ffmpeg (known-size clusters with CRC-32), 10 s at 25 fps, cluster timecodes = startMs + media time. */
 export function ffmpegEpochMkvFile(startMs: number): Promise<string> {
   return cached('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '10',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-output_ts_offset', (startMs / 1000).toFixed(3),
-    '-f', 'matroska', '-live', '1', '-cluster_time_limit', '10000', '-cluster_size_limit', '100000000', '-',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=640x360:rate=25',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '50',
+    '-keyint_min',
+    '50',
+    '-sc_threshold',
+    '0',
+    '-output_ts_offset',
+    (startMs / 1000).toFixed(3),
+    '-f',
+    'matroska',
+    '-live',
+    '1',
+    '-cluster_time_limit',
+    '10000',
+    '-cluster_size_limit',
+    '100000000',
+    '-',
   ]);
 }
 
 /** GStreamer matroskamux streamable=true (unknown-size clusters), 250 frames, timecodes = startMs + media time. */
 export function gstEpochMkvFile(startMs: number): Promise<string> {
   return cached('gst-launch-1.0', [
-    '-q', 'videotestsrc', 'num-buffers=250', 'pattern=ball', `timestamp-offset=${BigInt(startMs) * 1_000_000n}`,
-    '!', 'video/x-raw,width=640,height=360,framerate=25/1',
-    '!', 'x264enc', 'key-int-max=50', 'tune=zerolatency', 'speed-preset=veryfast', 'bitrate=500',
+    '-q',
+    'videotestsrc',
+    'num-buffers=250',
+    'pattern=ball',
+    `timestamp-offset=${BigInt(startMs) * 1_000_000n}`,
+    '!',
+    'video/x-raw,width=640,height=360,framerate=25/1',
+    '!',
+    'x264enc',
+    'key-int-max=50',
+    'tune=zerolatency',
+    'speed-preset=veryfast',
+    'bitrate=500',
     'option-string=scenecut=0:min-keyint=50',
-    '!', 'video/x-h264,stream-format=avc,alignment=au,profile=baseline',
-    '!', 'matroskamux', 'streamable=true', '!', 'fdsink', 'fd=1',
+    '!',
+    'video/x-h264,stream-format=avc,alignment=au,profile=baseline',
+    '!',
+    'matroskamux',
+    'streamable=true',
+    '!',
+    'fdsink',
+    'fd=1',
   ]);
 }
 
@@ -89,7 +135,12 @@ export async function clustersOf(file: string): Promise<{ input: Buffer; cluster
 // ---------------------------------------------------------------------------------------------------
 // Crafted MKV
 
-export interface CraftFrame { track: number; rel: number; size: number; key?: boolean }
+export interface CraftFrame {
+  track: number;
+  rel: number;
+  size: number;
+  key?: boolean;
+}
 export interface CraftCluster {
   timecode: number;
   frames: CraftFrame[];
@@ -101,19 +152,37 @@ export interface CraftCluster {
   producerSdk?: boolean;
 }
 
-const EBML_HEADER = element(ID.EBML, Buffer.concat([
-  uintElement(0x4286, 1), uintElement(0x42f7, 1), uintElement(0x42f2, 4), uintElement(0x42f3, 8),
-  stringElement(0x4282, 'matroska'), uintElement(0x4287, 4), uintElement(0x4285, 2),
-]));
+const EBML_HEADER = element(
+  ID.EBML,
+  Buffer.concat([
+    uintElement(0x4286, 1),
+    uintElement(0x42f7, 1),
+    uintElement(0x42f2, 4),
+    uintElement(0x42f3, 8),
+    stringElement(0x4282, 'matroska'),
+    uintElement(0x4287, 4),
+    uintElement(0x4285, 2),
+  ]),
+);
 
 /** EBML header + Segment (unknown size) + Info (TimecodeScale 1 ms) + Tracks with `tracks` video tracks 1..n. */
 export function craftHeader(tracks: number | number[] = 1): Buffer {
   const numbers = typeof tracks === 'number' ? Array.from({ length: tracks }, (_, i) => i + 1) : tracks;
-  const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(0x4d80, 'kvsd-test')]));
-  const entries = numbers.map((n) => element(ID.TrackEntry, Buffer.concat([
-    uintElement(ID.TrackNumber, n), uintElement(0x73c5, n), uintElement(ID.TrackType, 1),
-    stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
-  ])));
+  const info = element(
+    ID.Info,
+    Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(0x4d80, 'kvsd-test')]),
+  );
+  const entries = numbers.map((n) =>
+    element(
+      ID.TrackEntry,
+      Buffer.concat([
+        uintElement(ID.TrackNumber, n),
+        uintElement(0x73c5, n),
+        uintElement(ID.TrackType, 1),
+        stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
+      ]),
+    ),
+  );
   return Buffer.concat([EBML_HEADER, UNKNOWN_SIZE_SEGMENT_HEADER, info, element(ID.Tracks, Buffer.concat(entries))]);
 }
 
@@ -149,15 +218,23 @@ export function craftCluster(c: CraftCluster): Buffer {
     : [uintElement(ID.Timecode, c.timecode)];
   for (const f of c.frames) parts.push(simpleBlockHeader(f), framePayload(f.size, c.timecode + f.rel * 3 + f.track));
   const payload = Buffer.concat(parts);
-  if (c.unknownSize || c.producerSdk) return Buffer.concat([encodeId(ID.Cluster), Buffer.from([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), payload]);
+  if (c.unknownSize || c.producerSdk)
+    return Buffer.concat([
+      encodeId(ID.Cluster),
+      Buffer.from([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      payload,
+    ]);
   return Buffer.concat([encodeId(ID.Cluster), encodeSizeOf(payload.length), payload]);
 }
 
 /** 25 fps frames of `size` bytes on each track, first one a keyframe, covering `ms` from rel 0. */
-export function frames(opts: { tracks?: number[]; count?: number; stepMs?: number; size?: number; startRel?: number } = {}): CraftFrame[] {
+export function frames(
+  opts: { tracks?: number[]; count?: number; stepMs?: number; size?: number; startRel?: number } = {},
+): CraftFrame[] {
   const { tracks = [1], count = 10, stepMs = 40, size = 200, startRel = 0 } = opts;
   const out: CraftFrame[] = [];
-  for (let i = 0; i < count; i++) for (const track of tracks) out.push({ track, rel: startRel + i * stepMs, size, key: i === 0 });
+  for (let i = 0; i < count; i++)
+    for (const track of tracks) out.push({ track, rel: startRel + i * stepMs, size, key: i === 0 });
   return out;
 }
 
@@ -170,7 +247,8 @@ export function hugeCluster(timecode: number, bytes: number): { parts: Buffer[];
   const data = Buffer.alloc(frameSize, 0x5a);
   const n = Math.ceil(bytes / frameSize);
   const blocks: Buffer[] = [];
-  for (let i = 0; i < n; i++) blocks.push(simpleBlockHeader({ track: 1, rel: i * 40, size: frameSize, key: i === 0 }), data);
+  for (let i = 0; i < n; i++)
+    blocks.push(simpleBlockHeader({ track: 1, rel: i * 40, size: frameSize, key: i === 0 }), data);
   const tc = uintElement(ID.Timecode, timecode);
   const payloadSize = tc.length + blocks.reduce((s, b) => s + b.length, 0);
   const head = Buffer.concat([encodeId(ID.Cluster), encodeSizeOf(payloadSize)]);
@@ -190,7 +268,11 @@ export interface ClientRun {
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'kvsd-test-secret' };
 
 /** Yields the chunks, pausing `pauseMs` after each (and calling `onChunk` first). */
-export async function* paced(chunks: Iterable<Buffer>, pauseMs = 0, onChunk?: (i: number) => void | Promise<void>): AsyncGenerator<Buffer> {
+export async function* paced(
+  chunks: Iterable<Buffer>,
+  pauseMs = 0,
+  onChunk?: (i: number) => void | Promise<void>,
+): AsyncGenerator<Buffer> {
   let i = 0;
   for (const c of chunks) {
     await onChunk?.(i);
@@ -202,7 +284,8 @@ export async function* paced(chunks: Iterable<Buffer>, pauseMs = 0, onChunk?: (i
 
 /** PutMedia with kvsd's SigV4-signing PutMediaClient; collects every ack (and a transport error, if any). */
 export async function sendWithClient(
-  url: string, input: Omit<PutMediaInput, 'body'> & { body: PutMediaInput['body'] },
+  url: string,
+  input: Omit<PutMediaInput, 'body'> & { body: PutMediaInput['body'] },
   onAck?: (ack: Ack, run: ClientRun) => void,
 ): Promise<ClientRun> {
   const client = new PutMediaClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS });
@@ -250,8 +333,10 @@ export function rawPutMedia(url: string, headers: Record<string, string>, opts: 
     const req = request(new URL('/putMedia', url), {
       method: 'POST',
       headers: {
-        'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked',
-        authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kinesisvideo/aws4_request, SignedHeaders=host, Signature=00',
+        'content-type': 'application/octet-stream',
+        'transfer-encoding': 'chunked',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kinesisvideo/aws4_request, SignedHeaders=host, Signature=00',
         'x-amz-date': '20240101T000000Z',
         ...headers,
       },
@@ -259,7 +344,12 @@ export function rawPutMedia(url: string, headers: Record<string, string>, opts: 
     let aborted = false;
     let settled = false;
     const result: RawResult = { status: 0, headers: {}, body: '', lines: [], acks: [], at: [] };
-    const done = () => { if (!settled) { settled = true; resolve(result); } };
+    const done = () => {
+      if (!settled) {
+        settled = true;
+        resolve(result);
+      }
+    };
     req.on('error', (err) => {
       if (aborted || result.status !== 0) return done();
       settled = true;
@@ -286,18 +376,29 @@ export function rawPutMedia(url: string, headers: Record<string, string>, opts: 
           }
         }
       });
-      res.on('end', () => { if (pending) result.lines.push(pending); done(); });
+      res.on('end', () => {
+        if (pending) result.lines.push(pending);
+        done();
+      });
       res.on('error', done);
       res.on('close', done);
     });
-    opts.abortWhen?.then(() => { aborted = true; req.destroy(); setTimeout(done, 50); });
+    opts.abortWhen?.then(() => {
+      aborted = true;
+      req.destroy();
+      setTimeout(done, 50);
+    });
     void (async () => {
       try {
         for await (const chunk of opts.chunks ?? []) {
           if (aborted || req.destroyed) return;
           if (!req.write(chunk)) {
             await new Promise<void>((r) => {
-              const go = () => { req.off('drain', go); req.off('close', go); r(); };
+              const go = () => {
+                req.off('drain', go);
+                req.off('close', go);
+                r();
+              };
               req.on('drain', go);
               req.on('close', go);
             });
@@ -318,7 +419,10 @@ export function rawPutMedia(url: string, headers: Record<string, string>, opts: 
 /** The ack lines of one session, checked for shape: what every PutMedia response must satisfy. */
 export function checkAckShapes(acks: Ack[]) {
   for (const a of acks) {
-    assert.ok(['BUFFERING', 'RECEIVED', 'PERSISTED', 'ERROR', 'IDLE'].includes(a.EventType), `unknown EventType ${a.EventType}`);
+    assert.ok(
+      ['BUFFERING', 'RECEIVED', 'PERSISTED', 'ERROR', 'IDLE'].includes(a.EventType),
+      `unknown EventType ${a.EventType}`,
+    );
     if (a.EventType === 'IDLE') continue;
     assert.equal(typeof a.FragmentTimecode, 'number');
     assert.equal(typeof a.FragmentNumber, 'string');
@@ -343,15 +447,30 @@ export const numbersOf = (acks: Ack[], type: Ack['EventType']) =>
 export function checkAckSequence(acks: Ack[], timecodes: number[], persisted = true): string[] {
   checkAckShapes(acks);
   const real = acks.filter((a) => a.EventType !== 'IDLE');
-  assert.deepEqual(real.filter((a) => a.EventType === 'ERROR'), [], 'no ERROR ack expected');
+  assert.deepEqual(
+    real.filter((a) => a.EventType === 'ERROR'),
+    [],
+    'no ERROR ack expected',
+  );
   const buffering = real.filter((a) => a.EventType === 'BUFFERING');
-  assert.deepEqual(buffering.map((a) => a.FragmentTimecode), timecodes, 'one BUFFERING per cluster, with the raw cluster timecode');
+  assert.deepEqual(
+    buffering.map((a) => a.FragmentTimecode),
+    timecodes,
+    'one BUFFERING per cluster, with the raw cluster timecode',
+  );
   const numbers = buffering.map((a) => a.FragmentNumber!);
-  for (let i = 1; i < numbers.length; i++) assert.ok(numbers[i - 1]! < numbers[i]!, 'fragment numbers strictly increase');
-  assert.deepEqual(real.filter((a) => a.EventType === 'RECEIVED').map((a) => [a.FragmentNumber, a.FragmentTimecode]),
-    numbers.map((n, i) => [n, timecodes[i]]), 'one RECEIVED per cluster, in order');
-  assert.deepEqual(real.filter((a) => a.EventType === 'PERSISTED').map((a) => [a.FragmentNumber, a.FragmentTimecode]),
-    persisted ? numbers.map((n, i) => [n, timecodes[i]]) : [], persisted ? 'one PERSISTED per cluster, in order' : 'no PERSISTED');
+  for (let i = 1; i < numbers.length; i++)
+    assert.ok(numbers[i - 1]! < numbers[i]!, 'fragment numbers strictly increase');
+  assert.deepEqual(
+    real.filter((a) => a.EventType === 'RECEIVED').map((a) => [a.FragmentNumber, a.FragmentTimecode]),
+    numbers.map((n, i) => [n, timecodes[i]]),
+    'one RECEIVED per cluster, in order',
+  );
+  assert.deepEqual(
+    real.filter((a) => a.EventType === 'PERSISTED').map((a) => [a.FragmentNumber, a.FragmentTimecode]),
+    persisted ? numbers.map((n, i) => [n, timecodes[i]]) : [],
+    persisted ? 'one PERSISTED per cluster, in order' : 'no PERSISTED',
+  );
   numbers.forEach((n, i) => {
     const b = real.findIndex((a) => a.EventType === 'BUFFERING' && a.FragmentNumber === n);
     const r = real.findIndex((a) => a.EventType === 'RECEIVED' && a.FragmentNumber === n);
@@ -386,13 +505,17 @@ export async function listAll(url: string, stream: { StreamName?: string; Stream
   const client = new KinesisVideoArchivedMediaClient(clientConfig(url));
   try {
     const out: Fragment[] = [];
-    for await (const page of paginateListFragments({ client, pageSize: 7 }, {
-      ...stream,
-      FragmentSelector: {
-        FragmentSelectorType: 'SERVER_TIMESTAMP',
-        TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
+    for await (const page of paginateListFragments(
+      { client, pageSize: 7 },
+      {
+        ...stream,
+        FragmentSelector: {
+          FragmentSelectorType: 'SERVER_TIMESTAMP',
+          TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
+        },
       },
-    })) out.push(...(page.Fragments ?? []));
+    ))
+      out.push(...(page.Fragments ?? []));
     return out.sort((a, b) => (a.FragmentNumber! < b.FragmentNumber! ? -1 : 1));
   } finally {
     client.destroy();
@@ -404,7 +527,13 @@ export function fragmentNumberOf(seq: number, serverMs: number, nonce: number): 
   return ((1n << 156n) + (BigInt(seq) << 92n) + (BigInt(serverMs) << 28n) + BigInt(nonce)).toString();
 }
 
-export interface StoredFragment { number: string; segment: number; offset: number; size: number; bytes: Buffer }
+export interface StoredFragment {
+  number: string;
+  segment: number;
+  offset: number;
+  size: number;
+  bytes: Buffer;
+}
 
 /**
  * What kvsd stored for a stream, read straight from its data directory: the catalog opened read-only, and
@@ -413,17 +542,31 @@ export interface StoredFragment { number: string; segment: number; offset: numbe
 export function storedFragments(dataDir: string, streamName: string): StoredFragment[] {
   const db = new Database(join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const stream = db.prepare('SELECT id FROM streams WHERE name = ? AND deleted = 0').get(streamName) as { id: number } | undefined;
+    const stream = db.prepare('SELECT id FROM streams WHERE name = ? AND deleted = 0').get(streamName) as
+      | { id: number }
+      | undefined;
     assert.ok(stream, `stream ${streamName} is in the catalog`);
-    const rows = db.prepare('SELECT seq, server_ms, nonce, segment, offset, size FROM fragments WHERE stream_id = ? ORDER BY seq')
-      .all(stream.id) as { seq: number; server_ms: number; nonce: number; segment: number; offset: number; size: number }[];
+    const rows = db
+      .prepare('SELECT seq, server_ms, nonce, segment, offset, size FROM fragments WHERE stream_id = ? ORDER BY seq')
+      .all(stream.id) as {
+      seq: number;
+      server_ms: number;
+      nonce: number;
+      segment: number;
+      offset: number;
+      size: number;
+    }[];
     const files = new Map<number, Buffer>();
     return rows.map((r) => {
       let file = files.get(r.segment);
-      if (!file) files.set(r.segment, (file = readFileSync(join(dataDir, 'media', String(stream.id), `${r.segment}.seg`))));
+      if (!file)
+        files.set(r.segment, (file = readFileSync(join(dataDir, 'media', String(stream.id), `${r.segment}.seg`))));
       assert.ok(r.offset + r.size <= file.length, `fragment ${r.seq} lies inside segment file ${r.segment}`);
       return {
-        number: fragmentNumberOf(r.seq, r.server_ms, r.nonce), segment: r.segment, offset: r.offset, size: r.size,
+        number: fragmentNumberOf(r.seq, r.server_ms, r.nonce),
+        segment: r.segment,
+        offset: r.offset,
+        size: r.size,
         bytes: file.subarray(r.offset, r.offset + r.size),
       };
     });

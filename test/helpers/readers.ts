@@ -7,14 +7,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
-  KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand,
-} from '@aws-sdk/client-kinesis-video';
-import {
-  KinesisVideoArchivedMediaClient, GetMediaForFragmentListCommand, paginateListFragments, type Fragment,
+  KinesisVideoArchivedMediaClient,
+  GetMediaForFragmentListCommand,
+  paginateListFragments,
+  type Fragment,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import {
-  KinesisVideoMediaClient, GetMediaCommand, type GetMediaCommandInput,
+  KinesisVideoMediaClient,
+  GetMediaCommand,
+  type GetMediaCommandInput,
 } from '@aws-sdk/client-kinesis-video-media';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
 import { awsEnv, clientConfig, run, type Run } from './server.js';
@@ -30,17 +33,44 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // EBML, byte level
 
 export const EID = {
-  EBML: 0x1a45dfa3, Segment: 0x18538067, SeekHead: 0x114d9b74, Info: 0x1549a966, Tracks: 0x1654ae6b,
-  Tags: 0x1254c367, Tag: 0x7373, Targets: 0x63c0, SimpleTag: 0x67c8, TagName: 0x45a3, TagString: 0x4487,
-  Cluster: 0x1f43b675, Cues: 0x1c53bb6b, Chapters: 0x1043a770, Attachments: 0x1941a469, Void: 0xec,
+  EBML: 0x1a45dfa3,
+  Segment: 0x18538067,
+  SeekHead: 0x114d9b74,
+  Info: 0x1549a966,
+  Tracks: 0x1654ae6b,
+  Tags: 0x1254c367,
+  Tag: 0x7373,
+  Targets: 0x63c0,
+  SimpleTag: 0x67c8,
+  TagName: 0x45a3,
+  TagString: 0x4487,
+  Cluster: 0x1f43b675,
+  Cues: 0x1c53bb6b,
+  Chapters: 0x1043a770,
+  Attachments: 0x1941a469,
+  Void: 0xec,
 } as const;
 
 /** IDs that end an unknown-size Cluster: every level-1 element and a new EBML header. */
 const CLUSTER_ENDERS = new Set<number>([
-  EID.EBML, EID.Segment, EID.SeekHead, EID.Info, EID.Tracks, EID.Tags, EID.Cluster, EID.Cues, EID.Chapters, EID.Attachments,
+  EID.EBML,
+  EID.Segment,
+  EID.SeekHead,
+  EID.Info,
+  EID.Tracks,
+  EID.Tags,
+  EID.Cluster,
+  EID.Cues,
+  EID.Chapters,
+  EID.Attachments,
 ]);
 
-interface Head { id: number; headerLength: number; size: number | undefined; sizeWidth: number }
+interface Head {
+  id: number;
+  headerLength: number;
+  size: number | undefined;
+  sizeWidth: number;
+}
 
 /** Element header at pos: ID (marker kept), size (undefined = unknown); undefined if incomplete. */
 export function readHead(buf: Buffer, pos: number): Head | undefined {
@@ -55,7 +85,7 @@ export function readHead(buf: Buffer, pos: number): Head | undefined {
   assert.ok(sizeWidth >= 1 && sizeWidth <= 8, `invalid size byte at ${s}`);
   if (s + sizeWidth > buf.length) return undefined;
   let size = buf[s]! & (0xff >> sizeWidth);
-  let allOnes = size === (0xff >> sizeWidth);
+  let allOnes = size === 0xff >> sizeWidth;
   for (let i = 1; i < sizeWidth; i++) {
     size = size * 256 + buf[s + i]!;
     if (buf[s + i] !== 0xff) allOnes = false;
@@ -71,10 +101,15 @@ function width(first: number): number {
 /** The children of a payload (all known size). */
 export function childrenOf(payload: Buffer): { id: number; sizeWidth: number; bytes: Buffer; payload: Buffer }[] {
   const out = [];
-  for (let p = 0; p < payload.length;) {
+  for (let p = 0; p < payload.length; ) {
     const h = readHead(payload, p);
     assert.ok(h && h.size !== undefined && p + h.headerLength + h.size <= payload.length, `truncated child at ${p}`);
-    out.push({ id: h.id, sizeWidth: h.sizeWidth, bytes: payload.subarray(p, p + h.headerLength + h.size), payload: payload.subarray(p + h.headerLength, p + h.headerLength + h.size) });
+    out.push({
+      id: h.id,
+      sizeWidth: h.sizeWidth,
+      bytes: payload.subarray(p, p + h.headerLength + h.size),
+      payload: payload.subarray(p + h.headerLength, p + h.headerLength + h.size),
+    });
     p += h.headerLength + h.size;
   }
   return out;
@@ -96,8 +131,16 @@ export function kvsTagPairs(tagsElement: Buffer): [string, string][] {
     assert.equal(st.id, EID.SimpleTag, 'only SimpleTags in the Tag (no Targets)');
     assert.equal(st.sizeWidth, 4, 'SimpleTag size field is 4 bytes');
     const kids = childrenOf(st.payload);
-    assert.deepEqual(kids.map((k) => k.id), [EID.TagName, EID.TagString], 'SimpleTag = TagName, TagString');
-    assert.deepEqual(kids.map((k) => k.sizeWidth), [4, 4], 'TagName/TagString size fields are 4 bytes');
+    assert.deepEqual(
+      kids.map((k) => k.id),
+      [EID.TagName, EID.TagString],
+      'SimpleTag = TagName, TagString',
+    );
+    assert.deepEqual(
+      kids.map((k) => k.sizeWidth),
+      [4, 4],
+      'TagName/TagString size fields are 4 bytes',
+    );
     return [kids[0]!.payload.toString('utf8'), kids[1]!.payload.toString('utf8')];
   });
 }
@@ -131,16 +174,30 @@ export const tag = (pairs: [string, string][] | undefined, name: string) => pair
  * Parses the document starting at `pos`. Returns undefined when more bytes are needed. When not `final`, a
  * document is complete once the next one starts or, with `trailerEnds`, once its trailing Tags are in.
  */
-function parseDocument(buf: Buffer, pos: number, final: boolean, trailerEnds: boolean): { doc: KvsDocument; end: number } | undefined {
+function parseDocument(
+  buf: Buffer,
+  pos: number,
+  final: boolean,
+  trailerEnds: boolean,
+): { doc: KvsDocument; end: number } | undefined {
   const eh = readHead(buf, pos);
-  if (!eh) { assert.ok(!final, `truncated EBML header at ${pos}`); return undefined; }
+  if (!eh) {
+    assert.ok(!final, `truncated EBML header at ${pos}`);
+    return undefined;
+  }
   assert.equal(eh.id, EID.EBML, `document at ${pos} starts with an EBML header (found 0x${eh.id.toString(16)})`);
   assert.ok(eh.size !== undefined);
   let p = pos + eh.headerLength + eh.size;
-  if (p > buf.length) { assert.ok(!final, 'truncated EBML header'); return undefined; }
+  if (p > buf.length) {
+    assert.ok(!final, 'truncated EBML header');
+    return undefined;
+  }
   const ebmlHeader = buf.subarray(pos, p);
   const sh = readHead(buf, p);
-  if (!sh) { assert.ok(!final, 'truncated Segment header'); return undefined; }
+  if (!sh) {
+    assert.ok(!final, 'truncated Segment header');
+    return undefined;
+  }
   assert.equal(sh.id, EID.Segment, 'EBML header followed by a Segment');
   assert.equal(sh.size, undefined, 'the Segment has an unknown size');
   const segmentHeader = buf.subarray(p, p + sh.headerLength);
@@ -150,27 +207,45 @@ function parseDocument(buf: Buffer, pos: number, final: boolean, trailerEnds: bo
   let trailerDone = false;
   for (;;) {
     if (trailerEnds && trailerDone) break;
-    if (p >= buf.length) { if (final) break; return undefined; }
+    if (p >= buf.length) {
+      if (final) break;
+      return undefined;
+    }
     const h = readHead(buf, p);
-    if (!h) { assert.ok(!final, `truncated element header at ${p}`); return undefined; }
+    if (!h) {
+      assert.ok(!final, `truncated element header at ${p}`);
+      return undefined;
+    }
     if (h.id === EID.EBML) break;
     let end: number;
     if (h.size === undefined) {
       assert.equal(h.id, EID.Cluster, `unknown size only for Clusters (0x${h.id.toString(16)} at ${p})`);
       let q = p + h.headerLength;
       for (;;) {
-        if (q >= buf.length) { if (final) break; return undefined; }
+        if (q >= buf.length) {
+          if (final) break;
+          return undefined;
+        }
         const c = readHead(buf, q);
-        if (!c) { assert.ok(!final, `truncated header in cluster at ${q}`); return undefined; }
+        if (!c) {
+          assert.ok(!final, `truncated header in cluster at ${q}`);
+          return undefined;
+        }
         if (CLUSTER_ENDERS.has(c.id)) break;
         assert.ok(c.size !== undefined, 'cluster child of unknown size');
         q += c.headerLength + c.size;
-        if (q > buf.length) { assert.ok(!final, 'truncated cluster child'); return undefined; }
+        if (q > buf.length) {
+          assert.ok(!final, 'truncated cluster child');
+          return undefined;
+        }
       }
       end = q;
     } else {
       end = p + h.headerLength + h.size;
-      if (end > buf.length) { assert.ok(!final, `truncated element at ${p}`); return undefined; }
+      if (end > buf.length) {
+        assert.ok(!final, `truncated element at ${p}`);
+        return undefined;
+      }
     }
     elements.push({ id: h.id, bytes: buf.subarray(p, end) });
     if (h.id === EID.Cluster) seenCluster = true;
@@ -185,8 +260,13 @@ function parseDocument(buf: Buffer, pos: number, final: boolean, trailerEnds: bo
   const post = ci < 0 ? [] : elements.slice(ci + 1);
   assert.ok(post.length <= 1 && post.every((e) => e.id === EID.Tags), 'only trailing Tags after the Cluster');
   const doc: KvsDocument = {
-    offset: pos, bytes: buf.subarray(pos, p), ebmlHeader, segmentHeader, elements,
-    header: pre.filter((_, i) => i !== tagIndex), tags: kvsTagPairs(pre[tagIndex]!.bytes),
+    offset: pos,
+    bytes: buf.subarray(pos, p),
+    ebmlHeader,
+    segmentHeader,
+    elements,
+    header: pre.filter((_, i) => i !== tagIndex),
+    tags: kvsTagPairs(pre[tagIndex]!.bytes),
     ...(ci >= 0 && { cluster: elements[ci]!.bytes }),
     ...(post.length === 1 && { trailer: kvsTagPairs(post[0]!.bytes) }),
   };
@@ -196,7 +276,7 @@ function parseDocument(buf: Buffer, pos: number, final: boolean, trailerEnds: bo
 /** Every document of a complete response. */
 export function parseDocuments(buf: Buffer): KvsDocument[] {
   const docs: KvsDocument[] = [];
-  for (let p = 0; p < buf.length;) {
+  for (let p = 0; p < buf.length; ) {
     const r = parseDocument(buf, p, true, false)!;
     docs.push(r.doc);
     p = r.end;
@@ -229,19 +309,38 @@ export function producerHeader(input: Buffer): { ebmlHeader: Buffer; info: Buffe
 // ---------------------------------------------------------------------------------------------------
 // Input files
 
-export interface InputCluster { offset: number; size: number; timecode: number; frames: number; bytes: Buffer }
+export interface InputCluster {
+  offset: number;
+  size: number;
+  timecode: number;
+  frames: number;
+  bytes: Buffer;
+}
 
 /** A file's clusters as mkvinfo (the oracle) finds them, with their exact bytes; `head` = everything before. */
-export async function inputOf(file: string): Promise<{ input: Buffer; head: Buffer; clusters: InputCluster[]; frames: number }> {
+export async function inputOf(
+  file: string,
+): Promise<{ input: Buffer; head: Buffer; clusters: InputCluster[]; frames: number }> {
   const input = readFileSync(file);
   const infos = await mkvinfoClusters(file);
   assert.ok(infos.length > 1, `mkvinfo found clusters in ${file}`);
   const clusters = infos.map((c, i) => {
     const end = c.size !== undefined ? c.offset + c.size : (infos[i + 1]?.offset ?? input.length);
     assert.equal(end, infos[i + 1]?.offset ?? input.length, 'clusters are contiguous to the end of the file');
-    return { offset: c.offset, size: end - c.offset, timecode: Math.round(c.timestampNs! / 1e6), frames: c.frames.length, bytes: input.subarray(c.offset, end) };
+    return {
+      offset: c.offset,
+      size: end - c.offset,
+      timecode: Math.round(c.timestampNs! / 1e6),
+      frames: c.frames.length,
+      bytes: input.subarray(c.offset, end),
+    };
   });
-  return { input, head: input.subarray(0, clusters[0]!.offset), clusters, frames: clusters.reduce((s, c) => s + c.frames, 0) };
+  return {
+    input,
+    head: input.subarray(0, clusters[0]!.offset),
+    clusters,
+    frames: clusters.reduce((s, c) => s + c.frames, 0),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -250,13 +349,20 @@ export async function inputOf(file: string): Promise<{ input: Buffer; head: Buff
 export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
   const kv = new KinesisVideoClient(clientConfig(url));
   try {
-    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours }))).StreamARN!;
-  } finally { kv.destroy(); }
+    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours })))
+      .StreamARN!;
+  } finally {
+    kv.destroy();
+  }
 }
 
 export async function deleteStream(url: string, arn: string): Promise<void> {
   const kv = new KinesisVideoClient(clientConfig(url));
-  try { await kv.send(new DeleteStreamCommand({ StreamARN: arn })); } finally { kv.destroy(); }
+  try {
+    await kv.send(new DeleteStreamCommand({ StreamARN: arn }));
+  } finally {
+    kv.destroy();
+  }
 }
 
 export interface Ingest {
@@ -275,9 +381,16 @@ export interface Ingest {
  * PutMedia of a file with the real producer client: the head, then one cluster per write with `pauseMs`
  * between them (distinct server timestamps). RELATIVE timecodes from `producerStartMs`.
  */
-export async function ingest(url: string, stream: string, file: { head: Buffer; clusters: InputCluster[] }, opts: {
-  producerStartMs: number; pauseMs?: number; onAck?: (a: PutMediaAck, at: number) => void;
-}): Promise<Ingest> {
+export async function ingest(
+  url: string,
+  stream: string,
+  file: { head: Buffer; clusters: InputCluster[] },
+  opts: {
+    producerStartMs: number;
+    pauseMs?: number;
+    onAck?: (a: PutMediaAck, at: number) => void;
+  },
+): Promise<Ingest> {
   const client = new PutMediaClient({ endpoint: url, region: 'us-east-1', credentials: clientConfig(url).credentials });
   const pauseMs = opts.pauseMs ?? 0;
   async function* body() {
@@ -288,12 +401,20 @@ export async function ingest(url: string, stream: string, file: { head: Buffer; 
     }
   }
   const r: Ingest = { acks: [], at: [], received: [], persisted: [], persistedAt: [], errors: [] };
-  for await (const a of client.putMedia({ streamName: stream, timecodeType: 'RELATIVE', producerStartTimestamp: opts.producerStartMs, body: body() })) {
+  for await (const a of client.putMedia({
+    streamName: stream,
+    timecodeType: 'RELATIVE',
+    producerStartTimestamp: opts.producerStartMs,
+    body: body(),
+  })) {
     const now = Date.now();
     r.acks.push(a);
     r.at.push(now);
     if (a.EventType === 'RECEIVED') r.received.push(a.FragmentNumber!);
-    if (a.EventType === 'PERSISTED') { r.persisted.push(a.FragmentNumber!); r.persistedAt.push(now); }
+    if (a.EventType === 'PERSISTED') {
+      r.persisted.push(a.FragmentNumber!);
+      r.persistedAt.push(now);
+    }
     if (a.EventType === 'ERROR') r.errors.push(a);
     opts.onAck?.(a, now);
   }
@@ -307,12 +428,21 @@ export async function listAll(url: string, stream: string): Promise<Fragment[]> 
   const client = new KinesisVideoArchivedMediaClient(clientConfig(url));
   try {
     const out: Fragment[] = [];
-    for await (const page of paginateListFragments({ client, pageSize: 100 }, {
-      StreamName: stream,
-      FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) } },
-    })) out.push(...(page.Fragments ?? []));
+    for await (const page of paginateListFragments(
+      { client, pageSize: 100 },
+      {
+        StreamName: stream,
+        FragmentSelector: {
+          FragmentSelectorType: 'SERVER_TIMESTAMP',
+          TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
+        },
+      },
+    ))
+      out.push(...(page.Fragments ?? []));
     return out.sort((a, b) => (a.FragmentNumber! < b.FragmentNumber! ? -1 : 1));
-  } finally { client.destroy(); }
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Fragment number from its parts (spec §3.4 layout, as kvsd issues them). */
@@ -327,13 +457,18 @@ export const seconds3 = (ms: number) => `${Math.floor(ms / 1000)}.${String(ms % 
 // Reading
 
 /** GetMediaForFragmentList through the JS SDK, whole payload. */
-export async function fragmentList(url: string, input: { StreamName?: string; StreamARN?: string; Fragments: string[] }) {
+export async function fragmentList(
+  url: string,
+  input: { StreamName?: string; StreamARN?: string; Fragments: string[] },
+) {
   const client = new KinesisVideoArchivedMediaClient(clientConfig(url));
   try {
     const out = await client.send(new GetMediaForFragmentListCommand(input));
     const bytes = Buffer.from(await out.Payload!.transformToByteArray());
     return { contentType: out.ContentType, status: out.$metadata.httpStatusCode, bytes };
-  } finally { client.destroy(); }
+  } finally {
+    client.destroy();
+  }
 }
 
 /** GetMediaForFragmentList through the JS SDK, the payload left unread (the caller reads or destroys it). */
@@ -342,7 +477,14 @@ export async function openFragmentList(url: string, input: { StreamName?: string
   try {
     const out = await client.send(new GetMediaForFragmentListCommand(input));
     const payload = out.Payload as unknown as Readable;
-    return { payload, contentType: out.ContentType, close: () => { payload.destroy(); client.destroy(); } };
+    return {
+      payload,
+      contentType: out.ContentType,
+      close: () => {
+        payload.destroy();
+        client.destroy();
+      },
+    };
   } catch (err) {
     client.destroy();
     throw err;
@@ -360,11 +502,28 @@ export class MediaConsumer {
   private offset = 0;
   private waiters: (() => void)[] = [];
 
-  constructor(readonly payload: Readable, readonly contentType: string | undefined, private readonly client: { destroy(): void }, opts: { paused?: boolean } = {}) {
+  constructor(
+    readonly payload: Readable,
+    readonly contentType: string | undefined,
+    private readonly client: { destroy(): void },
+    opts: { paused?: boolean } = {},
+  ) {
     this.closed = new Promise((resolve) => {
-      payload.on('end', () => { this.ended = true; this.finish(); resolve(); this.wake(); });
-      payload.on('close', () => { resolve(); this.wake(); });
-      payload.on('error', (err) => { this.error = err; resolve(); this.wake(); });
+      payload.on('end', () => {
+        this.ended = true;
+        this.finish();
+        resolve();
+        this.wake();
+      });
+      payload.on('close', () => {
+        resolve();
+        this.wake();
+      });
+      payload.on('error', (err) => {
+        this.error = err;
+        resolve();
+        this.wake();
+      });
     });
     if (!opts.paused) this.resume();
   }
@@ -393,22 +552,34 @@ export class MediaConsumer {
   private finish() {
     if (this.pending.length === 0) return;
     const docs = parseDocuments(this.pending);
-    for (const d of docs) { d.offset += this.offset; d.at = Date.now(); this.docs.push(d); }
+    for (const d of docs) {
+      d.offset += this.offset;
+      d.at = Date.now();
+      this.docs.push(d);
+    }
     this.pending = Buffer.alloc(0);
   }
 
-  private wake() { for (const w of this.waiters.splice(0)) w(); }
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
 
   /** Resolves once `n` documents are in; fails after `ms`, or if the response ends first. */
   async waitFor(n: number, ms = 10_000): Promise<KvsDocument[]> {
     const deadline = Date.now() + ms;
     while (this.docs.length < n) {
-      assert.ok(!this.ended && this.error === undefined, `GetMedia response ended after ${this.docs.length} of ${n} documents (${String(this.error ?? '')})`);
+      assert.ok(
+        !this.ended && this.error === undefined,
+        `GetMedia response ended after ${this.docs.length} of ${n} documents (${String(this.error ?? '')})`,
+      );
       const left = deadline - Date.now();
       assert.ok(left > 0, `only ${this.docs.length} of ${n} GetMedia documents after ${ms} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return this.docs.slice(0, n);
@@ -422,7 +593,11 @@ export class MediaConsumer {
 }
 
 /** GetMedia through the JS SDK; the returned consumer reads the endless payload. */
-export async function getMedia(url: string, input: GetMediaCommandInput, opts: { paused?: boolean } = {}): Promise<MediaConsumer> {
+export async function getMedia(
+  url: string,
+  input: GetMediaCommandInput,
+  opts: { paused?: boolean } = {},
+): Promise<MediaConsumer> {
   const client = new KinesisVideoMediaClient(clientConfig(url));
   // The response headers must come at once, even when there is nothing to send yet (NOW at an idle stream):
   // the SDK's send() resolves only with them.
@@ -430,7 +605,10 @@ export async function getMedia(url: string, input: GetMediaCommandInput, opts: {
   const timer = setTimeout(() => abort.abort(), 10_000);
   try {
     const out = await client.send(new GetMediaCommand(input), { abortSignal: abort.signal }).catch((err: unknown) => {
-      assert.ok(!abort.signal.aborted, `GetMedia ${JSON.stringify(input.StartSelector)}: no response headers within 10 s`);
+      assert.ok(
+        !abort.signal.aborted,
+        `GetMedia ${JSON.stringify(input.StartSelector)}: no response headers within 10 s`,
+      );
       throw err;
     });
     assert.equal(out.$metadata.httpStatusCode, 200);
@@ -449,16 +627,27 @@ export const numbersOf = (docs: KvsDocument[]) => docs.map((d) => tag(d.tags, 'A
 // ---------------------------------------------------------------------------------------------------
 // Raw HTTP, processes, /proc
 
-export interface RawResponse { status: number; headers: Headers; text: string; json: any }
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
 
 /** POST a JSON body (a string is sent as is) without signing (kvsd runs without --auth). */
 export async function rawPost(url: string, path: string, body: unknown): Promise<RawResponse> {
   const res = await fetch(`${url}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -477,7 +666,18 @@ export { awsEnv };
 
 /** Frames ffprobe decodes-and-counts in the first video stream (across concatenated documents). */
 export async function ffprobeFrames(file: string): Promise<number> {
-  const r = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  const r = await run('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   assert.equal(r.code, 0, `ffprobe failed: ${r.stderr}`);
   return Number(r.stdout.trim());
 }
@@ -491,7 +691,8 @@ export async function assertDecodes(file: string, documents: number) {
   const r = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
   assert.equal(r.code, 0, `ffmpeg failed: ${r.stderr}`);
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-  const boundary = /^\[matroska,webm @ 0x[0-9a-f]+\] Found unknown-length element with ID 0x18538067 at pos\. 0x[0-9a-f]+ for which no syntax for parsing is available\.$/;
+  const boundary =
+    /^\[matroska,webm @ 0x[0-9a-f]+\] Found unknown-length element with ID 0x18538067 at pos\. 0x[0-9a-f]+ for which no syntax for parsing is available\.$/;
   const other = lines.filter((l) => !boundary.test(l));
   assert.deepEqual(other, [], 'ffmpeg reports no error but the document boundaries');
   assert.equal(lines.length, documents - 1, 'one boundary note per following document');
@@ -501,11 +702,19 @@ export async function assertDecodes(file: string, documents: number) {
  * mkvinfo -a: exit 0 or 1 (1 on concatenated documents: it warns and resyncs at each new EBML header,
  * tooling notes §7.10). Counts the level-1 elements it printed.
  */
-export async function mkvinfoLevel1(file: string): Promise<{ code: number; clusters: number; tracks: number; info: number; tags: number }> {
+export async function mkvinfoLevel1(
+  file: string,
+): Promise<{ code: number; clusters: number; tracks: number; info: number; tags: number }> {
   const r = await run('mkvinfo', ['-a', file]);
   assert.ok(r.code === 0 || r.code === 1, `mkvinfo exit ${r.code}: ${r.stderr}`);
   const count = (re: RegExp) => r.stdout.split('\n').filter((l) => re.test(l)).length;
-  return { code: r.code, clusters: count(/^\|\+ Cluster/), tracks: count(/^\|\+ Tracks/), info: count(/^\|\+ Segment information/), tags: count(/^\|\+ Tags/) };
+  return {
+    code: r.code,
+    clusters: count(/^\|\+ Cluster/),
+    tracks: count(/^\|\+ Tracks/),
+    info: count(/^\|\+ Segment information/),
+    tags: count(/^\|\+ Tags/),
+  };
 }
 
 /** Open file descriptors of a process. */
@@ -517,7 +726,11 @@ export function fdCount(pid: number): number {
 export function fdTargets(pid: number): string[] {
   const out: string[] = [];
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try { out.push(readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { /* closed meanwhile */ }
+    try {
+      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      /* closed meanwhile */
+    }
   }
   return out.sort();
 }
@@ -528,7 +741,6 @@ export function rssBytes(pid: number): number {
   assert.ok(m, 'VmRSS in /proc/<pid>/status');
   return Number(m[1]) * 1024;
 }
-
 
 /** Deterministic shuffle (mulberry32). */
 export function shuffled<T>(list: T[], seed: number): T[] {

@@ -24,15 +24,17 @@ export interface KvsdProcess {
   dispose(): Promise<void>;
 }
 
-export async function startKvsd(opts: {
-  args?: string[];
-  env?: Record<string, string>;
-  dataDir?: string;
-  /** Runs on the data directory before the server starts and locks it (e.g. `kvsd seed` of a big data set). */
-  prepare?: (dataDir: string) => Promise<unknown>;
-  /** A command that execs the rest, e.g. ['prlimit', '--nofile=256:256'] (the PID stays kvsd's). */
-  wrapper?: string[];
-} = {}): Promise<KvsdProcess> {
+export async function startKvsd(
+  opts: {
+    args?: string[];
+    env?: Record<string, string>;
+    dataDir?: string;
+    /** Runs on the data directory before the server starts and locks it (e.g. `kvsd seed` of a big data set). */
+    prepare?: (dataDir: string) => Promise<unknown>;
+    /** A command that execs the rest, e.g. ['prlimit', '--nofile=256:256'] (the PID stays kvsd's). */
+    wrapper?: string[];
+  } = {},
+): Promise<KvsdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kvsd-test-'));
   await opts.prepare?.(dataDir);
   let child: ChildProcess;
@@ -41,20 +43,38 @@ export async function startKvsd(opts: {
 
   async function launch() {
     // Reuse the port on restart so that clients and URLs stay valid.
-    const command = [...(opts.wrapper ?? []), process.execPath, CLI, 'serve', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])];
+    const command = [
+      ...(opts.wrapper ?? []),
+      process.execPath,
+      CLI,
+      'serve',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      ...(opts.args ?? []),
+    ];
     child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(() => reject(new Error(`kvsd did not start:\n${log}`)), 15_000);
       child.stdout!.on('data', (d: Buffer) => {
         log += d.toString();
         const m = /kvsd listening on (http:\/\/\S+)/.exec(log);
-        if (m) { clearTimeout(timer); resolveUrl(m[1]!); }
+        if (m) {
+          clearTimeout(timer);
+          resolveUrl(m[1]!);
+        }
       });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kvsd exited with ${code}:\n${log}`)); });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`kvsd exited with ${code}:\n${log}`));
+      });
     });
     port = Number(new URL(url).port);
     proc.url = url;
@@ -70,11 +90,17 @@ export async function startKvsd(opts: {
   }
 
   const proc: KvsdProcess = {
-    url: '', port: 0, dataDir, pid: 0,
+    url: '',
+    port: 0,
+    dataDir,
+    pid: 0,
     output: () => log,
     stop: () => signal('SIGTERM'),
     kill9: () => signal('SIGKILL'),
-    restart: async () => { await signal('SIGTERM'); await launch(); },
+    restart: async () => {
+      await signal('SIGTERM');
+      await launch();
+    },
     dispose: async () => {
       await signal('SIGTERM');
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -95,16 +121,29 @@ export function clientConfig(url: string) {
 }
 
 /** What a command-line tool (aws, python3, curl, ffprobe...) did: its exit code and output. */
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a tool to completion; rejects only if it could not be run (or timed out). */
-export function run(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+export function run(
+  file: string,
+  args: string[],
+  opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolveRun, reject) => {
-    const child = execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
+    const child = execFile(
+      file,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
+        if (err && typeof err.code !== 'number')
+          return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
         resolveRun({ code: err ? (err.code as number) : 0, stdout, stderr });
-      });
+      },
+    );
     if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   });
 }
@@ -112,7 +151,7 @@ export function run(file: string, args: string[], opts: { stdin?: string; env?: 
 /** Environment for /usr/bin/aws and /usr/bin/python3 (boto3) pointed at kvsd. */
 export function awsEnv(): Record<string, string> {
   return {
-    ...process.env as Record<string, string>,
+    ...(process.env as Record<string, string>),
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'kvsd-test-secret',
     AWS_DEFAULT_REGION: 'us-east-1',

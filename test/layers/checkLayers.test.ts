@@ -16,7 +16,9 @@ const checker = join(repo, 'scripts', 'check-layers.mjs');
 const dpdm = join(repo, 'node_modules', '.bin', 'dpdm');
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A copy of src/ in a temp dir, with `files` (path under src/ → content) added. */
 function copyWith(files: Record<string, string>): string {
@@ -59,7 +61,10 @@ describe('check-layers', () => {
 describe('dpdm (as check:layers runs it)', () => {
   // The arguments check:layers gives dpdm (no shell here: the quotes around the glob go).
   const script: string = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).scripts['check:layers'];
-  const dpdmArgs = script.slice(script.indexOf('dpdm ') + 5).split(/\s+/).map((a) => a.replace(/^'(.*)'$/, '$1'));
+  const dpdmArgs = script
+    .slice(script.indexOf('dpdm ') + 5)
+    .split(/\s+/)
+    .map((a) => a.replace(/^'(.*)'$/, '$1'));
 
   it('fails on an import cycle, even one of types only', () => {
     const root = mkdtempSync(join(tmpdir(), 'kvsd-cycle-'));

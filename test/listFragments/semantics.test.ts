@@ -12,8 +12,23 @@ import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-med
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
 import {
-  FIVE_KEYS, assertAscending, awsListJson, boto, botoOk, cliSelector, createStream, isoMs, ms, putMedia, rawFragments,
-  rawList, rawWalk, sdk, seed, selector, walk,
+  FIVE_KEYS,
+  assertAscending,
+  awsListJson,
+  boto,
+  botoOk,
+  cliSelector,
+  createStream,
+  isoMs,
+  ms,
+  putMedia,
+  rawFragments,
+  rawList,
+  rawWalk,
+  sdk,
+  seed,
+  selector,
+  walk,
 } from '../helpers/listing.js';
 
 let kvsd: KvsdProcess;
@@ -31,9 +46,19 @@ const X0 = 1_700_000_300_000;
 const OVERLAP0 = 1_700_000_500_000;
 let preciseArn: string;
 
-const rangeBody = (stream: string, kind: string, startMs: number, endMs: number, extra: Record<string, unknown> = {}) => ({
-  StreamName: stream, ...extra,
-  FragmentSelector: { FragmentSelectorType: kind, TimestampRange: { StartTimestamp: startMs / 1000, EndTimestamp: endMs / 1000 } },
+const rangeBody = (
+  stream: string,
+  kind: string,
+  startMs: number,
+  endMs: number,
+  extra: Record<string, unknown> = {},
+) => ({
+  StreamName: stream,
+  ...extra,
+  FragmentSelector: {
+    FragmentSelectorType: kind,
+    TimestampRange: { StartTimestamp: startMs / 1000, EndTimestamp: endMs / 1000 },
+  },
 });
 
 before(async () => {
@@ -47,18 +72,26 @@ before(async () => {
   // "overlap": real ffmpeg output, two fragments of 1960 ms at OVERLAP0 and OVERLAP0 + 2 s.
   await createStream(kvsd.url, 'overlap');
   const acks = await putMedia(kvsd.url, {
-    streamName: 'overlap', timecodeType: 'RELATIVE', producerStartTimestamp: OVERLAP0, body: await readFile(await ffmpegMkvFile({ seconds: 4, gop: 50, fps: 25 })),
+    streamName: 'overlap',
+    timecodeType: 'RELATIVE',
+    producerStartTimestamp: OVERLAP0,
+    body: await readFile(await ffmpegMkvFile({ seconds: 4, gop: 50, fps: 25 })),
   });
   assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, 2, JSON.stringify(acks));
   // "ties": A at X0 + 1000 i (i < 30), B at X0 + 10 s + 1000 j (j < 30): 20 producer timestamps carry two fragments.
   await seed(kvsd, 'ties', { fragments: 30, startMs: X0, intervalMs: 1000, create: true });
   await seed(kvsd, 'ties', { fragments: 30, startMs: X0 + 10_000, intervalMs: 1000 });
 });
-after(async () => { am?.destroy(); await kvsd?.dispose(); });
+after(async () => {
+  am?.destroy();
+  await kvsd?.dispose();
+});
 
 describe('range ends', () => {
   const list = async (kind: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP', start: number, end: number) => {
-    const out = await am.send(new ListFragmentsCommand({ StreamName: 'precise', FragmentSelector: selector(kind, start, end) }));
+    const out = await am.send(
+      new ListFragmentsCommand({ StreamName: 'precise', FragmentSelector: selector(kind, start, end) }),
+    );
     assert.equal(out.NextToken, undefined);
     return out.Fragments!.map((f) => ms(f.ProducerTimestamp));
   };
@@ -67,7 +100,11 @@ describe('range ends', () => {
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[1]!, P[3]!), [P[1], P[2], P[3]], 'exactly at both ends');
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[1]! + 1, P[3]!), [P[2], P[3]], 'start 1 ms after a fragment');
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[1]!, P[3]! - 1), [P[1], P[2]], 'end 1 ms before a fragment');
-    assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[1]! - 1, P[3]! + 1), [P[1], P[2], P[3]], '1 ms wider on both sides');
+    assert.deepEqual(
+      await list('PRODUCER_TIMESTAMP', P[1]! - 1, P[3]! + 1),
+      [P[1], P[2], P[3]],
+      '1 ms wider on both sides',
+    );
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[2]!, P[2]!), [P[2]], 'a zero-length range on a fragment');
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[2]! + 1, P[3]! - 1), [], 'strictly between two fragments');
     assert.deepEqual(await list('PRODUCER_TIMESTAMP', P[4]! + 1, P[4]! + 10_000), [], 'after the last');
@@ -79,16 +116,30 @@ describe('range ends', () => {
     // Each fragment of "precise" lasts 0 ms, so use the real PutMedia fragments of 1960 ms of "overlap":
     // one starting 1 ms before the range is out, though its frames reach into it.
     const start = OVERLAP0;
-    const out = await am.send(new ListFragmentsCommand({ StreamName: 'overlap', FragmentSelector: selector('PRODUCER_TIMESTAMP', start + 1, start + 2000) }));
-    assert.deepEqual(out.Fragments!.map((f) => ms(f.ProducerTimestamp)), [start + 2000]);
+    const out = await am.send(
+      new ListFragmentsCommand({
+        StreamName: 'overlap',
+        FragmentSelector: selector('PRODUCER_TIMESTAMP', start + 1, start + 2000),
+      }),
+    );
+    assert.deepEqual(
+      out.Fragments!.map((f) => ms(f.ProducerTimestamp)),
+      [start + 2000],
+    );
     assert.equal(out.Fragments![0]!.FragmentLengthInMilliseconds, 1960);
   });
 
   it('SERVER_TIMESTAMP ends are inclusive at millisecond precision too', async () => {
-    const all = await am.send(new ListFragmentsCommand({ StreamName: 'precise', FragmentSelector: selector('SERVER_TIMESTAMP', 0, Date.now() + 60_000) }));
+    const all = await am.send(
+      new ListFragmentsCommand({
+        StreamName: 'precise',
+        FragmentSelector: selector('SERVER_TIMESTAMP', 0, Date.now() + 60_000),
+      }),
+    );
     const servers = all.Fragments!.map((f) => ms(f.ServerTimestamp));
     assert.equal(servers.length, 5);
-    const lo = Math.min(...servers), hi = Math.max(...servers);
+    const lo = Math.min(...servers),
+      hi = Math.max(...servers);
     assert.equal((await list('SERVER_TIMESTAMP', lo, hi)).length, 5, 'exactly the earliest .. exactly the latest');
     assert.deepEqual(await list('SERVER_TIMESTAMP', hi + 1, hi + 60_000), [], '1 ms after the latest');
     assert.deepEqual(await list('SERVER_TIMESTAMP', lo - 60_000, lo - 1), [], '1 ms before the earliest');
@@ -100,18 +151,33 @@ describe('range ends', () => {
 
   it('raw wire: fractional epoch seconds are read at millisecond precision; exponent notation too', async () => {
     const r1 = await rawList(kvsd.url, rangeBody('precise', 'PRODUCER_TIMESTAMP', P[1]!, P[3]!));
-    assert.deepEqual(rawFragments(r1.json).map((f) => f.p), [P[1], P[2], P[3]]);
+    assert.deepEqual(
+      rawFragments(r1.json).map((f) => f.p),
+      [P[1], P[2], P[3]],
+    );
     const r2 = await rawList(kvsd.url, rangeBody('precise', 'PRODUCER_TIMESTAMP', P[1]! + 1, P[3]! - 1));
-    assert.deepEqual(rawFragments(r2.json).map((f) => f.p), [P[2]]);
+    assert.deepEqual(
+      rawFragments(r2.json).map((f) => f.p),
+      [P[2]],
+    );
     // How the real service writes numbers (Java Double.toString): 1.700000001123E9.
-    const r3 = await rawList(kvsd.url, `{"StreamName":"precise","FragmentSelector":{"FragmentSelectorType":"PRODUCER_TIMESTAMP","TimestampRange":{"StartTimestamp":${(P[1]! / 1e12).toFixed(12)}E9,"EndTimestamp":${(P[3]! / 1e12).toFixed(12)}E9}}}`);
+    const r3 = await rawList(
+      kvsd.url,
+      `{"StreamName":"precise","FragmentSelector":{"FragmentSelectorType":"PRODUCER_TIMESTAMP","TimestampRange":{"StartTimestamp":${(P[1]! / 1e12).toFixed(12)}E9,"EndTimestamp":${(P[3]! / 1e12).toFixed(12)}E9}}}`,
+    );
     assert.equal(r3.status, 200, r3.text);
-    assert.deepEqual(rawFragments(r3.json).map((f) => f.p), [P[1], P[2], P[3]]);
+    assert.deepEqual(
+      rawFragments(r3.json).map((f) => f.p),
+      [P[1], P[2], P[3]],
+    );
   });
 
   it('boto3 and the CLI (whole seconds on the wire) select inclusively; their sub-second inputs are truncated', async () => {
     const W = (i: number) => W0 + i * 1000;
-    const sel = (start: number, end: number) => ({ FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: start, EndTimestamp: end } });
+    const sel = (start: number, end: number) => ({
+      FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+      TimestampRange: { StartTimestamp: start, EndTimestamp: end },
+    });
     const [py, cli, cliFrac] = await Promise.all([
       boto(kvsd.url, [
         { params: { StreamName: 'whole', FragmentSelector: sel(W(1) / 1000, W(3) / 1000) } },
@@ -119,17 +185,48 @@ describe('range ends', () => {
         { params: { StreamName: 'whole', FragmentSelector: sel(W(1) / 1000 + 0.7, W(3) / 1000 + 0.2) } },
         { params: { StreamName: 'whole', FragmentSelector: sel(W(5) / 1000, W(5) / 1000) } },
         // On the millisecond-precise stream whole seconds fall between fragments: P0 = ...000.123.
-        { params: { StreamName: 'precise', FragmentSelector: sel(Math.floor(P[1]! / 1000), Math.floor(P[3]! / 1000)) } },
+        {
+          params: { StreamName: 'precise', FragmentSelector: sel(Math.floor(P[1]! / 1000), Math.floor(P[3]! / 1000)) },
+        },
       ]),
-      awsListJson(kvsd.url, ['--stream-name', 'whole', '--fragment-selector', cliSelector('PRODUCER_TIMESTAMP', W(1) / 1000, W(3) / 1000)]),
-      awsListJson(kvsd.url, ['--stream-name', 'whole', '--fragment-selector', cliSelector('PRODUCER_TIMESTAMP', W(0) / 1000 + 0.5, W(2) / 1000 + 0.999)]),
+      awsListJson(kvsd.url, [
+        '--stream-name',
+        'whole',
+        '--fragment-selector',
+        cliSelector('PRODUCER_TIMESTAMP', W(1) / 1000, W(3) / 1000),
+      ]),
+      awsListJson(kvsd.url, [
+        '--stream-name',
+        'whole',
+        '--fragment-selector',
+        cliSelector('PRODUCER_TIMESTAMP', W(0) / 1000 + 0.5, W(2) / 1000 + 0.999),
+      ]),
     ]);
-    assert.deepEqual(botoOk(py[0]).Fragments.map((f) => f.ProducerTimestamp), [W(1), W(2), W(3)]);
-    assert.deepEqual(botoOk(py[1]).Fragments.map((f) => f.ProducerTimestamp), [W(1), W(2), W(3)]);
-    assert.deepEqual(botoOk(py[2]).Fragments.map((f) => f.ProducerTimestamp), [W(5)]);
-    assert.deepEqual(botoOk(py[3]).Fragments.map((f) => f.ProducerTimestamp), [P[1], P[2]]);
-    assert.deepEqual(cli.Fragments.map((f) => isoMs(f.ProducerTimestamp)), [W(1), W(2), W(3)]);
-    assert.deepEqual(cliFrac.Fragments.map((f) => isoMs(f.ProducerTimestamp)), [W(0), W(1), W(2)], 'CLI sends int(seconds)');
+    assert.deepEqual(
+      botoOk(py[0]).Fragments.map((f) => f.ProducerTimestamp),
+      [W(1), W(2), W(3)],
+    );
+    assert.deepEqual(
+      botoOk(py[1]).Fragments.map((f) => f.ProducerTimestamp),
+      [W(1), W(2), W(3)],
+    );
+    assert.deepEqual(
+      botoOk(py[2]).Fragments.map((f) => f.ProducerTimestamp),
+      [W(5)],
+    );
+    assert.deepEqual(
+      botoOk(py[3]).Fragments.map((f) => f.ProducerTimestamp),
+      [P[1], P[2]],
+    );
+    assert.deepEqual(
+      cli.Fragments.map((f) => isoMs(f.ProducerTimestamp)),
+      [W(1), W(2), W(3)],
+    );
+    assert.deepEqual(
+      cliFrac.Fragments.map((f) => isoMs(f.ProducerTimestamp)),
+      [W(0), W(1), W(2)],
+      'CLI sends int(seconds)',
+    );
   });
 });
 
@@ -144,16 +241,37 @@ describe('naming the stream', () => {
     assert.equal(byName.Fragments!.length, 5);
     assert.deepEqual(byArn.Fragments, byName.Fragments);
     assert.deepEqual(byBoth.Fragments, byName.Fragments);
-    const raw = await rawList(kvsd.url, { StreamARN: preciseArn, FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: P[0]! / 1000, EndTimestamp: P[4]! / 1000 } } });
-    assert.deepEqual(rawFragments(raw.json).map((f) => f.n), byName.Fragments!.map((f) => f.FragmentNumber));
+    const raw = await rawList(kvsd.url, {
+      StreamARN: preciseArn,
+      FragmentSelector: {
+        FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+        TimestampRange: { StartTimestamp: P[0]! / 1000, EndTimestamp: P[4]! / 1000 },
+      },
+    });
+    assert.deepEqual(
+      rawFragments(raw.json).map((f) => f.n),
+      byName.Fragments!.map((f) => f.FragmentNumber),
+    );
   });
 
   it('paging by StreamARN: a token issued for the ARN works with the name too (same stream)', async () => {
     const sel = selector('PRODUCER_TIMESTAMP', P[0]!, P[4]!);
-    const first = await am.send(new ListFragmentsCommand({ StreamARN: preciseArn, MaxResults: 2, FragmentSelector: sel }));
+    const first = await am.send(
+      new ListFragmentsCommand({ StreamARN: preciseArn, MaxResults: 2, FragmentSelector: sel }),
+    );
     assert.ok(first.NextToken);
-    const second = await am.send(new ListFragmentsCommand({ StreamName: 'precise', MaxResults: 2, FragmentSelector: sel, NextToken: first.NextToken }));
-    assert.deepEqual(second.Fragments!.map((f) => ms(f.ProducerTimestamp)), [P[2], P[3]]);
+    const second = await am.send(
+      new ListFragmentsCommand({
+        StreamName: 'precise',
+        MaxResults: 2,
+        FragmentSelector: sel,
+        NextToken: first.NextToken,
+      }),
+    );
+    assert.deepEqual(
+      second.Fragments!.map((f) => ms(f.ProducerTimestamp)),
+      [P[2], P[3]],
+    );
   });
 });
 
@@ -161,7 +279,12 @@ describe('empty answers', () => {
   it('a stream with DataRetentionInHours 0 lists {"Fragments":[]}, though PutMedia sent it fragments', async () => {
     const file = await ffmpegMkvFile({ seconds: 4, gop: 50, fps: 25 });
     const start = Date.now() - 10_000;
-    const acks = await putMedia(kvsd.url, { streamName: 'retain-nothing', timecodeType: 'RELATIVE', producerStartTimestamp: start, body: await readFile(file) });
+    const acks = await putMedia(kvsd.url, {
+      streamName: 'retain-nothing',
+      timecodeType: 'RELATIVE',
+      producerStartTimestamp: start,
+      body: await readFile(file),
+    });
     assert.equal(acks.filter((a) => a.EventType === 'RECEIVED').length, 2, 'the fragments were received');
     assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, 0, 'and not persisted');
     for (const kind of ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP']) {
@@ -171,7 +294,12 @@ describe('empty answers', () => {
         assert.equal(r.text, '{"Fragments":[]}', `${kind} ${JSON.stringify(extra)}`);
       }
     }
-    const out = await am.send(new ListFragmentsCommand({ StreamName: 'retain-nothing', FragmentSelector: selector('SERVER_TIMESTAMP', 0, Date.now()) }));
+    const out = await am.send(
+      new ListFragmentsCommand({
+        StreamName: 'retain-nothing',
+        FragmentSelector: selector('SERVER_TIMESTAMP', 0, Date.now()),
+      }),
+    );
     assert.deepEqual(out.Fragments, []);
     assert.equal(out.NextToken, undefined);
   });
@@ -185,9 +313,14 @@ describe('empty answers', () => {
     assert.ok(before.json.NextToken);
     const { kv } = sdk(kvsd.url);
     const info = (await kv.send(new DescribeStreamCommand({ StreamARN: arn }))).StreamInfo!;
-    await kv.send(new UpdateDataRetentionCommand({
-      StreamARN: arn, CurrentVersion: info.Version!, Operation: 'DECREASE_DATA_RETENTION', DataRetentionChangeInHours: 1,
-    }));
+    await kv.send(
+      new UpdateDataRetentionCommand({
+        StreamARN: arn,
+        CurrentVersion: info.Version!,
+        Operation: 'DECREASE_DATA_RETENTION',
+        DataRetentionChangeInHours: 1,
+      }),
+    );
     kv.destroy();
     const after = await rawList(kvsd.url, body);
     assert.equal(after.status, 200, after.text);
@@ -197,14 +330,28 @@ describe('empty answers', () => {
   });
 
   it('a range with no fragments gives exactly {"Fragments":[]} and no NextToken key', async () => {
-    for (const [stream, start, end] of [['precise', P[0]! - 5000, P[0]! - 1], ['precise', P[4]! + 1, P[4]! + 1], ['many', M0 + 1, M0 + 9]] as const) {
+    for (const [stream, start, end] of [
+      ['precise', P[0]! - 5000, P[0]! - 1],
+      ['precise', P[4]! + 1, P[4]! + 1],
+      ['many', M0 + 1, M0 + 9],
+    ] as const) {
       for (const extra of [{}, { MaxResults: 1 }, { MaxResults: 1000 }]) {
         const r = await rawList(kvsd.url, rangeBody(stream, 'PRODUCER_TIMESTAMP', start, end, extra));
         assert.equal(r.status, 200, r.text);
         assert.equal(r.text, '{"Fragments":[]}');
       }
     }
-    const py = await boto(kvsd.url, [{ params: { StreamName: 'precise', FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: 1, EndTimestamp: 2 } } } }]);
+    const py = await boto(kvsd.url, [
+      {
+        params: {
+          StreamName: 'precise',
+          FragmentSelector: {
+            FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+            TimestampRange: { StartTimestamp: 1, EndTimestamp: 2 },
+          },
+        },
+      },
+    ]);
     assert.deepEqual(botoOk(py[0]).Fragments, []);
     assert.equal(botoOk(py[0]).NextToken, undefined);
   });
@@ -212,7 +359,11 @@ describe('empty answers', () => {
 
 describe('the response', () => {
   it('every fragment object has exactly the five keys, of the documented types', async () => {
-    for (const [stream, kind] of [['many', 'PRODUCER_TIMESTAMP'], ['ties', 'SERVER_TIMESTAMP'], ['overlap', 'PRODUCER_TIMESTAMP']] as const) {
+    for (const [stream, kind] of [
+      ['many', 'PRODUCER_TIMESTAMP'],
+      ['ties', 'SERVER_TIMESTAMP'],
+      ['overlap', 'PRODUCER_TIMESTAMP'],
+    ] as const) {
       const r = await rawList(kvsd.url, rangeBody(stream, kind, 0, Date.now() + 60_000, { MaxResults: 1000 }));
       assert.equal(r.status, 200, r.text);
       assert.ok(r.json.Fragments.length > 0);
@@ -240,12 +391,30 @@ describe('the response', () => {
     assert.equal(p3.json.Fragments.length, 50);
     assert.equal('NextToken' in p3.json, false);
     const all = [...rawFragments(p1.json), ...rawFragments(p2.json), ...rawFragments(p3.json)];
-    assert.deepEqual(all.map((f) => f.p), Array.from({ length: 250 }, (_, i) => M0 + i * 10));
+    assert.deepEqual(
+      all.map((f) => f.p),
+      Array.from({ length: 250 }, (_, i) => M0 + i * 10),
+    );
 
-    const out = await am.send(new ListFragmentsCommand({ StreamName: 'many', FragmentSelector: selector('PRODUCER_TIMESTAMP', M0, M0 + 10_000) }));
+    const out = await am.send(
+      new ListFragmentsCommand({
+        StreamName: 'many',
+        FragmentSelector: selector('PRODUCER_TIMESTAMP', M0, M0 + 10_000),
+      }),
+    );
     assert.equal(out.Fragments!.length, 100);
     assert.ok(out.NextToken);
-    const py = await boto(kvsd.url, [{ params: { StreamName: 'many', FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: M0 / 1000, EndTimestamp: M0 / 1000 + 10 } } } }]);
+    const py = await boto(kvsd.url, [
+      {
+        params: {
+          StreamName: 'many',
+          FragmentSelector: {
+            FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+            TimestampRange: { StartTimestamp: M0 / 1000, EndTimestamp: M0 / 1000 + 10 },
+          },
+        },
+      },
+    ]);
     assert.equal(botoOk(py[0]).Fragments.length, 100);
     assert.ok(botoOk(py[0]).NextToken);
   });
@@ -254,7 +423,10 @@ describe('the response', () => {
     for (const kind of ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'] as const) {
       const whole = await rawWalk(kvsd.url, rangeBody('ties', kind, 0, Date.now() + 60_000), 1000);
       assert.equal(whole.fragments.length, 60);
-      const key = (f: { p: number; s: number; n: string }) => ({ ts: kind === 'PRODUCER_TIMESTAMP' ? f.p : f.s, n: f.n });
+      const key = (f: { p: number; s: number; n: string }) => ({
+        ts: kind === 'PRODUCER_TIMESTAMP' ? f.p : f.s,
+        n: f.n,
+      });
       assertAscending(whole.fragments.map(key), `${kind}, one page`);
       for (const size of [1, 7]) {
         const paged = await rawWalk(kvsd.url, rangeBody('ties', kind, 0, Date.now() + 60_000), size);
@@ -264,15 +436,28 @@ describe('the response', () => {
       if (kind === 'PRODUCER_TIMESTAMP') {
         const ps = whole.fragments.map((f) => f.p);
         assert.equal(new Set(ps).size, 40, '20 timestamps carry two fragments');
-        const expected = [...Array.from({ length: 30 }, (_, i) => X0 + i * 1000), ...Array.from({ length: 30 }, (_, j) => X0 + 10_000 + j * 1000)].sort((a, b) => a - b);
+        const expected = [
+          ...Array.from({ length: 30 }, (_, i) => X0 + i * 1000),
+          ...Array.from({ length: 30 }, (_, j) => X0 + 10_000 + j * 1000),
+        ].sort((a, b) => a - b);
         assert.deepEqual(ps, expected);
       } else {
-        assert.ok(new Set(whole.fragments.map((f) => f.s)).size < 60, 'server timestamps tie (a seed pushes many clusters at once)');
+        assert.ok(
+          new Set(whole.fragments.map((f) => f.s)).size < 60,
+          'server timestamps tie (a seed pushes many clusters at once)',
+        );
       }
     }
     // The JS SDK walk agrees.
-    const viaSdk = await walk(am, { StreamName: 'ties', MaxResults: 4, FragmentSelector: selector('PRODUCER_TIMESTAMP', X0, X0 + 60_000) });
-    assertAscending(viaSdk.fragments.map((f) => ({ ts: ms(f.ProducerTimestamp), n: f.FragmentNumber! })), 'JS SDK pages of 4');
+    const viaSdk = await walk(am, {
+      StreamName: 'ties',
+      MaxResults: 4,
+      FragmentSelector: selector('PRODUCER_TIMESTAMP', X0, X0 + 60_000),
+    });
+    assertAscending(
+      viaSdk.fragments.map((f) => ({ ts: ms(f.ProducerTimestamp), n: f.FragmentNumber! })),
+      'JS SDK pages of 4',
+    );
     assert.equal(viaSdk.fragments.length, 60);
   });
 });

@@ -15,7 +15,11 @@ test('readId keeps the marker bits and waits for missing bytes', () => {
 
 test('readId rejects IDs longer than 4 bytes and reserved IDs, naming the offset', () => {
   for (const bad of ['08000000 01', '00', 'FF', '80', '7FFF', '4000', '1FFFFFFF', '10000000']) {
-    assert.throws(() => readId(hex(bad), 0, 77), (err: unknown) => err instanceof MkvError && /at offset 77/.test(err.message), bad);
+    assert.throws(
+      () => readId(hex(bad), 0, 77),
+      (err: unknown) => err instanceof MkvError && /at offset 77/.test(err.message),
+      bad,
+    );
   }
 });
 
@@ -43,7 +47,8 @@ test('encodeSize and readSize round trip in every width', () => {
       assert.equal(encoded.length, width);
       assert.deepEqual(readSize(encoded, 0, 0), { value: size, length: width });
     }
-    if (width < 8) assert.throws(() => encodeSize(2 ** (7 * width) - 1, width), RangeError, 'the all-ones value is reserved');
+    if (width < 8)
+      assert.throws(() => encodeSize(2 ** (7 * width) - 1, width), RangeError, 'the all-ones value is reserved');
   }
   assert.deepEqual(encodeSize(126), hex('FE'));
   assert.deepEqual(encodeSize(127), hex('407F'));
@@ -56,7 +61,8 @@ test('encodeId', () => {
   assert.deepEqual(encodeId(ID.TimecodeScale), hex('2AD7B1'));
   assert.deepEqual(encodeId(ID.CodecPrivate), hex('63A2'));
   assert.deepEqual(encodeId(ID.Void), hex('EC'));
-  for (const bad of [0, 0x7f, 0x0a45dfa3, 0x2000_0000, 0x1ff]) assert.throws(() => encodeId(bad), RangeError, `0x${bad.toString(16)}`);
+  for (const bad of [0, 0x7f, 0x0a45dfa3, 0x2000_0000, 0x1ff])
+    assert.throws(() => encodeId(bad), RangeError, `0x${bad.toString(16)}`);
 });
 
 test('readUint', () => {

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { Decoder, type EBMLElementDetail } from 'ts-ebml';
-import { ID, MkvError, MkvReader, UNKNOWN_SIZE_SEGMENT_HEADER, element, kvsTags, stringElement, uintElement } from '../../src/mkv/index.js';
+import {
+  ID,
+  MkvError,
+  MkvReader,
+  UNKNOWN_SIZE_SEGMENT_HEADER,
+  element,
+  kvsTags,
+  stringElement,
+  uintElement,
+} from '../../src/mkv/index.js';
 import type { FrameEvent, MkvEvent, TrackHeader } from '../../src/mkv/index.js';
 import { ffmpegMkvFile, gstMkvFile, mkvinfoClusters, splitRandom, mulberry32 } from '../helpers/media.js';
 
@@ -124,7 +133,12 @@ for (const source of sources) {
       const input = await readFile(await source.file());
       const whole = parse([input]);
       assert.ok(whole.clusters.length >= 5);
-      for (const [seed, maxChunk] of [[1, 7], [2, 1400], [3, 65536], [4, 200_000]]) {
+      for (const [seed, maxChunk] of [
+        [1, 7],
+        [2, 1400],
+        [3, 65536],
+        [4, 200_000],
+      ]) {
         assert.deepEqual(parse(splitRandom(input, seed, maxChunk)), whole, `seed ${seed}, chunks up to ${maxChunk}`);
       }
       assert.deepEqual(parse(bytewise(input)), whole, 'byte by byte');
@@ -147,7 +161,9 @@ for (const source of sources) {
         mkvinfo.map((c) => c.offset),
       );
       mkvinfo.forEach((c, i) => c.size !== undefined && assert.equal(clusters[i].size, c.size));
-      clusters.forEach(({ offset, size }, i) => assert.ok(parsed.clusters[i].equals(input.subarray(offset, offset + size))));
+      clusters.forEach(({ offset, size }, i) =>
+        assert.ok(parsed.clusters[i].equals(input.subarray(offset, offset + size))),
+      );
       const last = clusters.at(-1)!;
       assert.equal(last.offset + last.size, input.length, 'the last cluster ends the file');
     });
@@ -224,14 +240,22 @@ describe('MkvReader on composed streams', () => {
     const gst = await readFile(await gstMkvFile());
     const ffmpeg = await readFile(await ffmpegMkvFile({ crc: false }));
     const gstClusters = tsEbmlClusters(gst);
-    const tagsAfter = (i: number): Buffer => kvsTags([['AWS_KINESISVIDEO_FRAGMENT_NUMBER', `${i}`], ['N', 'v']]);
+    const tagsAfter = (i: number): Buffer =>
+      kvsTags([
+        ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', `${i}`],
+        ['N', 'v'],
+      ]);
     const parts: Buffer[] = [gst.subarray(0, gstClusters[0].offset)];
     gstClusters.forEach(({ offset, size }, i) => parts.push(gst.subarray(offset, offset + size), tagsAfter(i)));
     const first = Buffer.concat(parts);
     const input = Buffer.concat([first, ffmpeg]);
 
     const parsed = parse([input]);
-    for (const [seed, maxChunk] of [[6, 5], [7, 5000]]) assert.deepEqual(parse(splitRandom(input, seed, maxChunk)), parsed);
+    for (const [seed, maxChunk] of [
+      [6, 5],
+      [7, 5000],
+    ])
+      assert.deepEqual(parse(splitRandom(input, seed, maxChunk)), parsed);
 
     const kinds = parsed.events.filter((e) => e.kind !== 'frame' && e.kind !== 'clusterTimecode').map((e) => e.kind);
     const cluster = ['clusterStart', 'clusterEnd'];
@@ -259,8 +283,13 @@ describe('MkvReader on composed streams', () => {
       ...gstClusters.map((c, i) => ({ offset: c.offset + i * tagsAfter(0).length, size: c.size })),
       ...tsEbmlClusters(ffmpeg).map((c) => ({ offset: first.length + c.offset, size: c.size })),
     ];
-    assert.deepEqual(ofKind(parsed.events, 'clusterEnd').map(({ offset, size }) => ({ offset, size })), expected);
-    expected.forEach(({ offset, size }, i) => assert.ok(parsed.clusters[i].equals(input.subarray(offset, offset + size))));
+    assert.deepEqual(
+      ofKind(parsed.events, 'clusterEnd').map(({ offset, size }) => ({ offset, size })),
+      expected,
+    );
+    expected.forEach(({ offset, size }, i) =>
+      assert.ok(parsed.clusters[i].equals(input.subarray(offset, offset + size))),
+    );
   });
 
   test('BlockGroups, multi-byte track numbers, negative timecodes, Void and CRC-32 inside a cluster', () => {
@@ -272,7 +301,10 @@ describe('MkvReader on composed streams', () => {
           element(ID.CRC32, Buffer.alloc(4)),
           uintElement(ID.Timecode, 70_000),
           element(ID.BlockGroup, element(ID.Block, block(1, 0, 0x00, 10))),
-          element(ID.BlockGroup, Buffer.concat([element(ID.Block, block(1, 40, 0x00, 3)), uintElement(ID.ReferenceBlock, 40)])),
+          element(
+            ID.BlockGroup,
+            Buffer.concat([element(ID.Block, block(1, 40, 0x00, 3)), uintElement(ID.ReferenceBlock, 40)]),
+          ),
           element(ID.Void, Buffer.alloc(5)),
           element(ID.SimpleBlock, block(200, -5, 0x80, 7)),
           element(ID.SimpleBlock, block(3, 32767, 0x00, 0)),
@@ -301,11 +333,17 @@ describe('MkvReader on composed streams', () => {
   });
 
   test('a known-size Segment ends; the next document follows', () => {
-    const segmentPayload = Buffer.concat([syntheticInfo(), syntheticTracks(), element(ID.Cluster, uintElement(ID.Timecode, 1))]);
+    const segmentPayload = Buffer.concat([
+      syntheticInfo(),
+      syntheticTracks(),
+      element(ID.Cluster, uintElement(ID.Timecode, 1)),
+    ]);
     const doc = Buffer.concat([syntheticEbml(), element(ID.Segment, segmentPayload)]);
     const parsed = parse([doc, doc]);
     assert.deepEqual(
-      parsed.events.map((e) => (e.kind === 'clusterStart' || e.kind === 'clusterEnd' ? `${e.kind}@${e.offset}` : e.kind)),
+      parsed.events.map((e) =>
+        e.kind === 'clusterStart' || e.kind === 'clusterEnd' ? `${e.kind}@${e.offset}` : e.kind,
+      ),
       [0, doc.length].flatMap((base) => {
         const at = base + doc.length - element(ID.Cluster, uintElement(ID.Timecode, 1)).length;
         return ['header', `clusterStart@${at}`, 'clusterTimecode', `clusterEnd@${at}`];
@@ -315,7 +353,10 @@ describe('MkvReader on composed streams', () => {
 
   test('new Tracks inside a live Segment give a new header before the next cluster', () => {
     const cluster = element(ID.Cluster, uintElement(ID.Timecode, 0));
-    const tracks2 = element(ID.Tracks, element(ID.TrackEntry, Buffer.concat([uintElement(ID.TrackNumber, 2), stringElement(ID.CodecID, 'A_TEST')])));
+    const tracks2 = element(
+      ID.Tracks,
+      element(ID.TrackEntry, Buffer.concat([uintElement(ID.TrackNumber, 2), stringElement(ID.CodecID, 'A_TEST')])),
+    );
     const parsed = parse([Buffer.concat([syntheticHeader(), cluster, tracks2, cluster])]);
     const headers = ofKind(parsed.events, 'header').map((e) => e.header);
     assert.equal(headers.length, 2);
@@ -341,7 +382,12 @@ describe('MkvReader on truncated input', () => {
     const [, second, third] = tsEbmlClusters(input);
     const headerLength = 12; // GStreamer writes 8-byte sizes
     const cuts = [0, 1, 2, 3, 7, 500].map((n) => second.offset + headerLength + n).concat(third.offset - 1);
-    for (const cut of [...cuts, ...splitRandom(input.subarray(second.offset + headerLength, third.offset), 8, 4000).map((c) => c.byteOffset - input.byteOffset)]) {
+    for (const cut of [
+      ...cuts,
+      ...splitRandom(input.subarray(second.offset + headerLength, third.offset), 8, 4000).map(
+        (c) => c.byteOffset - input.byteOffset,
+      ),
+    ]) {
       const parsed = parse(splitRandom(input.subarray(0, cut), cut, 999));
       const last = ofKind(parsed.events, 'clusterEnd').at(-1);
       assert.deepEqual(last, { kind: 'clusterEnd', offset: second.offset, size: cut - second.offset }, `cut at ${cut}`);
@@ -372,7 +418,10 @@ describe('MkvReader on truncated input', () => {
 
 describe('MkvReader on invalid input', () => {
   const expectError = (input: Buffer, message: RegExp, opts?: { maxHeaderElementBytes?: number }): void => {
-    assert.throws(() => parse([input], opts), (err: unknown) => err instanceof MkvError && message.test(err.message));
+    assert.throws(
+      () => parse([input], opts),
+      (err: unknown) => err instanceof MkvError && message.test(err.message),
+    );
   };
 
   test('garbage', () => {
@@ -402,7 +451,12 @@ describe('MkvReader on invalid input', () => {
   });
 
   test('a cluster before Tracks', () => {
-    const input = Buffer.concat([syntheticEbml(), UNKNOWN_SIZE_SEGMENT_HEADER, syntheticInfo(), element(ID.Cluster, uintElement(ID.Timecode, 0))]);
+    const input = Buffer.concat([
+      syntheticEbml(),
+      UNKNOWN_SIZE_SEGMENT_HEADER,
+      syntheticInfo(),
+      element(ID.Cluster, uintElement(ID.Timecode, 0)),
+    ]);
     expectError(input, /Cluster before Tracks/);
   });
 
@@ -413,12 +467,21 @@ describe('MkvReader on invalid input', () => {
   test('unknown size on anything but a Segment or a Cluster', () => {
     const unknownBlockGroup = Buffer.from([0xa0, 0xff]);
     const clusterHeader = Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0xff]);
-    expectError(Buffer.concat([syntheticHeader(), clusterHeader, unknownBlockGroup]), /unknown size not supported for BlockGroup/);
-    expectError(Buffer.concat([syntheticEbml(), UNKNOWN_SIZE_SEGMENT_HEADER, Buffer.from([0x16, 0x54, 0xae, 0x6b, 0xff])]), /unknown size not supported for Tracks/);
+    expectError(
+      Buffer.concat([syntheticHeader(), clusterHeader, unknownBlockGroup]),
+      /unknown size not supported for BlockGroup/,
+    );
+    expectError(
+      Buffer.concat([syntheticEbml(), UNKNOWN_SIZE_SEGMENT_HEADER, Buffer.from([0x16, 0x54, 0xae, 0x6b, 0xff])]),
+      /unknown size not supported for Tracks/,
+    );
   });
 
   test('a child overrunning its parent', () => {
-    const cluster = Buffer.concat([Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x84]), element(ID.SimpleBlock, block(1, 0, 0x80, 4))]);
+    const cluster = Buffer.concat([
+      Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x84]),
+      element(ID.SimpleBlock, block(1, 0, 0x80, 4)),
+    ]);
     expectError(Buffer.concat([syntheticHeader(), cluster]), /SimpleBlock 0xA3 at offset \d+ overruns its parent/);
   });
 
@@ -429,7 +492,9 @@ describe('MkvReader on invalid input', () => {
 
   test('a header element above maxHeaderElementBytes', async () => {
     const input = await readFile(await ffmpegMkvFile());
-    expectError(input, /Tracks 0x1654AE6B at offset 282 of 143 bytes exceeds the 120-byte limit/, { maxHeaderElementBytes: 120 });
+    expectError(input, /Tracks 0x1654AE6B at offset 282 of 143 bytes exceeds the 120-byte limit/, {
+      maxHeaderElementBytes: 120,
+    });
     assert.doesNotThrow(() => parse([input], { maxHeaderElementBytes: 143 }));
   });
 });
@@ -441,13 +506,18 @@ describe('MkvReader speed', () => {
     const parsed = parse(bytewise(input));
     const ms = performance.now() - start;
     assert.equal(parsed.clusters.length, clusters);
-    assert.equal(parsed.clusters.reduce((n, c) => n + c.length, 0), input.length - ofKind(parsed.events, 'clusterStart')[0].offset);
+    assert.equal(
+      parsed.clusters.reduce((n, c) => n + c.length, 0),
+      input.length - ofKind(parsed.events, 'clusterStart')[0].offset,
+    );
     assert.ok(ms < 20_000, `${ms.toFixed(0)} ms`);
   });
 
   test('60 MB in 1400-byte chunks well under a second', async () => {
     const { input, clusters } = await repeatClusters(60_000_000);
-    const chunks = Array.from({ length: Math.ceil(input.length / 1400) }, (_, i) => input.subarray(i * 1400, (i + 1) * 1400));
+    const chunks = Array.from({ length: Math.ceil(input.length / 1400) }, (_, i) =>
+      input.subarray(i * 1400, (i + 1) * 1400),
+    );
     const reader = new MkvReader();
     let ended = 0;
     const start = performance.now();
@@ -488,7 +558,11 @@ function syntheticInfo(): Buffer {
 }
 
 function syntheticTracks(): Buffer {
-  const entry = Buffer.concat([uintElement(ID.TrackNumber, 1), uintElement(ID.TrackType, 1), stringElement(ID.CodecID, 'V_TEST')]);
+  const entry = Buffer.concat([
+    uintElement(ID.TrackNumber, 1),
+    uintElement(ID.TrackType, 1),
+    stringElement(ID.CodecID, 'V_TEST'),
+  ]);
   return element(ID.Tracks, element(ID.TrackEntry, entry));
 }
 

@@ -25,13 +25,20 @@ describe('element writers', () => {
     assert.deepEqual(uintElement(ID.TimecodeScale, 1_000_000), hex('2AD7B1 83 0F4240'));
     assert.deepEqual(uintElement(ID.Timecode, 2 ** 40 + 1), hex('E7 86 010000000001'));
     assert.throws(() => uintElement(ID.Timecode, -1), RangeError);
-    assert.deepEqual(stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'), Buffer.concat([hex('86 8F'), Buffer.from('V_MPEG4/ISO/AVC')]));
+    assert.deepEqual(
+      stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
+      Buffer.concat([hex('86 8F'), Buffer.from('V_MPEG4/ISO/AVC')]),
+    );
     assert.deepEqual(stringElement(ID.TagString, 'é'), hex('4487 82 C3A9'), 'sizes count UTF-8 bytes');
   });
 
   test('UNKNOWN_SIZE_SEGMENT_HEADER', () => {
     assert.deepEqual(UNKNOWN_SIZE_SEGMENT_HEADER, hex('18538067 01FFFFFFFFFFFFFF'));
-    assert.deepEqual(readElementHeader(UNKNOWN_SIZE_SEGMENT_HEADER, 0, 0), { id: ID.Segment, size: UNKNOWN, length: 12 });
+    assert.deepEqual(readElementHeader(UNKNOWN_SIZE_SEGMENT_HEADER, 0, 0), {
+      id: ID.Segment,
+      size: UNKNOWN,
+      length: 12,
+    });
   });
 });
 
@@ -76,15 +83,26 @@ describe('kvsTags', () => {
   test('round trip through MkvReader', () => {
     const ebml = element(ID.EBML, stringElement(0x4282, 'matroska'));
     const reader = new MkvReader();
-    const events = [...reader.push(Buffer.concat([ebml, UNKNOWN_SIZE_SEGMENT_HEADER, kvsTags(pairs)])), ...reader.end()];
+    const events = [
+      ...reader.push(Buffer.concat([ebml, UNKNOWN_SIZE_SEGMENT_HEADER, kvsTags(pairs)])),
+      ...reader.end(),
+    ];
     assert.deepEqual(events, [{ kind: 'tags', simpleTags: pairs.map(([name, value]) => ({ name, value })) }]);
   });
 
   test('round trip through ts-ebml', () => {
     const tags = kvsTags(pairs);
-    const decoded = new Decoder().decode(tags.buffer.slice(tags.byteOffset, tags.byteOffset + tags.length) as ArrayBuffer);
+    const decoded = new Decoder().decode(
+      tags.buffer.slice(tags.byteOffset, tags.byteOffset + tags.length) as ArrayBuffer,
+    );
     const strings = decoded.flatMap((e) => (e.type === 's' || e.type === '8' ? [[e.name, e.value]] : []));
-    assert.deepEqual(strings, pairs.flatMap(([name, value]) => [['TagName', name], ['TagString', value]]));
+    assert.deepEqual(
+      strings,
+      pairs.flatMap(([name, value]) => [
+        ['TagName', name],
+        ['TagString', value],
+      ]),
+    );
     const tagsElement = decoded.find((e) => e.name === 'Tags');
     assert.ok(tagsElement);
     assert.equal(tagsElement.dataEnd, tags.length);

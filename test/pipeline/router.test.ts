@@ -17,21 +17,40 @@ import { pathOf, Router } from '../../src/protocol/router.js';
 
 describe('Router', () => {
   const route = (method: 'GET' | 'POST', path: string, name: string): KvsdRoute => ({
-    method, path, name, auth: 'none', input: 'none', answers: 'json', streaming: false, handle: async () => ({}),
+    method,
+    path,
+    name,
+    auth: 'none',
+    input: 'none',
+    answers: 'json',
+    streaming: false,
+    handle: async () => ({}),
   });
 
   it('matches on method and path, and names the other methods of a known path', () => {
-    const router = new Router<KvsdRoute>().add({ name: 'g', routes: [route('GET', '/a', 'A'), route('POST', '/b', 'B')] });
+    const router = new Router<KvsdRoute>().add({
+      name: 'g',
+      routes: [route('GET', '/a', 'A'), route('POST', '/b', 'B')],
+    });
     assert.equal(router.match('GET', '/a').route?.name, 'A');
     assert.equal(router.match('POST', '/a').route, undefined);
-    assert.deepEqual(router.match('POST', '/a').samePath.map((r) => r.name), ['A']);
+    assert.deepEqual(
+      router.match('POST', '/a').samePath.map((r) => r.name),
+      ['A'],
+    );
     assert.deepEqual(router.match('GET', '/nope'), { samePath: [] });
-    assert.deepEqual(router.routes().map((r) => r.name), ['A', 'B']);
+    assert.deepEqual(
+      router.routes().map((r) => r.name),
+      ['A', 'B'],
+    );
   });
 
   it('refuses a second route for the same method and path, naming the group', () => {
     const router = new Router<KvsdRoute>().add({ name: 'first', routes: [route('GET', '/a', 'A')] });
-    assert.throws(() => router.add({ name: 'second', routes: [route('GET', '/a', 'A2')] }), /route group 'second': GET \/a/);
+    assert.throws(
+      () => router.add({ name: 'second', routes: [route('GET', '/a', 'A2')] }),
+      /route group 'second': GET \/a/,
+    );
   });
 
   it('pathOf drops the query string', () => {
@@ -46,14 +65,33 @@ describe('RequestPipeline', () => {
   const events: RequestEvent[] = [];
   const counters = new RequestCounters();
   const session: KvsdRoute = {
-    method: 'GET', path: '/session/item', name: 'GetItem', auth: 'session-token', input: 'query', answers: 'json',
+    method: 'GET',
+    path: '/session/item',
+    name: 'GetItem',
+    auth: 'session-token',
+    input: 'query',
+    answers: 'json',
     streaming: false,
-    shape: { type: 'structure', members: { SessionToken: { type: 'string', required: true }, Item: { type: 'string', pattern: '[a-z]+', required: true } } },
+    shape: {
+      type: 'structure',
+      members: {
+        SessionToken: { type: 'string', required: true },
+        Item: { type: 'string', pattern: '[a-z]+', required: true },
+      },
+    },
     handle: async ({ input }) => ({ got: (input as { Item: string }).Item }),
   };
   const open: KvsdRoute = {
-    method: 'GET', path: '/open', name: 'Open', auth: 'none', input: 'none', answers: 'stream', streaming: false,
-    handle: async ({ res }) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('streamed'); },
+    method: 'GET',
+    path: '/open',
+    name: 'Open',
+    auth: 'none',
+    input: 'none',
+    answers: 'stream',
+    streaming: false,
+    handle: async ({ res }) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('streamed');
+    },
   };
 
   before(async () => {
@@ -61,7 +99,7 @@ describe('RequestPipeline', () => {
       router: new Router<KvsdRoute>().add({ name: 'test', routes: [session, open] }),
       access: new AccessControl({ region: 'us-east-1', accountId: '000000000000' }),
       ready: () => undefined,
-      context: (_req, requestId) => ({ requestId } as unknown as Context),
+      context: (_req, requestId) => ({ requestId }) as unknown as Context,
       admitStreaming: () => {},
       bodyTimeoutMs: 1_000,
       sessionTokens: {
@@ -71,7 +109,9 @@ describe('RequestPipeline', () => {
         },
       },
       log: () => {},
-    }).onResponse((e) => events.push(e)).onResponse(counters.count);
+    })
+      .onResponse((e) => events.push(e))
+      .onResponse(counters.count);
     http = createServer(pipeline.listener);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -89,7 +129,10 @@ describe('RequestPipeline', () => {
     const res = await fetch(`${url}/session/item?SessionToken=bad&Item=NOT-VALID`);
     assert.equal(res.status, 403);
     assert.equal(res.headers.get('x-amzn-errortype'), 'NotAuthorizedException');
-    assert.deepEqual(await res.json(), { __type: 'NotAuthorizedException', message: 'Streaming session token is expired' });
+    assert.deepEqual(await res.json(), {
+      __type: 'NotAuthorizedException',
+      message: 'Streaming session token is expired',
+    });
   });
 
   it('query input is validated against the route shape', async () => {

@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
-  checkAckSequence, clustersOf, createStream, ffmpegEpochMkvFile, listAll, storedFragments, type Ack, type InputCluster,
+  checkAckSequence,
+  clustersOf,
+  createStream,
+  ffmpegEpochMkvFile,
+  listAll,
+  storedFragments,
+  type Ack,
+  type InputCluster,
 } from '../helpers/putMedia.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
@@ -32,38 +39,70 @@ after(async () => {
 /** Runs a bash pipeline; resolves with its exit code and output. */
 function sh(script: string, env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${script}\n${stdout}\n${stderr}`)); }, 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out: ${script}\n${stdout}\n${stderr}`));
+    }, 60_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
   });
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** ffmpeg writing live MKV (known-size clusters, 2 s each) to stdout as fast as it can encode. */
-const FFMPEG_PIPE = 'ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=size=640x360:rate=25 -t 6 '
-  + '-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 50 -keyint_min 50 -sc_threshold 0 '
-  + '-f matroska -live 1 -cluster_time_limit 10000 -cluster_size_limit 100000000 -';
+const FFMPEG_PIPE =
+  'ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=size=640x360:rate=25 -t 6 ' +
+  '-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 50 -keyint_min 50 -sc_threshold 0 ' +
+  '-f matroska -live 1 -cluster_time_limit 10000 -cluster_size_limit 100000000 -';
 
-const parseAcks = (stdout: string): Ack[] => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Ack);
+const parseAcks = (stdout: string): Ack[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Ack);
 
 /** Acks, ListFragments and the stored bytes agree with the clusters sent. */
-async function checkStored(stream: string, acks: Ack[], clusters: InputCluster[], producerMs: (c: InputCluster) => number) {
-  const numbers = checkAckSequence(acks, clusters.map((c) => c.timecode));
+async function checkStored(
+  stream: string,
+  acks: Ack[],
+  clusters: InputCluster[],
+  producerMs: (c: InputCluster) => number,
+) {
+  const numbers = checkAckSequence(
+    acks,
+    clusters.map((c) => c.timecode),
+  );
   const listed = await listAll(kvsd.url, { StreamName: stream });
-  assert.deepEqual(listed.map((f) => f.FragmentNumber), numbers);
+  assert.deepEqual(
+    listed.map((f) => f.FragmentNumber),
+    numbers,
+  );
   listed.forEach((f, i) => {
     assert.equal(f.ProducerTimestamp!.getTime(), producerMs(clusters[i]!));
     assert.equal(f.FragmentSizeInBytes, clusters[i]!.size);
     assert.equal(f.FragmentLengthInMilliseconds, clusters[i]!.lastFrameMs - clusters[i]!.firstFrameMs);
   });
   const stored = storedFragments(kvsd.dataDir, stream);
-  assert.deepEqual(stored.map((s) => s.number), numbers);
+  assert.deepEqual(
+    stored.map((s) => s.number),
+    numbers,
+  );
   stored.forEach((s, i) => assert.ok(s.bytes.equals(clusters[i]!.bytes), `fragment ${i} stored byte for byte`));
 }
 
@@ -73,12 +112,14 @@ describe('curl --aws-sigv4 streaming an ffmpeg pipe', () => {
     await createStream(kvsd.url, stream);
     const sent = join(scratch, 'curl-input.mkv');
     const headersFile = join(scratch, 'curl-headers.txt');
-    const { code, stdout, stderr } = await sh(`${FFMPEG_PIPE} | tee ${q(sent)} | curl -sS -N `
-      + `--aws-sigv4 "aws:amz:us-east-1:kinesisvideo" --user AKIDEXAMPLE:secret `
-      + `-H 'content-type: application/octet-stream' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' `
-      + `-H ${q(`x-amzn-stream-name: ${stream}`)} -H 'x-amzn-fragment-timecode-type: RELATIVE' `
-      + `-H 'x-amzn-producer-start-timestamp: 1700000000.000' -D ${q(headersFile)} `
-      + `-X POST -T - ${q(`${kvsd.url}/putMedia`)}`);
+    const { code, stdout, stderr } = await sh(
+      `${FFMPEG_PIPE} | tee ${q(sent)} | curl -sS -N ` +
+        `--aws-sigv4 "aws:amz:us-east-1:kinesisvideo" --user AKIDEXAMPLE:secret ` +
+        `-H 'content-type: application/octet-stream' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' ` +
+        `-H ${q(`x-amzn-stream-name: ${stream}`)} -H 'x-amzn-fragment-timecode-type: RELATIVE' ` +
+        `-H 'x-amzn-producer-start-timestamp: 1700000000.000' -D ${q(headersFile)} ` +
+        `-X POST -T - ${q(`${kvsd.url}/putMedia`)}`,
+    );
     assert.equal(code, 0, stderr);
     const head = readFileSync(headersFile, 'utf8');
     assert.match(head, /^HTTP\/1\.1 200/m);
@@ -90,9 +131,11 @@ describe('curl --aws-sigv4 streaming an ffmpeg pipe', () => {
 });
 
 describe('kvsd put', () => {
-  const put = (args: string, pre = '') => sh(`${pre}${q(process.execPath)} ${q(CLI)} put ${args}`, {
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'kvsd-test-secret',
-  });
+  const put = (args: string, pre = '') =>
+    sh(`${pre}${q(process.execPath)} ${q(CLI)} put ${args}`, {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'kvsd-test-secret',
+    });
 
   it('uploads a file to a stream it creates (--create) and exits 0 once every fragment is persisted', async () => {
     const stream = newName();
@@ -116,7 +159,8 @@ describe('kvsd put', () => {
     const sent = join(scratch, 'put-stdin.mkv');
     const { code, stdout, stderr } = await put(
       `--stream ${stream} --timecode-type RELATIVE --producer-start-timestamp 1700000000.5 --endpoint ${q(kvsd.url)} -`,
-      `${FFMPEG_PIPE} | tee ${q(sent)} | `);
+      `${FFMPEG_PIPE} | tee ${q(sent)} | `,
+    );
     assert.equal(code, 0, stderr);
     const { clusters } = await clustersOf(sent);
     assert.equal(clusters.length, 3);
@@ -131,7 +175,11 @@ describe('kvsd put', () => {
     assert.notEqual(code, 0);
     const acks = parseAcks(stdout);
     const { clusters } = await clustersOf(file);
-    checkAckSequence(acks, clusters.map((c) => c.timecode), false);
+    checkAckSequence(
+      acks,
+      clusters.map((c) => c.timecode),
+      false,
+    );
   });
 
   it('exits non-zero with ResourceNotFoundException on stderr for an unknown stream without --create', async () => {

@@ -7,8 +7,16 @@ import assert from 'node:assert/strict';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile, splitRandom } from '../helpers/media.js';
 import {
-  checkAckSequence, clustersOf, createStream, ffmpegEpochMkvFile, gstEpochMkvFile, listAll, paced, sendWithClient,
-  storedFragments, type InputCluster,
+  checkAckSequence,
+  clustersOf,
+  createStream,
+  ffmpegEpochMkvFile,
+  gstEpochMkvFile,
+  listAll,
+  paced,
+  sendWithClient,
+  storedFragments,
+  type InputCluster,
 } from '../helpers/putMedia.js';
 
 let kvsd: KvsdProcess;
@@ -19,8 +27,12 @@ const newStream = async () => {
   return name;
 };
 
-before(async () => { kvsd = await startKvsd(); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd();
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const SOURCES = [
   { file: () => ffmpegEpochMkvFile(1_700_000_000_250), type: 'ABSOLUTE' as const },
@@ -30,20 +42,34 @@ const SOURCES = [
   { file: () => ffmpegMkvFile({ crc: false }), type: 'RELATIVE' as const },
 ];
 
-interface Session { stream: string; clusters: InputCluster[]; input: Buffer; type: 'ABSOLUTE' | 'RELATIVE' }
+interface Session {
+  stream: string;
+  clusters: InputCluster[];
+  input: Buffer;
+  type: 'ABSOLUTE' | 'RELATIVE';
+}
 
 /** Runs the sessions at once (random chunks, short pauses so that they interleave); checks each one's acks. */
 async function runAll(sessions: Session[]) {
-  const runs = await Promise.all(sessions.map((s, i) => sendWithClient(kvsd.url, {
-    streamName: s.stream, timecodeType: s.type, ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_700_000_000_000 }),
-    body: paced(splitRandom(s.input, 100 + i, 8192), 5),
-  })));
+  const runs = await Promise.all(
+    sessions.map((s, i) =>
+      sendWithClient(kvsd.url, {
+        streamName: s.stream,
+        timecodeType: s.type,
+        ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_700_000_000_000 }),
+        body: paced(splitRandom(s.input, 100 + i, 8192), 5),
+      }),
+    ),
+  );
   // They really ran at once: each one started before every other one ended.
   for (const a of runs) for (const b of runs) assert.ok(a.at[0]! < b.at.at(-1)!, 'the sessions overlap in time');
   const all = new Set<string>();
   return runs.map((run, i) => {
     assert.equal(run.error, undefined, String(run.error));
-    const numbers = checkAckSequence(run.acks, sessions[i]!.clusters.map((c) => c.timecode));
+    const numbers = checkAckSequence(
+      run.acks,
+      sessions[i]!.clusters.map((c) => c.timecode),
+    );
     for (const n of numbers) {
       assert.ok(!all.has(n), `fragment number ${n} is unique`);
       all.add(n);
@@ -56,17 +82,24 @@ async function runAll(sessions: Session[]) {
 /** ListFragments and the data directory hold exactly `expected` (number → cluster bytes) for `stream`. */
 async function checkStream(stream: string, expected: Map<string, Buffer>) {
   const listed = await listAll(kvsd.url, { StreamName: stream });
-  assert.deepEqual(listed.map((f) => f.FragmentNumber).sort(), [...expected.keys()].sort(), `ListFragments of ${stream}`);
+  assert.deepEqual(
+    listed.map((f) => f.FragmentNumber).sort(),
+    [...expected.keys()].sort(),
+    `ListFragments of ${stream}`,
+  );
   for (const f of listed) assert.equal(f.FragmentSizeInBytes, expected.get(f.FragmentNumber!)!.length);
   const stored = storedFragments(kvsd.dataDir, stream);
   assert.equal(stored.length, expected.size);
-  for (const s of stored) assert.ok(s.bytes.equals(expected.get(s.number)!), `fragment ${s.number} stored byte for byte`);
+  for (const s of stored)
+    assert.ok(s.bytes.equals(expected.get(s.number)!), `fragment ${s.number} stored byte for byte`);
 }
 
 describe('concurrent PutMedia', () => {
   it('3 sessions on one stream at once: every fragment persisted, listed, byte-identical, numbers unique', async () => {
     const stream = await newStream();
-    const sessions = await Promise.all(SOURCES.slice(0, 3).map(async (src) => ({ stream, type: src.type, ...(await clustersOf(await src.file())) })));
+    const sessions = await Promise.all(
+      SOURCES.slice(0, 3).map(async (src) => ({ stream, type: src.type, ...(await clustersOf(await src.file())) })),
+    );
     const perSession = await runAll(sessions);
     const byNumber = new Map(perSession.flatMap((m) => [...m]));
     assert.equal(byNumber.size, 15);
@@ -75,7 +108,9 @@ describe('concurrent PutMedia', () => {
 
   it('5 streams at once: every fragment persisted, listed, byte-identical, numbers unique across streams', async () => {
     const streams = await Promise.all(SOURCES.map(() => newStream()));
-    const sessions = await Promise.all(SOURCES.map(async (src, i) => ({ stream: streams[i]!, type: src.type, ...(await clustersOf(await src.file())) })));
+    const sessions = await Promise.all(
+      SOURCES.map(async (src, i) => ({ stream: streams[i]!, type: src.type, ...(await clustersOf(await src.file())) })),
+    );
     const perSession = await runAll(sessions);
     for (const [i, stream] of streams.entries()) {
       assert.equal(perSession[i]!.size, 5);

@@ -13,15 +13,29 @@ import assert from 'node:assert/strict';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile, splitRandom } from '../helpers/media.js';
 import {
-  assertHealthy, checkAckSequence, clustersOf, createStream, gstEpochMkvFile, listAll, paced, sendWithClient, storedFragments,
-  type Ack, type ClientRun, type InputCluster,
+  assertHealthy,
+  checkAckSequence,
+  clustersOf,
+  createStream,
+  gstEpochMkvFile,
+  listAll,
+  paced,
+  sendWithClient,
+  storedFragments,
+  type Ack,
+  type ClientRun,
+  type InputCluster,
 } from '../helpers/putMedia.js';
 
 let kvsd: KvsdProcess;
 let counter = 0;
 
-before(async () => { kvsd = await startKvsd(); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd();
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const SOURCES = [
   { file: () => ffmpegMkvFile(), type: 'RELATIVE' as const },
@@ -50,29 +64,44 @@ interface Live {
  * Returns the acks each session got: all of them were sent before the kill.
  */
 async function ingestAndKill(killWhen: (live: Live) => boolean): Promise<Live> {
-  const sessions: Session[] = await Promise.all(SOURCES.map(async (src, i) => {
-    const stream = `durable-${process.pid}-${++counter}`;
-    await createStream(kvsd.url, stream);
-    const { input, clusters } = await clustersOf(await src.file());
-    return { stream, type: src.type, input, clusters, chunks: splitRandom(input, 1000 + counter * 10 + i, 3000) };
-  }));
+  const sessions: Session[] = await Promise.all(
+    SOURCES.map(async (src, i) => {
+      const stream = `durable-${process.pid}-${++counter}`;
+      await createStream(kvsd.url, stream);
+      const { input, clusters } = await clustersOf(await src.file());
+      return { stream, type: src.type, input, clusters, chunks: splitRandom(input, 1000 + counter * 10 + i, 3000) };
+    }),
+  );
   const live: Live = { sessions, acks: sessions.map(() => []), sent: sessions.map(() => 0) };
   let kill: Promise<void> | undefined;
   let killed!: (v: 'killed') => void;
-  const whenKilled = new Promise<'killed'>((r) => { killed = r; });
+  const whenKilled = new Promise<'killed'>((r) => {
+    killed = r;
+  });
   const check = () => {
     if (kill || !killWhen(live)) return;
     kill = kvsd.kill9(); // SIGKILL goes out synchronously, here
     killed('killed');
   };
-  const runs: Promise<ClientRun>[] = sessions.map((s, i) => sendWithClient(kvsd.url, {
-    streamName: s.stream, timecodeType: s.type, ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_700_000_000_000 }),
-    body: paced(s.chunks, 25, (k) => {
-      if (kill) return new Promise(() => {}); // the server is gone: stop sending
-      live.sent[i] += s.chunks[k]!.length;
-      check();
-    }),
-  }, (ack) => { live.acks[i]!.push(ack); check(); }));
+  const runs: Promise<ClientRun>[] = sessions.map((s, i) =>
+    sendWithClient(
+      kvsd.url,
+      {
+        streamName: s.stream,
+        timecodeType: s.type,
+        ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_700_000_000_000 }),
+        body: paced(s.chunks, 25, (k) => {
+          if (kill) return new Promise(() => {}); // the server is gone: stop sending
+          live.sent[i] += s.chunks[k]!.length;
+          check();
+        }),
+      },
+      (ack) => {
+        live.acks[i]!.push(ack);
+        check();
+      },
+    ),
+  );
   const all = Promise.all(runs);
   // Sessions end by themselves only if the kill never came.
   const outcome = await Promise.race([all.then(() => 'finished' as const), whenKilled]);
@@ -90,11 +119,15 @@ async function checkAfterRestart(live: Live) {
     const acks = live.acks[i]!;
     assert.ok(!acks.some((a) => a.EventType === 'ERROR'), `no ERROR ack: ${JSON.stringify(acks)}`);
     // Fragment number → the input cluster it was BUFFERING for.
-    const clusterOf = new Map(acks.filter((a) => a.EventType === 'BUFFERING').map((a) => {
-      const c = s.clusters.find((x) => x.timecode === a.FragmentTimecode);
-      assert.ok(c, `BUFFERING for an input cluster (${a.FragmentTimecode})`);
-      return [a.FragmentNumber!, c] as const;
-    }));
+    const clusterOf = new Map(
+      acks
+        .filter((a) => a.EventType === 'BUFFERING')
+        .map((a) => {
+          const c = s.clusters.find((x) => x.timecode === a.FragmentTimecode);
+          assert.ok(c, `BUFFERING for an input cluster (${a.FragmentTimecode})`);
+          return [a.FragmentNumber!, c] as const;
+        }),
+    );
     const persisted = acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber!);
     persistedTotal += persisted.length;
     clustersTotal += s.clusters.length;
@@ -108,8 +141,13 @@ async function checkAfterRestart(live: Live) {
       assert.equal(f.FragmentSizeInBytes, c.size, 'listed fragment is a whole cluster');
     }
     const stored = storedFragments(kvsd.dataDir, s.stream);
-    assert.deepEqual(stored.map((x) => x.number), listedNumbers, 'no catalog row beyond the listed fragments');
-    for (const x of stored) assert.ok(x.bytes.equals(clusterOf.get(x.number)!.bytes), `fragment ${x.number} is complete, byte for byte`);
+    assert.deepEqual(
+      stored.map((x) => x.number),
+      listedNumbers,
+      'no catalog row beyond the listed fragments',
+    );
+    for (const x of stored)
+      assert.ok(x.bytes.equals(clusterOf.get(x.number)!.bytes), `fragment ${x.number} is complete, byte for byte`);
   }
   assert.ok(persistedTotal >= 1, 'something was PERSISTED before the kill');
   assert.ok(persistedTotal < clustersTotal, 'the kill came before everything was PERSISTED');
@@ -119,14 +157,28 @@ async function checkAfterRestart(live: Live) {
 /** Each stream takes a new session after the restart; its numbers were never handed out before. */
 async function checkUsable(live: Live) {
   await assertHealthy(kvsd.url);
-  const before = new Set(live.acks.flat().map((a) => a.FragmentNumber).filter((n) => n));
-  const runs = await Promise.all(live.sessions.map((s) => sendWithClient(kvsd.url, {
-    streamName: s.stream, timecodeType: s.type, ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_800_000_000_000 }),
-    body: s.input,
-  })));
+  const before = new Set(
+    live.acks
+      .flat()
+      .map((a) => a.FragmentNumber)
+      .filter((n) => n),
+  );
+  const runs = await Promise.all(
+    live.sessions.map((s) =>
+      sendWithClient(kvsd.url, {
+        streamName: s.stream,
+        timecodeType: s.type,
+        ...(s.type === 'RELATIVE' && { producerStartTimestamp: 1_800_000_000_000 }),
+        body: s.input,
+      }),
+    ),
+  );
   for (const [i, run] of runs.entries()) {
     assert.equal(run.error, undefined);
-    const numbers = checkAckSequence(run.acks, live.sessions[i]!.clusters.map((c) => c.timecode));
+    const numbers = checkAckSequence(
+      run.acks,
+      live.sessions[i]!.clusters.map((c) => c.timecode),
+    );
     for (const n of numbers) assert.ok(!before.has(n), `fragment number ${n} is new`);
     const listed = (await listAll(kvsd.url, { StreamName: live.sessions[i]!.stream })).map((f) => f.FragmentNumber);
     for (const n of numbers) assert.ok(listed.includes(n));
@@ -134,12 +186,18 @@ async function checkUsable(live: Live) {
 }
 
 const MOMENTS: Array<[string, (live: Live) => boolean]> = [
-  ['after the first stream got 2 PERSISTED acks',
-    (live) => live.acks[0]!.filter((a) => a.EventType === 'PERSISTED').length >= 2],
-  ['the moment a 4th cluster is RECEIVED (its group commit in flight)',
-    (live) => live.acks.flat().filter((a) => a.EventType === 'RECEIVED').length >= 4],
-  ['in the middle of the third cluster of the second stream',
-    (live) => live.sent[1]! >= live.sessions[1]!.clusters[2]!.offset + live.sessions[1]!.clusters[2]!.size / 2],
+  [
+    'after the first stream got 2 PERSISTED acks',
+    (live) => live.acks[0]!.filter((a) => a.EventType === 'PERSISTED').length >= 2,
+  ],
+  [
+    'the moment a 4th cluster is RECEIVED (its group commit in flight)',
+    (live) => live.acks.flat().filter((a) => a.EventType === 'RECEIVED').length >= 4,
+  ],
+  [
+    'in the middle of the third cluster of the second stream',
+    (live) => live.sent[1]! >= live.sessions[1]!.clusters[2]!.offset + live.sessions[1]!.clusters[2]!.size / 2,
+  ],
 ];
 
 describe('PutMedia survives kill -9', () => {

@@ -18,7 +18,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KinesisVideoClient, DeleteStreamCommand, DescribeStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
-  KinesisVideoArchivedMediaClient, ListFragmentsCommand, ResourceNotFoundException,
+  KinesisVideoArchivedMediaClient,
+  ListFragmentsCommand,
+  ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +28,22 @@ import Database from 'better-sqlite3';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
 import {
-  assertHealthy, checkAckSequence, checkAckShapes, craftCluster, craftHeader, createStream, eventually, frames, hugeCluster,
-  listAll, rawPutMedia, sendWithClient, sleep, storedFragments, type Ack, type CraftCluster,
+  assertHealthy,
+  checkAckSequence,
+  checkAckShapes,
+  craftCluster,
+  craftHeader,
+  createStream,
+  eventually,
+  frames,
+  hugeCluster,
+  listAll,
+  rawPutMedia,
+  sendWithClient,
+  sleep,
+  storedFragments,
+  type Ack,
+  type CraftCluster,
 } from '../helpers/putMedia.js';
 
 let kvsd: KvsdProcess;
@@ -39,8 +55,12 @@ const newStream = async (retention = 24) => {
   return name;
 };
 
-before(async () => { kvsd = await startKvsd(); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd();
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const absolute = (stream: string) => ({ 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' });
 
@@ -74,16 +94,28 @@ async function expectError(stream: string, acks: Ack[], clusters: Map<number, Bu
     const buffering = acks.find((a) => a.EventType === 'BUFFERING' && a.FragmentTimecode === e.errorTimecode);
     assert.ok(buffering, 'the failed fragment was BUFFERING');
     assert.equal(error.FragmentNumber, buffering.FragmentNumber, 'the ERROR names the failed fragment');
-    assert.deepEqual(acks.filter((a) => a.FragmentNumber === error.FragmentNumber).map((a) => a.EventType), ['BUFFERING', 'ERROR'],
-      'the failed fragment is never RECEIVED or PERSISTED');
+    assert.deepEqual(
+      acks.filter((a) => a.FragmentNumber === error.FragmentNumber).map((a) => a.EventType),
+      ['BUFFERING', 'ERROR'],
+      'the failed fragment is never RECEIVED or PERSISTED',
+    );
   }
   const rest = acks.filter((a) => a.EventType !== 'ERROR' && a.FragmentNumber !== error.FragmentNumber);
   const numbers = checkAckSequence(rest, e.persisted);
   const listed = await listAll(kvsd.url, { StreamName: stream });
-  assert.deepEqual(listed.map((f) => f.FragmentNumber), numbers, 'exactly the good fragments are listed');
+  assert.deepEqual(
+    listed.map((f) => f.FragmentNumber),
+    numbers,
+    'exactly the good fragments are listed',
+  );
   const stored = storedFragments(kvsd.dataDir, stream);
-  assert.deepEqual(stored.map((s) => s.number), numbers);
-  stored.forEach((s, i) => assert.ok(s.bytes.equals(clusters.get(e.persisted[i]!)!), `fragment ${i} stored byte for byte`));
+  assert.deepEqual(
+    stored.map((s) => s.number),
+    numbers,
+  );
+  stored.forEach((s, i) =>
+    assert.ok(s.bytes.equals(clusters.get(e.persisted[i]!)!), `fragment ${i} stored byte for byte`),
+  );
   return numbers;
 }
 
@@ -108,42 +140,97 @@ describe('fragment-level ERROR acks drop the fragment; the session goes on', () 
     assert.ok(huge.size > 50 * 1024 * 1024);
     const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), c0, ...huge.parts, c2] });
     assert.equal(res.status, 200);
-    await expectError(stream, res.acks, new Map([[0, c0], [4000, c2]]), {
-      persisted: [0, 4000], errorId: 4001, errorCode: 'MAX_FRAGMENT_SIZE_REACHED', errorTimecode: 1000,
-    });
+    await expectError(
+      stream,
+      res.acks,
+      new Map([
+        [0, c0],
+        [4000, c2],
+      ]),
+      {
+        persisted: [0, 4000],
+        errorId: 4001,
+        errorCode: 'MAX_FRAGMENT_SIZE_REACHED',
+        errorTimecode: 1000,
+      },
+    );
     await expectUsable(stream);
   });
 
   it('4002 MAX_FRAGMENT_DURATION_REACHED: frames more than 10 s apart in one cluster (exactly 10 s is accepted)', async () => {
     const stream = await newStream();
     const c0 = craftCluster(good(0));
-    const long = craftCluster({ timecode: 1000, frames: [{ track: 1, rel: 0, size: 100 }, { track: 1, rel: 5000, size: 100 }, { track: 1, rel: 10_001, size: 100 }] });
-    const tenSeconds = craftCluster({ timecode: 20_000, frames: [{ track: 1, rel: 0, size: 100 }, { track: 1, rel: 10_000, size: 100 }] });
+    const long = craftCluster({
+      timecode: 1000,
+      frames: [
+        { track: 1, rel: 0, size: 100 },
+        { track: 1, rel: 5000, size: 100 },
+        { track: 1, rel: 10_001, size: 100 },
+      ],
+    });
+    const tenSeconds = craftCluster({
+      timecode: 20_000,
+      frames: [
+        { track: 1, rel: 0, size: 100 },
+        { track: 1, rel: 10_000, size: 100 },
+      ],
+    });
     const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), c0, long, tenSeconds] });
     assert.equal(res.status, 200);
-    await expectError(stream, res.acks, new Map([[0, c0], [20_000, tenSeconds]]), {
-      persisted: [0, 20_000], errorId: 4002, errorCode: 'MAX_FRAGMENT_DURATION_REACHED', errorTimecode: 1000,
-    });
+    await expectError(
+      stream,
+      res.acks,
+      new Map([
+        [0, c0],
+        [20_000, tenSeconds],
+      ]),
+      {
+        persisted: [0, 20_000],
+        errorId: 4002,
+        errorCode: 'MAX_FRAGMENT_DURATION_REACHED',
+        errorTimecode: 1000,
+      },
+    );
     const listed = await listAll(kvsd.url, { StreamName: stream });
     assert.equal(listed[1]!.FragmentLengthInMilliseconds, 10_000);
     await expectUsable(stream);
   });
 
-  it('4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS: first frame not after the previous fragment\'s last frame', async () => {
+  it("4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS: first frame not after the previous fragment's last frame", async () => {
     const stream = await newStream();
     const c0 = craftCluster(good(0)); // frames at 0..360 ms
     // Its first frame is at 360 ms, equal to the last frame of c0: not after it.
     const equal = craftCluster(good(360));
     // Its timecode is later, but its first frame (relative -700) lands before c0's last frame.
-    const negative = craftCluster({ timecode: 800, frames: [{ track: 1, rel: -700, size: 100 }, { track: 1, rel: 0, size: 100 }] });
+    const negative = craftCluster({
+      timecode: 800,
+      frames: [
+        { track: 1, rel: -700, size: 100 },
+        { track: 1, rel: 0, size: 100 },
+      ],
+    });
     const c3 = craftCluster(good(361)); // first frame 1 ms after c0's last: fine
-    for (const [bad, tc] of [[equal, 360], [negative, 800]] as const) {
+    for (const [bad, tc] of [
+      [equal, 360],
+      [negative, 800],
+    ] as const) {
       const s = bad === equal ? stream : await newStream();
       const res = await rawPutMedia(kvsd.url, absolute(s), { chunks: [craftHeader(), c0, bad, c3] });
       assert.equal(res.status, 200);
-      await expectError(s, res.acks, new Map([[0, c0], [361, c3]]), {
-        persisted: [0, 361], errorId: 4004, errorCode: 'FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS', errorTimecode: tc,
-      });
+      await expectError(
+        s,
+        res.acks,
+        new Map([
+          [0, c0],
+          [361, c3],
+        ]),
+        {
+          persisted: [0, 361],
+          errorId: 4004,
+          errorCode: 'FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS',
+          errorTimecode: tc,
+        },
+      );
     }
     await expectUsable(stream);
   });
@@ -151,13 +238,27 @@ describe('fragment-level ERROR acks drop the fragment; the session goes on', () 
   it('4010 TRACK_NUMBER_MISMATCH: a frame on a track the header does not declare', async () => {
     const stream = await newStream();
     const c0 = craftCluster(good(0));
-    const bad = craftCluster({ timecode: 1000, frames: [...frames({ count: 3 }), { track: 2, rel: 200, size: 100 }, ...frames({ count: 3, startRel: 240 })] });
+    const bad = craftCluster({
+      timecode: 1000,
+      frames: [...frames({ count: 3 }), { track: 2, rel: 200, size: 100 }, ...frames({ count: 3, startRel: 240 })],
+    });
     const c2 = craftCluster(good(2000));
     const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), c0, bad, c2] });
     assert.equal(res.status, 200);
-    await expectError(stream, res.acks, new Map([[0, c0], [2000, c2]]), {
-      persisted: [0, 2000], errorId: 4010, errorCode: 'TRACK_NUMBER_MISMATCH', errorTimecode: 1000,
-    });
+    await expectError(
+      stream,
+      res.acks,
+      new Map([
+        [0, c0],
+        [2000, c2],
+      ]),
+      {
+        persisted: [0, 2000],
+        errorId: 4010,
+        errorCode: 'TRACK_NUMBER_MISMATCH',
+        errorTimecode: 1000,
+      },
+    );
     await expectUsable(stream);
   });
 
@@ -168,9 +269,20 @@ describe('fragment-level ERROR acks drop the fragment; the session goes on', () 
     const c2 = craftCluster(good(2000, [1, 2]));
     const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(2), c0, bad, c2] });
     assert.equal(res.status, 200);
-    await expectError(stream, res.acks, new Map([[0, c0], [2000, c2]]), {
-      persisted: [0, 2000], errorId: 4011, errorCode: 'FRAMES_MISSING_FOR_TRACK', errorTimecode: 1000,
-    });
+    await expectError(
+      stream,
+      res.acks,
+      new Map([
+        [0, c0],
+        [2000, c2],
+      ]),
+      {
+        persisted: [0, 2000],
+        errorId: 4011,
+        errorCode: 'FRAMES_MISSING_FOR_TRACK',
+        errorTimecode: 1000,
+      },
+    );
     await expectUsable(stream, [1, 2]);
   });
 });
@@ -190,9 +302,20 @@ describe('session-ending ERROR acks', () => {
         : [craftHeader(), c0, c1, garbage, after];
       const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks, pauseMs: 50 });
       assert.equal(res.status, 200);
-      await expectError(stream, res.acks, new Map([[0, c0], [1000, c1]]), {
-        persisted: [0, 1000], errorId: 4006, errorCode: 'INVALID_MKV_DATA', errorTimecode: -1,
-      });
+      await expectError(
+        stream,
+        res.acks,
+        new Map([
+          [0, c0],
+          [1000, c1],
+        ]),
+        {
+          persisted: [0, 1000],
+          errorId: 4006,
+          errorCode: 'INVALID_MKV_DATA',
+          errorTimecode: -1,
+        },
+      );
       await expectUsable(stream);
     }
   });
@@ -201,10 +324,15 @@ describe('session-ending ERROR acks', () => {
     const stream = await newStream();
     const c0 = craftCluster(good(0));
     const c1 = craftCluster(good(1000));
-    const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), c0, c1.subarray(0, c1.length - 50)] });
+    const res = await rawPutMedia(kvsd.url, absolute(stream), {
+      chunks: [craftHeader(), c0, c1.subarray(0, c1.length - 50)],
+    });
     assert.equal(res.status, 200);
     await expectError(stream, res.acks, new Map([[0, c0]]), {
-      persisted: [0], errorId: 4006, errorCode: 'INVALID_MKV_DATA', errorTimecode: 1000,
+      persisted: [0],
+      errorId: 4006,
+      errorCode: 'INVALID_MKV_DATA',
+      errorTimecode: 1000,
     });
     await expectUsable(stream);
   });
@@ -214,10 +342,15 @@ describe('session-ending ERROR acks', () => {
     const c1 = craftCluster({ ...good(1000), unknownSize: true });
     // c1's last SimpleBlock (200 bytes of frame data) loses its last 50 bytes: storing it would keep a cut frame.
     const stream = await newStream();
-    const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), c0, c1.subarray(0, c1.length - 50)] });
+    const res = await rawPutMedia(kvsd.url, absolute(stream), {
+      chunks: [craftHeader(), c0, c1.subarray(0, c1.length - 50)],
+    });
     assert.equal(res.status, 200);
     await expectError(stream, res.acks, new Map([[0, c0]]), {
-      persisted: [0], errorId: 4006, errorCode: 'INVALID_MKV_DATA', errorTimecode: 1000,
+      persisted: [0],
+      errorId: 4006,
+      errorCode: 'INVALID_MKV_DATA',
+      errorTimecode: 1000,
     });
     await expectUsable(stream);
     // Cut right after c1's 9th frame instead: an unknown-size cluster may end at any frame boundary.
@@ -237,12 +370,26 @@ describe('session-ending ERROR acks', () => {
     checkAckSequence(ok.acks, [0]);
 
     const four = craftCluster(good(1000, [1, 2, 3, 4]));
-    const res = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(4), four, craftCluster(good(2000, [1, 2, 3, 4]))], pauseMs: 50 });
+    const res = await rawPutMedia(kvsd.url, absolute(stream), {
+      chunks: [craftHeader(4), four, craftCluster(good(2000, [1, 2, 3, 4]))],
+      pauseMs: 50,
+    });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.acks, [{ EventType: 'ERROR', FragmentTimecode: -1, FragmentNumber: '', ErrorId: 4012, ErrorCode: 'MORE_THAN_ALLOWED_TRACKS_FOUND' }]);
+    assert.deepEqual(res.acks, [
+      {
+        EventType: 'ERROR',
+        FragmentTimecode: -1,
+        FragmentNumber: '',
+        ErrorId: 4012,
+        ErrorCode: 'MORE_THAN_ALLOWED_TRACKS_FOUND',
+      },
+    ]);
     // The earlier session's fragment is untouched.
     const listed = await listAll(kvsd.url, { StreamName: stream });
-    assert.deepEqual(listed.map((f) => f.FragmentNumber), ok.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber));
+    assert.deepEqual(
+      listed.map((f) => f.FragmentNumber),
+      ok.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber),
+    );
     assert.ok(storedFragments(kvsd.dataDir, stream)[0]!.bytes.equals(three));
     await expectUsable(stream, [1, 2, 3]);
   });
@@ -253,12 +400,16 @@ describe('session-ending ERROR acks', () => {
     const kv = new KinesisVideoClient(clientConfig(kvsd.url));
     const clusters = Array.from({ length: 20 }, (_, i) => craftCluster(good(i * 1000)));
     let firstPersisted!: () => void;
-    const persisted = new Promise<void>((r) => { firstPersisted = r; });
+    const persisted = new Promise<void>((r) => {
+      firstPersisted = r;
+    });
     let deleteSentAt = 0;
     let deletedAt = 0;
     let errorAt = 0;
     let responseEnded!: () => void;
-    const ended = new Promise<void>((r) => { responseEnded = r; });
+    const ended = new Promise<void>((r) => {
+      responseEnded = r;
+    });
     async function* body() {
       yield craftHeader();
       for (const [i, c] of clusters.entries()) {
@@ -272,7 +423,10 @@ describe('session-ending ERROR acks', () => {
           // The producer now sends nothing for a long time: the server must not wait for it.
           await new Promise<void>((r) => {
             const timer = setTimeout(r, 6000);
-            void ended.then(() => { clearTimeout(timer); r(); });
+            void ended.then(() => {
+              clearTimeout(timer);
+              r();
+            });
           });
         }
       }
@@ -294,17 +448,30 @@ describe('session-ending ERROR acks', () => {
     assert.equal(error.ErrorId, 4008);
     assert.equal(error.ErrorCode, 'STREAM_NOT_ACTIVE');
     assert.ok(errorAt >= deleteSentAt && errorAt - deletedAt < 1000, 'the ERROR comes right after the deletion');
-    assert.ok(endedAt - deletedAt < 2000, `the response ends soon after (${endedAt - deletedAt} ms), not when the producer sends again`);
+    assert.ok(
+      endedAt - deletedAt < 2000,
+      `the response ends soon after (${endedAt - deletedAt} ms), not when the producer sends again`,
+    );
     assert.ok(endedAt - t0 < 5000);
     assert.equal(res.acks.filter((a) => a.EventType === 'BUFFERING').length, 2, 'nothing after the deletion is read');
-    assert.ok(!res.acks.slice(res.acks.indexOf(error)).some((a) => a.EventType === 'BUFFERING' || a.EventType === 'IDLE'));
+    assert.ok(
+      !res.acks.slice(res.acks.indexOf(error)).some((a) => a.EventType === 'BUFFERING' || a.EventType === 'IDLE'),
+    );
 
     // The stream is gone: listing it and sending to it are ResourceNotFound.
     const archived = new KinesisVideoArchivedMediaClient(clientConfig(kvsd.url));
-    await assert.rejects(archived.send(new ListFragmentsCommand({
-      StreamName: stream,
-      FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date() } },
-    })), ResourceNotFoundException);
+    await assert.rejects(
+      archived.send(
+        new ListFragmentsCommand({
+          StreamName: stream,
+          FragmentSelector: {
+            FragmentSelectorType: 'SERVER_TIMESTAMP',
+            TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date() },
+          },
+        }),
+      ),
+      ResourceNotFoundException,
+    );
     const refused = await rawPutMedia(kvsd.url, absolute(stream), { chunks: [craftHeader(), clusters[0]!] });
     assert.equal(refused.status, 404);
     assert.equal(refused.headers['x-amzn-errortype'], 'ResourceNotFoundException');
@@ -327,27 +494,52 @@ describe('4008 while one chunk of many clusters is being handled', () => {
     const { id } = db.prepare('SELECT id FROM streams WHERE name = ? AND deleted = 0').get(stream) as { id: number };
     const kv = new KinesisVideoClient(clientConfig(kvsd.url));
     // 1500 clusters in one chunk: the deletion lands while the server works through them.
-    const many = Buffer.concat(Array.from({ length: 1500 }, (_, i) => craftCluster({ timecode: i * 1000, frames: frames({ count: 2, size: 1000 }) })));
+    const many = Buffer.concat(
+      Array.from({ length: 1500 }, (_, i) =>
+        craftCluster({ timecode: i * 1000, frames: frames({ count: 2, size: 1000 }) }),
+      ),
+    );
     let deletion: Promise<unknown> | undefined;
     const res = await rawPutMedia(kvsd.url, absolute(stream), {
       chunks: [craftHeader(), many],
-      onAck: (a) => { if (!deletion && a.EventType === 'BUFFERING') deletion = kv.send(new DeleteStreamCommand({ StreamARN: arn })); },
+      onAck: (a) => {
+        if (!deletion && a.EventType === 'BUFFERING') deletion = kv.send(new DeleteStreamCommand({ StreamARN: arn }));
+      },
     });
     await deletion;
     checkAckShapes(res.acks);
     const at = res.acks.findIndex((a) => a.EventType === 'ERROR');
     assert.ok(at > 0, 'an ERROR ack');
     assert.equal(res.acks[at]!.ErrorId, 4008);
-    assert.ok(res.acks.filter((a) => a.EventType === 'BUFFERING').length < 1500, 'the deletion came before the last cluster');
-    const receivedBefore = new Set(res.acks.slice(0, at).filter((a) => a.EventType === 'RECEIVED').map((a) => a.FragmentNumber));
+    assert.ok(
+      res.acks.filter((a) => a.EventType === 'BUFFERING').length < 1500,
+      'the deletion came before the last cluster',
+    );
+    const receivedBefore = new Set(
+      res.acks
+        .slice(0, at)
+        .filter((a) => a.EventType === 'RECEIVED')
+        .map((a) => a.FragmentNumber),
+    );
     for (const a of res.acks.slice(at + 1)) {
-      assert.equal(a.EventType, 'PERSISTED', `after the ERROR only PERSISTED of earlier fragments, got ${JSON.stringify(a)}`);
+      assert.equal(
+        a.EventType,
+        'PERSISTED',
+        `after the ERROR only PERSISTED of earlier fragments, got ${JSON.stringify(a)}`,
+      );
       assert.ok(receivedBefore.has(a.FragmentNumber), 'PERSISTED for a fragment RECEIVED before the ERROR');
     }
     // The purge removes the stream with every fragment row and file; nothing lands after it.
-    await eventually(() => assert.equal((db.prepare('SELECT count(*) AS n FROM streams WHERE id = ?').get(id) as { n: number }).n, 0), 10_000);
+    await eventually(
+      () => assert.equal((db.prepare('SELECT count(*) AS n FROM streams WHERE id = ?').get(id) as { n: number }).n, 0),
+      10_000,
+    );
     await sleep(300);
-    assert.equal((db.prepare('SELECT count(*) AS n FROM fragments WHERE stream_id = ?').get(id) as { n: number }).n, 0, 'no orphan fragment rows');
+    assert.equal(
+      (db.prepare('SELECT count(*) AS n FROM fragments WHERE stream_id = ?').get(id) as { n: number }).n,
+      0,
+      'no orphan fragment rows',
+    );
     assert.equal(existsSync(join(kvsd.dataDir, 'media', String(id))), false, 'no media left');
     db.close();
     kv.destroy();
@@ -376,33 +568,53 @@ describe('header errors are JSON errors before any acknowledgement', () => {
     // the server closing the refused connection (that would surface as EPIPE/ECONNRESET instead).
     const big = Buffer.concat([craftHeader(), Buffer.alloc(8 * 1024 * 1024)]);
     for (const body of [craftHeader(), big, big, big, big]) {
-      const run = await sendWithClient(kvsd.url, { streamName: `no-such-stream-${process.pid}`, timecodeType: 'ABSOLUTE', body });
+      const run = await sendWithClient(kvsd.url, {
+        streamName: `no-such-stream-${process.pid}`,
+        timecodeType: 'ABSOLUTE',
+        body,
+      });
       assert.deepEqual(run.acks, []);
       assert.ok(run.error instanceof KvsServiceError, String(run.error));
       assert.equal(run.error.code, 'ResourceNotFoundException');
       assert.equal(run.error.statusCode, 404);
       assert.equal(run.error.message, 'The requested stream is not found or not active.');
     }
-    await expectRefused({
-      'x-amzn-stream-arn': `arn:aws:kinesisvideo:us-east-1:000000000000:stream/no-such-${process.pid}/1700000000000`,
-      'x-amzn-fragment-timecode-type': 'ABSOLUTE',
-    }, 404, 'ResourceNotFoundException');
+    await expectRefused(
+      {
+        'x-amzn-stream-arn': `arn:aws:kinesisvideo:us-east-1:000000000000:stream/no-such-${process.pid}/1700000000000`,
+        'x-amzn-fragment-timecode-type': 'ABSOLUTE',
+      },
+      404,
+      'ResourceNotFoundException',
+    );
   });
 
   it('bad headers → 400 InvalidArgumentException, and nothing is ingested', async () => {
     const stream = await newStream();
     const other = await newStream();
-    const otherArn = (await listArn(other));
+    const otherArn = await listArn(other);
     const cases: Array<[string, Record<string, string>]> = [
       ['missing timecode type', { 'x-amzn-stream-name': stream }],
       ['invalid timecode type', { 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'SOMETIMES' }],
       ['lower-case timecode type', { 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'absolute' }],
-      ['RELATIVE without producer start timestamp', { 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'RELATIVE' }],
-      ...['yesterday', '1.2.3', '-5', '1700000000,5', '2023-13-45T99:99:99Z'].map((v): [string, Record<string, string>] => [
-        `unparseable start timestamp '${v}'`,
-        { 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': v },
-      ]),
-      ['name and ARN of different streams', { 'x-amzn-stream-name': stream, 'x-amzn-stream-arn': otherArn, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' }],
+      [
+        'RELATIVE without producer start timestamp',
+        { 'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'RELATIVE' },
+      ],
+      ...['yesterday', '1.2.3', '-5', '1700000000,5', '2023-13-45T99:99:99Z'].map(
+        (v): [string, Record<string, string>] => [
+          `unparseable start timestamp '${v}'`,
+          {
+            'x-amzn-stream-name': stream,
+            'x-amzn-fragment-timecode-type': 'RELATIVE',
+            'x-amzn-producer-start-timestamp': v,
+          },
+        ],
+      ),
+      [
+        'name and ARN of different streams',
+        { 'x-amzn-stream-name': stream, 'x-amzn-stream-arn': otherArn, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' },
+      ],
       ['neither name nor ARN', { 'x-amzn-fragment-timecode-type': 'ABSOLUTE' }],
     ];
     for (const [what, headers] of cases) {
@@ -412,8 +624,11 @@ describe('header errors are JSON errors before any acknowledgement', () => {
     assert.deepEqual(await listAll(kvsd.url, { StreamName: other }), []);
     await assertHealthy(kvsd.url);
     // Name and ARN of the same stream are fine.
-    const res = await rawPutMedia(kvsd.url, { 'x-amzn-stream-name': other, 'x-amzn-stream-arn': otherArn, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' },
-      { chunks: [craftHeader(), craftCluster(good(0))] });
+    const res = await rawPutMedia(
+      kvsd.url,
+      { 'x-amzn-stream-name': other, 'x-amzn-stream-arn': otherArn, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' },
+      { chunks: [craftHeader(), craftCluster(good(0))] },
+    );
     checkAckSequence(res.acks, [0]);
   });
 
@@ -440,17 +655,27 @@ describe('x-amzn-producer-start-timestamp forms (RELATIVE)', () => {
     ['1700000000.500', 'AWS-SDK-KVS-CPP-CLIENT/3.4.2', 1_700_000_000_500],
     ['1700000000.5', 'aws-sdk-java/1.12.0', 1_700_000_000_500],
   ];
-  it('decimal seconds, ISO-8601 and the C producers\' unpadded milliseconds give ProducerTimestamp = start + timecode', async () => {
+  it("decimal seconds, ISO-8601 and the C producers' unpadded milliseconds give ProducerTimestamp = start + timecode", async () => {
     for (const [value, userAgent, ms] of cases) {
       const stream = await newStream();
-      const res = await rawPutMedia(kvsd.url, {
-        'x-amzn-stream-name': stream, 'x-amzn-fragment-timecode-type': 'RELATIVE', 'x-amzn-producer-start-timestamp': value,
-        'user-agent': userAgent,
-      }, { chunks: [craftHeader(), craftCluster(good(0)), craftCluster(good(2000))] });
+      const res = await rawPutMedia(
+        kvsd.url,
+        {
+          'x-amzn-stream-name': stream,
+          'x-amzn-fragment-timecode-type': 'RELATIVE',
+          'x-amzn-producer-start-timestamp': value,
+          'user-agent': userAgent,
+        },
+        { chunks: [craftHeader(), craftCluster(good(0)), craftCluster(good(2000))] },
+      );
       assert.equal(res.status, 200, `${value} (${userAgent}): ${res.body}`);
       checkAckSequence(res.acks, [0, 2000]);
       const listed = await listAll(kvsd.url, { StreamName: stream });
-      assert.deepEqual(listed.map((f) => f.ProducerTimestamp!.getTime()), [ms, ms + 2000], `${value} with user agent ${userAgent}`);
+      assert.deepEqual(
+        listed.map((f) => f.ProducerTimestamp!.getTime()),
+        [ms, ms + 2000],
+        `${value} with user agent ${userAgent}`,
+      );
     }
   });
 });

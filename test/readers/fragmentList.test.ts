@@ -27,9 +27,31 @@ import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile } from '../helpers/media.js';
 import {
-  AWS, PYTHON, assertDecodes, assertWireError, awsEnv, createStream, deleteStream, EID, ffprobeFrames, fragmentList,
-  fragmentNumberOf, ingest, inputOf, listAll, mkvinfoLevel1, parseDocuments, producerHeader, rawPost, run,
-  seconds3, shuffled, tag, type InputCluster, type Ingest, type KvsDocument,
+  AWS,
+  PYTHON,
+  assertDecodes,
+  assertWireError,
+  awsEnv,
+  createStream,
+  deleteStream,
+  EID,
+  ffprobeFrames,
+  fragmentList,
+  fragmentNumberOf,
+  ingest,
+  inputOf,
+  listAll,
+  mkvinfoLevel1,
+  parseDocuments,
+  producerHeader,
+  rawPost,
+  run,
+  seconds3,
+  shuffled,
+  tag,
+  type InputCluster,
+  type Ingest,
+  type KvsDocument,
 } from '../helpers/readers.js';
 
 const SEGMENT_UNKNOWN = Buffer.from('18538067 01ffffffffffffff'.replace(/ /g, ''), 'hex');
@@ -55,7 +77,11 @@ before(async () => {
   kvsd = await startKvsd();
   tmp = mkdtempSync(join(tmpdir(), 'kvsd-readers-'));
   const defs = [
-    { name: 'ffmpeg (known-size clusters, CRC-32)', file: await ffmpegMkvFile({ gop: 25 }), producerStartMs: 1_700_000_000_123 },
+    {
+      name: 'ffmpeg (known-size clusters, CRC-32)',
+      file: await ffmpegMkvFile({ gop: 25 }),
+      producerStartMs: 1_700_000_000_123,
+    },
     { name: 'GStreamer (unknown-size clusters)', file: await gstMkvFile(), producerStartMs: 1_700_000_500_007 },
   ];
   for (const [i, d] of defs.entries()) {
@@ -65,7 +91,11 @@ before(async () => {
     const run = await ingest(kvsd.url, stream, input, { producerStartMs: d.producerStartMs, pauseMs: 15 });
     const listed = await listAll(kvsd.url, stream);
     assert.equal(listed.length, input.clusters.length, 'every cluster is listed');
-    assert.deepEqual(listed.map((f) => f.FragmentNumber), run.persisted, 'listed = persisted');
+    assert.deepEqual(
+      listed.map((f) => f.FragmentNumber),
+      run.persisted,
+      'listed = persisted',
+    );
     sources.push({ ...d, stream, arn, input, listed, ingest: run });
   }
   // Another stream with fragments of its own, and one that retains nothing.
@@ -88,16 +118,29 @@ function checkDocument(doc: KvsDocument, src: Source, f: Fragment, cluster: Inpu
   const head = producerHeader(src.input.input);
   assert.ok(doc.ebmlHeader.equals(head.ebmlHeader), `${what}: the producer's EBML header, byte for byte`);
   assert.ok(doc.segmentHeader.equals(SEGMENT_UNKNOWN), `${what}: Segment of unknown size (8-byte size field)`);
-  assert.deepEqual(doc.header.map((e) => e.id), [EID.Info, EID.Tracks], `${what}: Info and Tracks before the tags`);
+  assert.deepEqual(
+    doc.header.map((e) => e.id),
+    [EID.Info, EID.Tracks],
+    `${what}: Info and Tracks before the tags`,
+  );
   assert.ok(doc.header[0]!.bytes.equals(head.info), `${what}: the producer's Info, byte for byte`);
   assert.ok(doc.header[1]!.bytes.equals(head.tracks), `${what}: the producer's Tracks, byte for byte`);
-  assert.deepEqual(doc.tags, [
-    ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.FragmentNumber!],
-    ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.ServerTimestamp!.getTime())],
-    ['AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', seconds3(f.ProducerTimestamp!.getTime())],
-  ], `${what}: exactly the three KVS tags`);
-  for (const [, v] of doc.tags.slice(1)) assert.match(v, /^\d{10}\.\d{3}$/, `${what}: seconds with exactly three decimals`);
-  assert.equal(f.ProducerTimestamp!.getTime(), src.producerStartMs + cluster.timecode, `${what}: producer timestamp = start + cluster timecode`);
+  assert.deepEqual(
+    doc.tags,
+    [
+      ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.FragmentNumber!],
+      ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.ServerTimestamp!.getTime())],
+      ['AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', seconds3(f.ProducerTimestamp!.getTime())],
+    ],
+    `${what}: exactly the three KVS tags`,
+  );
+  for (const [, v] of doc.tags.slice(1))
+    assert.match(v, /^\d{10}\.\d{3}$/, `${what}: seconds with exactly three decimals`);
+  assert.equal(
+    f.ProducerTimestamp!.getTime(),
+    src.producerStartMs + cluster.timecode,
+    `${what}: producer timestamp = start + cluster timecode`,
+  );
   assert.ok(doc.cluster, `${what}: has a Cluster`);
   assert.equal(doc.cluster.length, cluster.size, `${what}: cluster size`);
   assert.ok(doc.cluster.equals(cluster.bytes), `${what}: the Cluster is byte-identical to the input cluster`);
@@ -106,11 +149,15 @@ function checkDocument(doc: KvsDocument, src: Source, f: Fragment, cluster: Inpu
 
 function checkErrorDocument(doc: KvsDocument, number: string, what: string) {
   assert.equal(doc.cluster, undefined, `${what}: an error document has no Cluster`);
-  assert.deepEqual([...doc.tags].sort(), [
-    ['AWS_KINESISVIDEO_ERROR_CODE', 'FRAGMENT_NOT_FOUND'],
-    ['AWS_KINESISVIDEO_ERROR_ID', '3000'],
-    ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', number],
-  ], `${what}: FRAGMENT_NOT_FOUND / 3000 for ${number}`);
+  assert.deepEqual(
+    [...doc.tags].sort(),
+    [
+      ['AWS_KINESISVIDEO_ERROR_CODE', 'FRAGMENT_NOT_FOUND'],
+      ['AWS_KINESISVIDEO_ERROR_ID', '3000'],
+      ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', number],
+    ],
+    `${what}: FRAGMENT_NOT_FOUND / 3000 for ${number}`,
+  );
   assert.ok(doc.ebmlHeader.length > 0 && doc.segmentHeader.equals(SEGMENT_UNKNOWN), `${what}: a complete document`);
 }
 
@@ -123,8 +170,11 @@ async function checkWithTools(file: string, src: Source, documents: number) {
   assert.equal(frames, inputFrames, 'ffprobe -count_frames: every frame of the input is in the response');
   await assertDecodes(file, documents);
   const info = await mkvinfoLevel1(file);
-  assert.deepEqual(info, { code: info.code, clusters: documents, tracks: documents, info: documents, tags: documents },
-    'mkvinfo reads every document: its Info, Tracks, KVS Tags and Cluster');
+  assert.deepEqual(
+    info,
+    { code: info.code, clusters: documents, tracks: documents, info: documents, tags: documents },
+    'mkvinfo reads every document: its Info, Tracks, KVS Tags and Cluster',
+  );
 }
 
 describe('GetMediaForFragmentList: round trip', { timeout: 120_000 }, () => {
@@ -138,7 +188,11 @@ describe('GetMediaForFragmentList: round trip', { timeout: 120_000 }, () => {
       const docs = parseDocuments(r.bytes);
       assert.equal(docs.length, numbers.length, 'one document per requested fragment');
       docs.forEach((d, k) => checkDocument(d, src, src.listed[k]!, src.input.clusters[k]!, `document ${k}`));
-      assert.equal(r.bytes.length, docs.reduce((s, d) => s + d.bytes.length, 0), 'nothing but documents');
+      assert.equal(
+        r.bytes.length,
+        docs.reduce((s, d) => s + d.bytes.length, 0),
+        'nothing but documents',
+      );
       const file = join(tmp, `roundtrip-${i}.mkv`);
       writeFileSync(file, r.bytes);
       await checkWithTools(file, src, numbers.length);
@@ -146,14 +200,32 @@ describe('GetMediaForFragmentList: round trip', { timeout: 120_000 }, () => {
 
     it(`${name}: shuffled request order (with a repeat) is served in request order, by ARN`, async () => {
       const src = sources[i]!;
-      const order = shuffled(src.listed.map((_, k) => k), 7 + i);
-      assert.notDeepEqual(order, [...order].sort((a, b) => a - b), 'the shuffle changed the order');
+      const order = shuffled(
+        src.listed.map((_, k) => k),
+        7 + i,
+      );
+      assert.notDeepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+        'the shuffle changed the order',
+      );
       order.push(order[0]!);
-      const r = await fragmentList(kvsd.url, { StreamARN: src.arn, Fragments: order.map((k) => src.listed[k]!.FragmentNumber!) });
+      const r = await fragmentList(kvsd.url, {
+        StreamARN: src.arn,
+        Fragments: order.map((k) => src.listed[k]!.FragmentNumber!),
+      });
       assert.equal(r.status, 200);
       const docs = parseDocuments(r.bytes);
       assert.equal(docs.length, order.length);
-      docs.forEach((d, j) => checkDocument(d, src, src.listed[order[j]!]!, src.input.clusters[order[j]!]!, `document ${j} (fragment ${order[j]})`));
+      docs.forEach((d, j) =>
+        checkDocument(
+          d,
+          src,
+          src.listed[order[j]!]!,
+          src.input.clusters[order[j]!]!,
+          `document ${j} (fragment ${order[j]})`,
+        ),
+      );
     });
   }
 
@@ -162,13 +234,30 @@ describe('GetMediaForFragmentList: round trip', { timeout: 120_000 }, () => {
     const numbers = src.listed.map((f) => f.FragmentNumber!);
     const sdk = await fragmentList(kvsd.url, { StreamName: src.stream, Fragments: numbers });
     const out = join(tmp, 'cli.mkv');
-    const r = await run(AWS, ['kinesis-video-archived-media', 'get-media-for-fragment-list', out, '--stream-name', src.stream,
-      '--endpoint-url', kvsd.url, '--output', 'json', '--fragments', ...numbers], { env: awsEnv() });
+    const r = await run(
+      AWS,
+      [
+        'kinesis-video-archived-media',
+        'get-media-for-fragment-list',
+        out,
+        '--stream-name',
+        src.stream,
+        '--endpoint-url',
+        kvsd.url,
+        '--output',
+        'json',
+        '--fragments',
+        ...numbers,
+      ],
+      { env: awsEnv() },
+    );
     assert.equal(r.code, 0, `aws failed: ${r.stderr}`);
     assert.equal(JSON.parse(r.stdout).ContentType, 'video/webm');
     const bytes = readFileSync(out);
     assert.ok(bytes.equals(sdk.bytes), 'CLI outfile = SDK payload');
-    parseDocuments(bytes).forEach((d, k) => checkDocument(d, src, src.listed[k]!, src.input.clusters[k]!, `CLI document ${k}`));
+    parseDocuments(bytes).forEach((d, k) =>
+      checkDocument(d, src, src.listed[k]!, src.input.clusters[k]!, `CLI document ${k}`),
+    );
     await checkWithTools(out, src, numbers.length);
   });
 
@@ -188,7 +277,10 @@ data = r['Payload'].read()
 open(req['out'], 'wb').write(data)
 print(json.dumps({'ContentType': r['ContentType'], 'status': r['ResponseMetadata']['HTTPStatusCode'], 'bytes': len(data)}))
 `;
-    const r = await run(PYTHON, ['-c', script], { stdin: JSON.stringify({ url: kvsd.url, stream: src.stream, fragments: request, out }), env: awsEnv() });
+    const r = await run(PYTHON, ['-c', script], {
+      stdin: JSON.stringify({ url: kvsd.url, stream: src.stream, fragments: request, out }),
+      env: awsEnv(),
+    });
     assert.equal(r.code, 0, `boto3 failed: ${r.stderr}`);
     const meta = JSON.parse(r.stdout);
     assert.equal(meta.status, 200);
@@ -199,7 +291,11 @@ print(json.dumps({'ContentType': r['ContentType'], 'status': r['ResponseMetadata
     assert.equal(docs.length, request.length);
     checkDocument(docs[0]!, src, src.listed[0]!, src.input.clusters[0]!, 'boto3 document 0');
     checkErrorDocument(docs[1]!, missing, 'boto3 document 1');
-    docs.slice(2).forEach((d, k) => checkDocument(d, src, src.listed[k + 1]!, src.input.clusters[k + 1]!, `boto3 document ${k + 2}`));
+    docs
+      .slice(2)
+      .forEach((d, k) =>
+        checkDocument(d, src, src.listed[k + 1]!, src.input.clusters[k + 1]!, `boto3 document ${k + 2}`),
+      );
     // The decoders skip the error document and still get every frame.
     assert.equal(await ffprobeFrames(out), src.input.frames);
   });
@@ -219,7 +315,12 @@ describe('GetMediaForFragmentList: fragments that cannot be served', { timeout: 
     assert.equal(r.contentType, 'video/webm');
     const docs = parseDocuments(r.bytes);
     assert.equal(docs.length, request.length, 'one document per requested number');
-    const expectOk = new Map([[0, 0], [2, 1], [4, 2], [8, 3]]);
+    const expectOk = new Map([
+      [0, 0],
+      [2, 1],
+      [4, 2],
+      [8, 3],
+    ]);
     docs.forEach((d, k) => {
       const ok = expectOk.get(k);
       if (ok !== undefined) checkDocument(d, src, src.listed[ok]!, src.input.clusters[ok]!, `document ${k}`);
@@ -228,11 +329,16 @@ describe('GetMediaForFragmentList: fragments that cannot be served', { timeout: 
     // The foreign fragment exists, and is served from its own stream.
     const own = await fragmentList(kvsd.url, { StreamName: other.stream, Fragments: [foreign] });
     const [doc] = parseDocuments(own.bytes);
-    assert.ok(doc && !isError(doc) && tag(doc.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER') === foreign, 'served by its own stream');
+    assert.ok(
+      doc && !isError(doc) && tag(doc.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER') === foreign,
+      'served by its own stream',
+    );
   });
 
   it('a request of nothing but missing fragments is still 200 with one error document each', async () => {
-    const request = Array.from({ length: 1000 }, (_, k) => fragmentNumberOf(2n ** 45n + BigInt(k), 1_700_000_000_000 + k, k));
+    const request = Array.from({ length: 1000 }, (_, k) =>
+      fragmentNumberOf(2n ** 45n + BigInt(k), 1_700_000_000_000 + k, k),
+    );
     const r = await fragmentList(kvsd.url, { StreamName: sources[0]!.stream, Fragments: request });
     assert.equal(r.status, 200, '1000 numbers is the limit, and allowed');
     const docs = parseDocuments(r.bytes);
@@ -262,28 +368,50 @@ describe('GetMediaForFragmentList: refused requests', { timeout: 120_000 }, () =
   for (const [what, fragments] of invalid) {
     it(`${what} → 400 InvalidArgumentException (SDK and wire)`, async () => {
       const stream = sources[0]!.stream;
-      await assert.rejects(fragmentList(kvsd.url, { StreamName: stream, Fragments: fragments as string[] }), (err: any) => {
-        assert.equal(err.name, 'InvalidArgumentException', String(err));
-        assert.equal(err.$metadata?.httpStatusCode, 400);
-        return true;
-      });
-      assertWireError(await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: stream, Fragments: fragments }), 400, 'InvalidArgumentException');
+      await assert.rejects(
+        fragmentList(kvsd.url, { StreamName: stream, Fragments: fragments as string[] }),
+        (err: any) => {
+          assert.equal(err.name, 'InvalidArgumentException', String(err));
+          assert.equal(err.$metadata?.httpStatusCode, 400);
+          return true;
+        },
+      );
+      assertWireError(
+        await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: stream, Fragments: fragments }),
+        400,
+        'InvalidArgumentException',
+      );
     });
   }
 
   it('no Fragments member, or no stream → 400 InvalidArgumentException', async () => {
-    assertWireError(await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: sources[0]!.stream }), 400, 'InvalidArgumentException');
-    assertWireError(await rawPost(kvsd.url, '/getMediaForFragmentList', { Fragments: [sources[0]!.listed[0]!.FragmentNumber] }), 400, 'InvalidArgumentException');
+    assertWireError(
+      await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: sources[0]!.stream }),
+      400,
+      'InvalidArgumentException',
+    );
+    assertWireError(
+      await rawPost(kvsd.url, '/getMediaForFragmentList', { Fragments: [sources[0]!.listed[0]!.FragmentNumber] }),
+      400,
+      'InvalidArgumentException',
+    );
   });
 
   it('an unknown stream → 404 ResourceNotFoundException', async () => {
     const number = sources[0]!.listed[0]!.FragmentNumber!;
-    await assert.rejects(fragmentList(kvsd.url, { StreamName: 'gmffl-no-such-stream', Fragments: [number] }), (err: any) => {
-      assert.equal(err.name, 'ResourceNotFoundException', String(err));
-      assert.equal(err.$metadata?.httpStatusCode, 404);
-      return true;
-    });
-    assertWireError(await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: 'gmffl-no-such-stream', Fragments: [number] }), 404, 'ResourceNotFoundException');
+    await assert.rejects(
+      fragmentList(kvsd.url, { StreamName: 'gmffl-no-such-stream', Fragments: [number] }),
+      (err: any) => {
+        assert.equal(err.name, 'ResourceNotFoundException', String(err));
+        assert.equal(err.$metadata?.httpStatusCode, 404);
+        return true;
+      },
+    );
+    assertWireError(
+      await rawPost(kvsd.url, '/getMediaForFragmentList', { StreamName: 'gmffl-no-such-stream', Fragments: [number] }),
+      404,
+      'ResourceNotFoundException',
+    );
   });
 
   it('a deleted stream → 404 ResourceNotFoundException, by name and by ARN', async () => {
@@ -291,7 +419,11 @@ describe('GetMediaForFragmentList: refused requests', { timeout: 120_000 }, () =
     const arn = await createStream(kvsd.url, stream);
     const run = await ingest(kvsd.url, stream, sources[1]!.input, { producerStartMs: 1_700_003_000_000 });
     const before = await fragmentList(kvsd.url, { StreamName: stream, Fragments: run.persisted });
-    assert.equal(parseDocuments(before.bytes).filter((d) => !isError(d)).length, run.persisted.length, 'served before the delete');
+    assert.equal(
+      parseDocuments(before.bytes).filter((d) => !isError(d)).length,
+      run.persisted.length,
+      'served before the delete',
+    );
     await deleteStream(kvsd.url, arn);
     for (const ref of [{ StreamName: stream }, { StreamARN: arn }]) {
       await assert.rejects(fragmentList(kvsd.url, { ...ref, Fragments: run.persisted }), (err: any) => {

@@ -37,9 +37,30 @@ import { PutMediaClient } from '../../src/client/putMediaClient.js';
 import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile } from '../helpers/media.js';
 import {
-  AWS, assertDecodes, assertWireError, awsEnv, createStream, deleteStream, EID, ffprobeFrames, fragmentNumberOf, getMedia,
-  ingest, inputOf, listAll, mkvinfoLevel1, numbersOf, parseDocuments, producerHeader, rawPost, seconds3, sleep, tag,
-  type InputCluster, type KvsDocument, type MediaConsumer,
+  AWS,
+  assertDecodes,
+  assertWireError,
+  awsEnv,
+  createStream,
+  deleteStream,
+  EID,
+  ffprobeFrames,
+  fragmentNumberOf,
+  getMedia,
+  ingest,
+  inputOf,
+  listAll,
+  mkvinfoLevel1,
+  numbersOf,
+  parseDocuments,
+  producerHeader,
+  rawPost,
+  seconds3,
+  sleep,
+  tag,
+  type InputCluster,
+  type KvsDocument,
+  type MediaConsumer,
 } from '../helpers/readers.js';
 
 type Input = Awaited<ReturnType<typeof inputOf>>;
@@ -68,7 +89,9 @@ before(async () => {
   kvsd = await startKvsd();
   tmp = mkdtempSync(join(tmpdir(), 'kvsd-getmedia-'));
   [ff, gst, live] = await Promise.all([
-    ffmpegMkvFile({ gop: 25 }).then(inputOf), gstMkvFile().then(inputOf), ffmpegMkvFile({ seconds: 3, gop: 5 }).then(inputOf),
+    ffmpegMkvFile({ gop: 25 }).then(inputOf),
+    gstMkvFile().then(inputOf),
+    ffmpegMkvFile({ seconds: 3, gop: 5 }).then(inputOf),
   ]);
   assert.ok(live.clusters.length >= 13, 'the live file has a cluster per 0.2 s');
   await createStream(kvsd.url, MAIN);
@@ -76,9 +99,15 @@ before(async () => {
   await ingest(kvsd.url, MAIN, gst, { producerStartMs: P2, pauseMs: 25 });
   listed = await listAll(kvsd.url, MAIN);
   assert.equal(listed.length, ff.clusters.length + gst.clusters.length);
-  expected = [...ff.clusters.map((cluster) => ({ input: ff, cluster })), ...gst.clusters.map((cluster) => ({ input: gst, cluster }))];
+  expected = [
+    ...ff.clusters.map((cluster) => ({ input: ff, cluster })),
+    ...gst.clusters.map((cluster) => ({ input: gst, cluster })),
+  ];
   for (let i = 1; i < listed.length; i++) {
-    assert.ok(listed[i]!.ServerTimestamp!.getTime() > listed[i - 1]!.ServerTimestamp!.getTime(), 'distinct server timestamps');
+    assert.ok(
+      listed[i]!.ServerTimestamp!.getTime() > listed[i - 1]!.ServerTimestamp!.getTime(),
+      'distinct server timestamps',
+    );
   }
 });
 
@@ -92,36 +121,77 @@ after(async () => {
  * A GetMedia document of listed fragment `k`: the fragment's own producer header, the three tags, the
  * original cluster, then MILLIS_BEHIND_NOW and CONTINUATION_TOKEN. `requestedAt`: when the request was sent.
  */
-function checkGetMediaDocument(doc: KvsDocument, f: Fragment, input: Input, cluster: InputCluster, requestedAt: number, what: string) {
+function checkGetMediaDocument(
+  doc: KvsDocument,
+  f: Fragment,
+  input: Input,
+  cluster: InputCluster,
+  requestedAt: number,
+  what: string,
+) {
   const head = producerHeader(input.input);
   assert.ok(doc.ebmlHeader.equals(head.ebmlHeader), `${what}: the producer's EBML header`);
-  assert.deepEqual(doc.header.map((e) => e.id), [EID.Info, EID.Tracks], `${what}: Info, Tracks`);
-  assert.ok(doc.header[0]!.bytes.equals(head.info) && doc.header[1]!.bytes.equals(head.tracks), `${what}: the producer's Info and Tracks`);
-  assert.deepEqual(doc.tags, [
-    ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.FragmentNumber!],
-    ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.ServerTimestamp!.getTime())],
-    ['AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', seconds3(f.ProducerTimestamp!.getTime())],
-  ], `${what}: the three KVS tags`);
+  assert.deepEqual(
+    doc.header.map((e) => e.id),
+    [EID.Info, EID.Tracks],
+    `${what}: Info, Tracks`,
+  );
+  assert.ok(
+    doc.header[0]!.bytes.equals(head.info) && doc.header[1]!.bytes.equals(head.tracks),
+    `${what}: the producer's Info and Tracks`,
+  );
+  assert.deepEqual(
+    doc.tags,
+    [
+      ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.FragmentNumber!],
+      ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.ServerTimestamp!.getTime())],
+      ['AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', seconds3(f.ProducerTimestamp!.getTime())],
+    ],
+    `${what}: the three KVS tags`,
+  );
   assert.ok(doc.cluster?.equals(cluster.bytes), `${what}: the original cluster, byte for byte`);
   assert.ok(doc.trailer, `${what}: trailing tags after the cluster`);
-  assert.deepEqual(doc.trailer.map(([n]) => n), ['AWS_KINESISVIDEO_MILLIS_BEHIND_NOW', 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'], `${what}: trailer tags`);
-  assert.equal(tag(doc.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'), f.FragmentNumber, `${what}: CONTINUATION_TOKEN = the fragment number`);
+  assert.deepEqual(
+    doc.trailer.map(([n]) => n),
+    ['AWS_KINESISVIDEO_MILLIS_BEHIND_NOW', 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'],
+    `${what}: trailer tags`,
+  );
+  assert.equal(
+    tag(doc.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'),
+    f.FragmentNumber,
+    `${what}: CONTINUATION_TOKEN = the fragment number`,
+  );
   const behind = tag(doc.trailer, 'AWS_KINESISVIDEO_MILLIS_BEHIND_NOW')!;
   assert.match(behind, /^(0|[1-9]\d*)$/, `${what}: MILLIS_BEHIND_NOW is a non-negative integer`);
   const server = f.ServerTimestamp!.getTime();
   const receivedBy = doc.at ?? Date.now();
-  assert.ok(Number(behind) >= requestedAt - server - 5 && Number(behind) <= receivedBy - server + 5,
-    `${what}: MILLIS_BEHIND_NOW ${behind} is the age of the fragment when written (between ${requestedAt - server} and ${receivedBy - server})`);
+  assert.ok(
+    Number(behind) >= requestedAt - server - 5 && Number(behind) <= receivedBy - server + 5,
+    `${what}: MILLIS_BEHIND_NOW ${behind} is the age of the fragment when written (between ${requestedAt - server} and ${receivedBy - server})`,
+  );
 }
 
 /** Opens GetMedia, waits for `count` documents, checks them against listed[from...], destroys the consumer. */
-async function expectFrom(selector: Parameters<typeof getMedia>[1]['StartSelector'], from: number, count = listed.length - from) {
+async function expectFrom(
+  selector: Parameters<typeof getMedia>[1]['StartSelector'],
+  from: number,
+  count = listed.length - from,
+) {
   const requestedAt = Date.now();
   const c = await open({ StreamName: MAIN, StartSelector: selector });
   try {
     assert.equal(c.contentType, 'video/webm');
     const docs = await c.waitFor(count);
-    docs.forEach((d, j) => checkGetMediaDocument(d, listed[from + j]!, expected[from + j]!.input, expected[from + j]!.cluster, requestedAt, `document ${j}`));
+    docs.forEach((d, j) =>
+      checkGetMediaDocument(
+        d,
+        listed[from + j]!,
+        expected[from + j]!.input,
+        expected[from + j]!.cluster,
+        requestedAt,
+        `document ${j}`,
+      ),
+    );
     return c;
   } finally {
     c.destroy();
@@ -134,13 +204,18 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
     const c = await open({ StreamName: MAIN, StartSelector: { StartSelectorType: 'EARLIEST' } });
     assert.equal(c.contentType, 'video/webm');
     const docs = await c.waitFor(listed.length);
-    docs.forEach((d, k) => checkGetMediaDocument(d, listed[k]!, expected[k]!.input, expected[k]!.cluster, requestedAt, `document ${k}`));
+    docs.forEach((d, k) =>
+      checkGetMediaDocument(d, listed[k]!, expected[k]!.input, expected[k]!.cluster, requestedAt, `document ${k}`),
+    );
     await sleep(600);
     assert.equal(c.ended, false, 'the response stays open after the last archived fragment');
     assert.equal(c.error, undefined);
     assert.equal(c.docs.length, listed.length, 'nothing more until something is ingested');
     // Everything received is documents, nothing else.
-    assert.equal(c.bytes, c.docs.reduce((s, d) => s + d.bytes.length, 0));
+    assert.equal(
+      c.bytes,
+      c.docs.reduce((s, d) => s + d.bytes.length, 0),
+    );
     c.destroy();
   });
 
@@ -148,7 +223,10 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
     await expectFrom({ StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: listed[4]!.FragmentNumber! }, 5);
     await expectFrom({ StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: listed[9]!.FragmentNumber! }, 10); // across sessions
     // After the last one: nothing yet, and the response stays open.
-    const c = await open({ StreamName: MAIN, StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: listed.at(-1)!.FragmentNumber! } });
+    const c = await open({
+      StreamName: MAIN,
+      StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: listed.at(-1)!.FragmentNumber! },
+    });
     await sleep(400);
     assert.deepEqual([c.docs.length, c.ended], [0, false]);
     c.destroy();
@@ -164,7 +242,10 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
     await expectFrom({ StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(p(6) + len(6) + 1) }, 7, 3);
     await expectFrom({ StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(p(9) + len(9) + 1) }, 10, 3); // the gap between sessions
     await expectFrom({ StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(P1 - 3_600_000) }, 0, 3);
-    const c = await open({ StreamName: MAIN, StartSelector: { StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(p(14) + len(14) + 1) } });
+    const c = await open({
+      StreamName: MAIN,
+      StartSelector: { StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(p(14) + len(14) + 1) },
+    });
     await sleep(400);
     assert.deepEqual([c.docs.length, c.ended], [0, false], 'after every fragment: waits at the live edge');
     c.destroy();
@@ -178,7 +259,10 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
     await expectFrom({ StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: new Date(s(4)) }, 4, 3);
     await expectFrom({ StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: new Date(s(12) - 1) }, 11);
     await expectFrom({ StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: new Date(0) }, 0, 2);
-    const c = await open({ StreamName: MAIN, StartSelector: { StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: new Date(s(14) + len(14) + 1) } });
+    const c = await open({
+      StreamName: MAIN,
+      StartSelector: { StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: new Date(s(14) + len(14) + 1) },
+    });
     await sleep(400);
     assert.deepEqual([c.docs.length, c.ended], [0, false], 'after every fragment: waits at the live edge');
     c.destroy();
@@ -186,7 +270,10 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
 
   it('CONTINUATION_TOKEN resumes after the last document read: no gap, no duplicate', async () => {
     const full = numbersOf(await (await expectFrom({ StartSelectorType: 'EARLIEST' }, 0)).docs.slice(0, listed.length));
-    assert.deepEqual(full, listed.map((f) => f.FragmentNumber));
+    assert.deepEqual(
+      full,
+      listed.map((f) => f.FragmentNumber),
+    );
     const got: string[] = [];
     let selector: Parameters<typeof getMedia>[1]['StartSelector'] = { StartSelectorType: 'EARLIEST' };
     // Read 4, disconnect, resume; three times; then the rest.
@@ -194,7 +281,7 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
       const c = await open({ StreamName: MAIN, StartSelector: selector });
       const docs = await c.waitFor(take);
       c.destroy();
-      got.push(...numbersOf(docs) as string[]);
+      got.push(...(numbersOf(docs) as string[]));
       const token = tag(docs.at(-1)!.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN')!;
       assert.match(token, /^[a-zA-Z0-9_.-]{1,128}$/, 'a token GetMedia accepts');
       selector = { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: token };
@@ -217,43 +304,72 @@ describe('GetMedia: refused requests', { timeout: 120_000 }, () => {
     ['an unknown StartSelectorType', { StartSelectorType: 'LATEST' }],
     ['no StartSelectorType', {}],
     ['AfterFragmentNumber with letters', { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: '12ab' }],
-    ['a ContinuationToken kvsd never issued', { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: 'not-a-token' }],
+    [
+      'a ContinuationToken kvsd never issued',
+      { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: 'not-a-token' },
+    ],
     ['a ContinuationToken outside its pattern', { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: 'a/b' }],
-    ['a StartTimestamp that is not a timestamp', { StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: 'yesterday' }],
+    [
+      'a StartTimestamp that is not a timestamp',
+      { StartSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: 'yesterday' },
+    ],
   ];
   for (const [what, selector] of bad) {
     it(`${what} → 400 InvalidArgumentException`, async () => {
-      assertWireError(await rawPost(kvsd.url, '/getMedia', { StreamName: MAIN, StartSelector: selector }), 400, 'InvalidArgumentException');
+      assertWireError(
+        await rawPost(kvsd.url, '/getMedia', { StreamName: MAIN, StartSelector: selector }),
+        400,
+        'InvalidArgumentException',
+      );
     });
   }
 
   it('the SDK sees InvalidArgumentException (400) for a selector missing its value, and no StartSelector at all', async () => {
-    await assert.rejects(getMedia(kvsd.url, { StreamName: MAIN, StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER' } }), (err: any) => {
-      assert.equal(err.name, 'InvalidArgumentException', String(err));
-      assert.equal(err.$metadata?.httpStatusCode, 400);
-      return true;
-    });
+    await assert.rejects(
+      getMedia(kvsd.url, { StreamName: MAIN, StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER' } }),
+      (err: any) => {
+        assert.equal(err.name, 'InvalidArgumentException', String(err));
+        assert.equal(err.$metadata?.httpStatusCode, 400);
+        return true;
+      },
+    );
     assertWireError(await rawPost(kvsd.url, '/getMedia', { StreamName: MAIN }), 400, 'InvalidArgumentException');
   });
 
   it('an unknown AfterFragmentNumber → 404 ResourceNotFoundException', async () => {
     const unknown = fragmentNumberOf(2n ** 50n, 1_600_000_000_000, 5);
-    await assert.rejects(getMedia(kvsd.url, { StreamName: MAIN, StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: unknown } }), (err: any) => {
-      assert.equal(err.name, 'ResourceNotFoundException', String(err));
-      assert.equal(err.$metadata?.httpStatusCode, 404);
-      return true;
-    });
+    await assert.rejects(
+      getMedia(kvsd.url, {
+        StreamName: MAIN,
+        StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: unknown },
+      }),
+      (err: any) => {
+        assert.equal(err.name, 'ResourceNotFoundException', String(err));
+        assert.equal(err.$metadata?.httpStatusCode, 404);
+        return true;
+      },
+    );
   });
 
   it('an unknown or deleted stream → 404 ResourceNotFoundException', async () => {
-    assertWireError(await rawPost(kvsd.url, '/getMedia', { StreamName: 'gm-no-such', StartSelector: { StartSelectorType: 'EARLIEST' } }), 404, 'ResourceNotFoundException');
+    assertWireError(
+      await rawPost(kvsd.url, '/getMedia', {
+        StreamName: 'gm-no-such',
+        StartSelector: { StartSelectorType: 'EARLIEST' },
+      }),
+      404,
+      'ResourceNotFoundException',
+    );
     const arn = await createStream(kvsd.url, 'gm-doomed');
     await deleteStream(kvsd.url, arn);
-    await assert.rejects(getMedia(kvsd.url, { StreamARN: arn, StartSelector: { StartSelectorType: 'NOW' } }), (err: any) => {
-      assert.equal(err.name, 'ResourceNotFoundException', String(err));
-      assert.equal(err.$metadata?.httpStatusCode, 404);
-      return true;
-    });
+    await assert.rejects(
+      getMedia(kvsd.url, { StreamARN: arn, StartSelector: { StartSelectorType: 'NOW' } }),
+      (err: any) => {
+        assert.equal(err.name, 'ResourceNotFoundException', String(err));
+        assert.equal(err.$metadata?.httpStatusCode, 404);
+        return true;
+      },
+    );
   });
 });
 
@@ -262,11 +378,21 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
     const stream = 'gm-live';
     await createStream(kvsd.url, stream);
     // Fragments before NOW, which it must not send.
-    const early = await ingest(kvsd.url, stream, { head: live.head, clusters: live.clusters.slice(0, 3) }, { producerStartMs: P1 });
+    const early = await ingest(
+      kvsd.url,
+      stream,
+      { head: live.head, clusters: live.clusters.slice(0, 3) },
+      { producerStartMs: P1 },
+    );
     const c = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'NOW' } });
     await sleep(200);
     const clusters = live.clusters.slice(3, 13);
-    const run = await ingest(kvsd.url, stream, { head: live.head, clusters }, { producerStartMs: P1 + 10_000, pauseMs: 300 });
+    const run = await ingest(
+      kvsd.url,
+      stream,
+      { head: live.head, clusters },
+      { producerStartMs: P1 + 10_000, pauseMs: 300 },
+    );
     assert.equal(run.persisted.length, clusters.length);
     const docs = await c.waitFor(clusters.length, 3000);
     assert.deepEqual(numbersOf(docs), run.persisted, 'exactly the fragments ingested after NOW, in order');
@@ -291,9 +417,18 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
     await sleep(200);
     const clusters = live.clusters.slice(0, 8);
     const receivedAt: number[] = [];
-    const run = await ingest(kvsd.url, stream, { head: live.head, clusters }, {
-      producerStartMs: P1, pauseMs: 150, onAck: (a, at) => { if (a.EventType === 'RECEIVED') receivedAt.push(at); },
-    });
+    const run = await ingest(
+      kvsd.url,
+      stream,
+      { head: live.head, clusters },
+      {
+        producerStartMs: P1,
+        pauseMs: 150,
+        onAck: (a, at) => {
+          if (a.EventType === 'RECEIVED') receivedAt.push(at);
+        },
+      },
+    );
     assert.equal(run.persisted.length, 0, 'nothing persisted');
     const docs = await now.waitFor(clusters.length, 3000);
     assert.deepEqual(numbersOf(docs), run.received, 'the RECEIVED fragments, in order');
@@ -303,25 +438,47 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       assert.ok(latencies[k]! < 1000, `fragment ${k} arrived ${latencies[k]} ms after RECEIVED`);
       assert.ok(d.cluster?.equals(clusters[k]!.bytes), `fragment ${k}: the original cluster`);
       assert.equal(tag(d.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'), run.received[k]);
-      assert.deepEqual(d.header.map((e) => e.bytes), [producerHeader(live.input).info, producerHeader(live.input).tracks]);
+      assert.deepEqual(
+        d.header.map((e) => e.bytes),
+        [producerHeader(live.input).info, producerHeader(live.input).tracks],
+      );
     });
     now.destroy();
     const earliest = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } });
     const replay = await earliest.waitFor(clusters.length, 3000);
-    assert.deepEqual(replay.map((d) => d.bytes.subarray(0, d.bytes.length - d.elements.at(-1)!.bytes.length)),
-      docs.map((d) => d.bytes.subarray(0, d.bytes.length - d.elements.at(-1)!.bytes.length)), 'EARLIEST replays the same documents (trailer aside)');
+    assert.deepEqual(
+      replay.map((d) => d.bytes.subarray(0, d.bytes.length - d.elements.at(-1)!.bytes.length)),
+      docs.map((d) => d.bytes.subarray(0, d.bytes.length - d.elements.at(-1)!.bytes.length)),
+      'EARLIEST replays the same documents (trailer aside)',
+    );
     await sleep(300);
     assert.equal(earliest.docs.length, clusters.length);
     earliest.destroy();
     // FRAGMENT_NUMBER and CONTINUATION_TOKEN work on the buffer too.
-    const resumed = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: run.received[4]! } });
+    const resumed = await open({
+      StreamName: stream,
+      StartSelector: { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: run.received[4]! },
+    });
     assert.deepEqual(numbersOf(await resumed.waitFor(3)), run.received.slice(5));
     resumed.destroy();
-    const after = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: run.received[1]! } });
+    const after = await open({
+      StreamName: stream,
+      StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: run.received[1]! },
+    });
     assert.deepEqual(numbersOf(await after.waitFor(6)), run.received.slice(2));
     after.destroy();
-    const at = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'PRODUCER_TIMESTAMP', StartTimestamp: new Date(P1 + clusters[3]!.timecode + 1) } });
-    assert.deepEqual(numbersOf(await at.waitFor(5)), run.received.slice(3), 'PRODUCER_TIMESTAMP: the last buffered fragment starting at or before it');
+    const at = await open({
+      StreamName: stream,
+      StartSelector: {
+        StartSelectorType: 'PRODUCER_TIMESTAMP',
+        StartTimestamp: new Date(P1 + clusters[3]!.timecode + 1),
+      },
+    });
+    assert.deepEqual(
+      numbersOf(await at.waitFor(5)),
+      run.received.slice(3),
+      'PRODUCER_TIMESTAMP: the last buffered fragment starting at or before it',
+    );
     at.destroy();
   });
 
@@ -334,10 +491,18 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       // Session A starts its first cluster (so its fragment number comes first), then stalls in the middle of it.
       const [a0, a1] = [live.clusters[0]!.bytes, live.clusters[1]!.bytes];
       let release!: () => void;
-      const released = new Promise<void>((r) => { release = r; });
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
       let aStarted!: () => void;
-      const aBuffering = new Promise<void>((r) => { aStarted = r; });
-      const client = new PutMediaClient({ endpoint: kvsd.url, region: 'us-east-1', credentials: clientConfig(kvsd.url).credentials });
+      const aBuffering = new Promise<void>((r) => {
+        aStarted = r;
+      });
+      const client = new PutMediaClient({
+        endpoint: kvsd.url,
+        region: 'us-east-1',
+        credentials: clientConfig(kvsd.url).credentials,
+      });
       const aNumbers: string[] = [];
       const sessionA = (async () => {
         async function* body() {
@@ -347,7 +512,12 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
           yield a0.subarray(a0.length >> 1);
           yield a1;
         }
-        for await (const ack of client.putMedia({ streamName: stream, timecodeType: 'RELATIVE', producerStartTimestamp: P1, body: body() })) {
+        for await (const ack of client.putMedia({
+          streamName: stream,
+          timecodeType: 'RELATIVE',
+          producerStartTimestamp: P1,
+          body: body(),
+        })) {
           if (ack.EventType === 'BUFFERING') aStarted();
           if (ack.EventType === ready) aNumbers.push(ack.FragmentNumber!);
           assert.notEqual(ack.EventType, 'ERROR', JSON.stringify(ack));
@@ -355,16 +525,27 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       })();
       await aBuffering;
       // Session B sends a whole cluster meanwhile: it completes first, with a later fragment number.
-      const b = await ingest(kvsd.url, stream, { head: live.head, clusters: [live.clusters[5]!] }, { producerStartMs: P2 });
+      const b = await ingest(
+        kvsd.url,
+        stream,
+        { head: live.head, clusters: [live.clusters[5]!] },
+        { producerStartMs: P2 },
+      );
       const bNumber = retention > 0 ? b.persisted[0]! : b.received[0]!;
       assert.deepEqual(numbersOf(await c.waitFor(1)), [bNumber], 'B first: it completed first');
       release();
       await sessionA;
       assert.equal(aNumbers.length, 2);
-      assert.ok(aNumbers[0]! < bNumber && bNumber < aNumbers[1]!, 'A\'s first fragment is numbered before B\'s, its second after');
+      assert.ok(
+        aNumbers[0]! < bNumber && bNumber < aNumbers[1]!,
+        "A's first fragment is numbered before B's, its second after",
+      );
       const docs = await c.waitFor(3, 5000);
       assert.deepEqual([...numbersOf(docs)].sort(), [...aNumbers, bNumber].sort(), 'every fragment, once');
-      assert.ok(docs.find((d) => tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER') === aNumbers[0])?.cluster?.equals(a0), 'A\'s first cluster, whole');
+      assert.ok(
+        docs.find((d) => tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER') === aNumbers[0])?.cluster?.equals(a0),
+        "A's first cluster, whole",
+      );
       await sleep(300);
       assert.equal(c.docs.length, 3, 'no duplicates');
       c.destroy();
@@ -382,8 +563,23 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
     const fragments = await listAll(kvsd.url, stream);
     const out = join(tmp, 'cli-getmedia.mkv');
     const requestedAt = Date.now();
-    const cli = spawn(AWS, ['kinesis-video-media', 'get-media', out, '--stream-name', stream, '--endpoint-url', kvsd.url, '--output', 'json',
-      '--start-selector', JSON.stringify({ StartSelectorType: 'EARLIEST' })], { env: awsEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(
+      AWS,
+      [
+        'kinesis-video-media',
+        'get-media',
+        out,
+        '--stream-name',
+        stream,
+        '--endpoint-url',
+        kvsd.url,
+        '--output',
+        'json',
+        '--start-selector',
+        JSON.stringify({ StartSelectorType: 'EARLIEST' }),
+      ],
+      { env: awsEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -407,11 +603,17 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       assert.equal(JSON.parse(stdout).ContentType, 'video/webm');
       const docs = parseDocuments(readFileSync(out));
       assert.equal(docs.length, fragments.length, 'the CLI wrote every document');
-      docs.forEach((d, k) => checkGetMediaDocument(d, fragments[k]!, gst, gst.clusters[k]!, requestedAt, `CLI document ${k}`));
+      docs.forEach((d, k) =>
+        checkGetMediaDocument(d, fragments[k]!, gst, gst.clusters[k]!, requestedAt, `CLI document ${k}`),
+      );
       assert.equal(await ffprobeFrames(out), gst.frames, 'ffprobe counts every frame');
       await assertDecodes(out, docs.length);
       const info = await mkvinfoLevel1(out);
-      assert.deepEqual([info.clusters, info.tracks, info.tags], [docs.length, docs.length, 2 * docs.length], 'mkvinfo: cluster, tracks, two Tags per document');
+      assert.deepEqual(
+        [info.clusters, info.tracks, info.tags],
+        [docs.length, docs.length, 2 * docs.length],
+        'mkvinfo: cluster, tracks, two Tags per document',
+      );
     } finally {
       if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
     }

@@ -19,8 +19,20 @@ import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
 import { seed } from '../helpers/listing.js';
 import {
-  createStream, fdCount, fdTargets, fragmentList, getMedia, ingest, inputOf, listAll, numbersOf, openFragmentList,
-  parseDocuments, rssBytes, run, sleep, tag,
+  createStream,
+  fdCount,
+  fdTargets,
+  fragmentList,
+  getMedia,
+  ingest,
+  inputOf,
+  listAll,
+  numbersOf,
+  openFragmentList,
+  parseDocuments,
+  rssBytes,
+  sleep,
+  tag,
 } from '../helpers/readers.js';
 
 const BIG = 'res-big';
@@ -34,7 +46,14 @@ let numbers: string[];
 before(async () => {
   // Seeded straight into the data directory before the server starts (a running server holds its lock).
   kvsd = await startKvsd({
-    prepare: (dir) => seed(dir, BIG, { fragments: FRAGMENTS, frameBytes: FRAME_BYTES, startMs: Date.now() - FRAGMENTS * 1000, intervalMs: 1000, create: true }),
+    prepare: (dir) =>
+      seed(dir, BIG, {
+        fragments: FRAGMENTS,
+        frameBytes: FRAME_BYTES,
+        startMs: Date.now() - FRAGMENTS * 1000,
+        intervalMs: 1000,
+        create: true,
+      }),
   });
   listed = await listAll(kvsd.url, BIG);
   assert.equal(listed.length, FRAGMENTS);
@@ -47,7 +66,9 @@ before(async () => {
   await sleep(300);
 });
 
-after(async () => { await kvsd?.dispose(); });
+after(async () => {
+  await kvsd?.dispose();
+});
 
 /**
  * Reads `bytes` bytes (at least) from a payload, then stops reading (the stream stays open) and waits a
@@ -101,9 +122,19 @@ async function assertFdsBack(baseline: string[], t: { diagnostic(m: string): voi
     now = fdTargets(kvsd.pid);
   }
   const left = [...baseline];
-  const extra = now.filter((f) => { const i = left.indexOf(f); if (i < 0) return true; left.splice(i, 1); return false; });
-  t.diagnostic(`${what}: server fds baseline ${baseline.length}, after ${now.length}${extra.length ? ` (new: ${extra.join(', ')})` : ''}`);
-  assert.ok(ok(), `${what}: the server has ${now.length} open fds, ${baseline.length} before; new: ${extra.join(', ')}`);
+  const extra = now.filter((f) => {
+    const i = left.indexOf(f);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
+  t.diagnostic(
+    `${what}: server fds baseline ${baseline.length}, after ${now.length}${extra.length ? ` (new: ${extra.join(', ')})` : ''}`,
+  );
+  assert.ok(
+    ok(),
+    `${what}: the server has ${now.length} open fds, ${baseline.length} before; new: ${extra.join(', ')}`,
+  );
 }
 
 describe('client disconnects', { timeout: 120_000 }, () => {
@@ -114,7 +145,7 @@ describe('client disconnects', { timeout: 120_000 }, () => {
       const r = await openFragmentList(kvsd.url, { StreamName: BIG, Fragments: numbers });
       assert.equal(r.contentType, 'video/webm');
       const got = await readSomeThenStall(r.payload, (2 + i) * FRAME_BYTES);
-      assert.ok(got < FRAGMENTS * FRAME_BYTES / 2, 'disconnected in the middle');
+      assert.ok(got < (FRAGMENTS * FRAME_BYTES) / 2, 'disconnected in the middle');
       during = Math.max(during, fdCount(kvsd.pid));
       r.close();
     }
@@ -127,7 +158,11 @@ describe('client disconnects', { timeout: 120_000 }, () => {
   it('mid GetMedia (catching up through 1 MB fragments, and waiting at the live edge): no fd left open, server healthy', async (t) => {
     const baseline = fdTargets(kvsd.pid);
     for (let i = 0; i < 5; i++) {
-      const catchingUp = await getMedia(kvsd.url, { StreamName: BIG, StartSelector: { StartSelectorType: 'EARLIEST' } }, { paused: true });
+      const catchingUp = await getMedia(
+        kvsd.url,
+        { StreamName: BIG, StartSelector: { StartSelectorType: 'EARLIEST' } },
+        { paused: true },
+      );
       await readSomeThenStall(catchingUp.payload, (1 + i) * FRAME_BYTES);
       const waiting = await getMedia(kvsd.url, { StreamName: BIG, StartSelector: { StartSelectorType: 'NOW' } });
       await sleep(50);
@@ -140,7 +175,12 @@ describe('client disconnects', { timeout: 120_000 }, () => {
     await createStream(kvsd.url, stream);
     const file = await inputOf(await ffmpegMkvFile({ seconds: 3, gop: 5 }));
     const c = await getMedia(kvsd.url, { StreamName: stream, StartSelector: { StartSelectorType: 'NOW' } });
-    const run = await ingest(kvsd.url, stream, { head: file.head, clusters: file.clusters.slice(0, 2) }, { producerStartMs: 1_700_000_000_000 });
+    const run = await ingest(
+      kvsd.url,
+      stream,
+      { head: file.head, clusters: file.clusters.slice(0, 2) },
+      { producerStartMs: 1_700_000_000_000 },
+    );
     assert.deepEqual(numbersOf(await c.waitFor(2)), run.persisted);
     c.destroy();
     await assertFdsBack(baseline, t, 'after 10 GetMedia disconnects');
@@ -158,12 +198,16 @@ describe('memory and backpressure', { timeout: 120_000 }, () => {
     // Warm the server up with a smaller response read in full, so that the baseline includes what any
     // response needs once (heap, buffers), then measure.
     const warm = await openFragmentList(kvsd.url, { StreamName: BIG, Fragments: numbers.slice(0, 30) });
-    for await (const _ of warm.payload as AsyncIterable<Buffer>) { /* drain */ }
+    for await (const _ of warm.payload as AsyncIterable<Buffer>) {
+      /* drain */
+    }
     warm.close();
     await sleep(200);
     const baseline = rssBytes(kvsd.pid);
     let peak = baseline;
-    const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(kvsd.pid)); }, 25);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssBytes(kvsd.pid));
+    }, 25);
     const started = Date.now();
     let got = 0;
     try {
@@ -176,7 +220,10 @@ describe('memory and backpressure', { timeout: 120_000 }, () => {
         for await (const chunk of r.payload as AsyncIterable<Buffer>) {
           got += chunk.length;
           sincePause += chunk.length;
-          if (sincePause >= 2_000_000) { sincePause = 0; await sleep(20); }
+          if (sincePause >= 2_000_000) {
+            sincePause = 0;
+            await sleep(20);
+          }
         }
       } finally {
         r.close();
@@ -186,13 +233,19 @@ describe('memory and backpressure', { timeout: 120_000 }, () => {
     }
     peak = Math.max(peak, rssBytes(kvsd.pid));
     const growth = peak - baseline;
-    t.diagnostic(`200 MB response read in ${Date.now() - started} ms; server VmRSS baseline ${(baseline / 1e6).toFixed(1)} MB, peak ${(peak / 1e6).toFixed(1)} MB, growth ${(growth / 1e6).toFixed(1)} MB`);
+    t.diagnostic(
+      `200 MB response read in ${Date.now() - started} ms; server VmRSS baseline ${(baseline / 1e6).toFixed(1)} MB, peak ${(peak / 1e6).toFixed(1)} MB, growth ${(growth / 1e6).toFixed(1)} MB`,
+    );
     assert.equal(got, expectedBytes, 'the whole response arrived');
     assert.ok(growth < 50 * 1024 * 1024, `server RSS grew by ${(growth / 1e6).toFixed(1)} MB while serving 200 MB`);
   });
 
   it('a GetMedia consumer that reads nothing does not slow PutMedia down', async (t) => {
-    const stalled = await getMedia(kvsd.url, { StreamName: BIG, StartSelector: { StartSelectorType: 'EARLIEST' } }, { paused: true });
+    const stalled = await getMedia(
+      kvsd.url,
+      { StreamName: BIG, StartSelector: { StartSelectorType: 'EARLIEST' } },
+      { paused: true },
+    );
     try {
       await sleep(300); // let the server fill the socket and block on it
       const file = await inputOf(await ffmpegMkvFile({ gop: 25 }));
@@ -200,11 +253,15 @@ describe('memory and backpressure', { timeout: 120_000 }, () => {
       const receivedAt = new Map<string, number>();
       const run = await ingest(kvsd.url, BIG, file, {
         producerStartMs: Date.now() - 60_000,
-        onAck: (a, at) => { if (a.EventType === 'RECEIVED') receivedAt.set(a.FragmentNumber!, at); },
+        onAck: (a, at) => {
+          if (a.EventType === 'RECEIVED') receivedAt.set(a.FragmentNumber!, at);
+        },
       });
       const total = Date.now() - t0;
       const waits = run.persisted.map((n, k) => run.persistedAt[k]! - receivedAt.get(n)!);
-      t.diagnostic(`PutMedia of ${file.clusters.length} clusters with a stalled GetMedia: ${total} ms; RECEIVED→PERSISTED ms: ${waits.join(', ')}`);
+      t.diagnostic(
+        `PutMedia of ${file.clusters.length} clusters with a stalled GetMedia: ${total} ms; RECEIVED→PERSISTED ms: ${waits.join(', ')}`,
+      );
       assert.deepEqual(run.persisted, run.received, 'every fragment PERSISTED, in order');
       waits.forEach((w, k) => assert.ok(w < 1000, `fragment ${k} PERSISTED ${w} ms after RECEIVED`));
       assert.ok(total < 5000, `the whole upload took ${total} ms`);

@@ -31,14 +31,20 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     const fence = FENCE.exec(text);
     if (!fence) {
       // A marker belongs to the very next fence: any other text in between orphans it.
-      if (pendingSkip && text.trim() !== '') throw new Error(`README.md:${pendingSkip.line}: skip marker not followed by a code block`);
+      if (pendingSkip && text.trim() !== '')
+        throw new Error(`README.md:${pendingSkip.line}: skip marker not followed by a code block`);
       continue;
     }
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
     if (i === lines.length) throw new Error(`README.md:${start + 1}: code block never closed`);
-    blocks.push({ lang: fence[1]!, code: `${body.join('\n')}\n`, line: start + 1, ...(pendingSkip && { skip: pendingSkip.reason }) });
+    blocks.push({
+      lang: fence[1]!,
+      code: `${body.join('\n')}\n`,
+      line: start + 1,
+      ...(pendingSkip && { skip: pendingSkip.reason }),
+    });
     pendingSkip = undefined;
   }
   if (pendingSkip) throw new Error(`README.md:${pendingSkip.line}: skip marker not followed by a code block`);

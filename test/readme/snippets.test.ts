@@ -38,7 +38,11 @@ const runnable = blocks.filter((b) => !b.skip && (b.lang === 'sh' || b.lang === 
 /** The blocks allowed not to run, by their reason. */
 const EXPECTED_SKIPS = ['installs, and serves in the foreground: the README test starts its own kvsd'];
 
-interface BlockContext { kvsd: KvsdProcess; dir: string; result: Run }
+interface BlockContext {
+  kvsd: KvsdProcess;
+  dir: string;
+  result: Run;
+}
 
 /** What each block must have achieved, found by a string only that block contains. */
 const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = [
@@ -48,7 +52,8 @@ const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = 
       assert.match(result.stdout, /^aws-cli\/2\./m, '`aws` is AWS CLI v2');
       const fragments = await listAll(kvsd.url, 'cam1');
       assert.equal(fragments.length, 5, 'kvsd put stored one fragment per 2 s keyframe interval');
-      for (const f of fragments) assert.ok(result.stdout.includes(f.FragmentNumber!), `echo $FRAGS printed ${f.FragmentNumber}`);
+      for (const f of fragments)
+        assert.ok(result.stdout.includes(f.FragmentNumber!), `echo $FRAGS printed ${f.FragmentNumber}`);
       assert.ok(existsSync(join(dir, 'out.mkv')), 'get-media-for-fragment-list wrote out.mkv');
       assert.equal(await ffprobeFrames(join(dir, 'out.mkv')), 250, 'out.mkv holds all 10 s of video');
       assert.match(result.stdout, /^250$/m, 'the ffprobe line printed 250 frames, as its comment says');
@@ -57,10 +62,17 @@ const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = 
   {
     marker: 'paginateListFragments', // the JS SDK program, run after the CLI steps made cam1
     check: async ({ kvsd, result }) => {
-      const listed = result.stdout.split('\n').filter((l) => /^\d{47} /.test(l)).map((l) => l.split(' ')[0]);
+      const listed = result.stdout
+        .split('\n')
+        .filter((l) => /^\d{47} /.test(l))
+        .map((l) => l.split(' ')[0]);
       const stored = (await listAll(kvsd.url, 'cam1')).map((f) => f.FragmentNumber);
       assert.equal(stored.length, 5);
-      assert.deepEqual(listed, stored, 'every stored fragment, oldest first, including those with future producer timestamps');
+      assert.deepEqual(
+        listed,
+        stored,
+        'every stored fragment, oldest first, including those with future producer timestamps',
+      );
     },
   },
   {
@@ -87,7 +99,11 @@ const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = 
   {
     marker: 'whole.mkv', // reading concatenated MKV back
     check: async ({ dir, result }) => {
-      assert.equal((await mkvinfoLevel1(join(dir, 'out.mkv'))).code, 1, 'mkvinfo -a exits 1 on out.mkv, as the README says');
+      assert.equal(
+        (await mkvinfoLevel1(join(dir, 'out.mkv'))).code,
+        1,
+        'mkvinfo -a exits 1 on out.mkv, as the README says',
+      );
       assert.match(result.stdout, /mkvinfo: exit 1 on out\.mkv/);
       assert.match(result.stdout, /whole\.mkv: one MKV document/);
       assert.equal((await mkvinfoLevel1(join(dir, 'whole.mkv'))).code, 0, 'whole.mkv is one valid document');
@@ -105,8 +121,15 @@ const CHECKS: { marker: string; check: (c: BlockContext) => Promise<void> }[] = 
 
 /** The PutMedia acknowledgements (JSON lines) a producer block printed: `persisted` PERSISTED, no ERROR. */
 function assertAcks(result: Run, persisted: number) {
-  const acks = result.stdout.split('\n').filter((l) => l.startsWith('{"EventType"')).map((l) => JSON.parse(l) as { EventType: string });
-  assert.deepEqual(acks.filter((a) => a.EventType === 'ERROR'), [], 'no ERROR acknowledgement');
+  const acks = result.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"EventType"'))
+    .map((l) => JSON.parse(l) as { EventType: string });
+  assert.deepEqual(
+    acks.filter((a) => a.EventType === 'ERROR'),
+    [],
+    'no ERROR acknowledgement',
+  );
   assert.equal(acks.filter((a) => a.EventType === 'PERSISTED').length, persisted, result.stdout);
 }
 
@@ -117,7 +140,8 @@ const checksOf = (block: CodeBlock) => CHECKS.filter((c) => block.code.includes(
  * them is never run, whatever its marker says: `npm ci` run from inside the clone, for one, replaces the
  * clone's node_modules (through a symlink, the directory it points to).
  */
-const UNSAFE = /\bnpm (ci|install|i|uninstall|update)\b|\bapt(-get)? |\bsudo\b|\bnpx kvsd serve\b|^\s*kvsd serve\b|\brm -r|\bgit /m;
+const UNSAFE =
+  /\bnpm (ci|install|i|uninstall|update)\b|\bapt(-get)? |\bsudo\b|\bnpx kvsd serve\b|^\s*kvsd serve\b|\brm -r|\bgit /m;
 
 /**
  * Why the blocks must not be run at all: a block nobody checks may be anything (an install, a server in
@@ -126,12 +150,16 @@ const UNSAFE = /\bnpm (ci|install|i|uninstall|update)\b|\bapt(-get)? |\bsudo\b|\
 function reasonsNotToRun(): string[] {
   const reasons: string[] = [];
   const skipped = blocks.filter((b) => b.skip !== undefined).map((b) => b.skip);
-  if (JSON.stringify(skipped) !== JSON.stringify(EXPECTED_SKIPS)) reasons.push(`skipped blocks ${JSON.stringify(skipped)}, expected ${JSON.stringify(EXPECTED_SKIPS)}`);
-  for (const b of blocks) if (!['sh', 'ts', 'text'].includes(b.lang)) reasons.push(`README.md:${b.line}: a '${b.lang}' block (sh, ts or text only)`);
+  if (JSON.stringify(skipped) !== JSON.stringify(EXPECTED_SKIPS))
+    reasons.push(`skipped blocks ${JSON.stringify(skipped)}, expected ${JSON.stringify(EXPECTED_SKIPS)}`);
+  for (const b of blocks)
+    if (!['sh', 'ts', 'text'].includes(b.lang))
+      reasons.push(`README.md:${b.line}: a '${b.lang}' block (sh, ts or text only)`);
   for (const b of runnable) {
     const n = checksOf(b).length;
     if (n !== 1) reasons.push(`README.md:${b.line}: ${n} checks match this block (exactly one must)`);
-    if (UNSAFE.test(b.code)) reasons.push(`README.md:${b.line}: runs ${UNSAFE.exec(b.code)![0]} (mark it skip, or change it)`);
+    if (UNSAFE.test(b.code))
+      reasons.push(`README.md:${b.line}: runs ${UNSAFE.exec(b.code)![0]} (mark it skip, or change it)`);
   }
   if (runnable.length !== CHECKS.length) reasons.push(`${runnable.length} runnable blocks for ${CHECKS.length} checks`);
   return reasons;
@@ -139,9 +167,12 @@ function reasonsNotToRun(): string[] {
 
 /** A reader's fresh terminal: no AWS settings, no npm script variables; see the header comment. */
 function terminalEnv(): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) =>
-    !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT'
-    && (!name.startsWith('AWS_') || name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'));
+  const inherited = Object.entries(process.env).filter(
+    ([name]) =>
+      !/^npm_/i.test(name) &&
+      name !== 'NODE_TEST_CONTEXT' &&
+      (!name.startsWith('AWS_') || name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'),
+  );
   return {
     ...Object.fromEntries(inherited),
     PATH: `/usr/bin:${process.env.PATH ?? ''}`,
@@ -152,11 +183,17 @@ function terminalEnv(): NodeJS.ProcessEnv {
 }
 
 test('every code block of the README is sh, ts or text', () => {
-  assert.deepEqual(blocks.filter((b) => !['sh', 'ts', 'text'].includes(b.lang)).map((b) => `README.md:${b.line} '${b.lang}'`), []);
+  assert.deepEqual(
+    blocks.filter((b) => !['sh', 'ts', 'text'].includes(b.lang)).map((b) => `README.md:${b.line} '${b.lang}'`),
+    [],
+  );
 });
 
 test('the README blocks that do not run are exactly the expected ones', () => {
-  assert.deepEqual(blocks.filter((b) => b.skip !== undefined).map((b) => b.skip), EXPECTED_SKIPS);
+  assert.deepEqual(
+    blocks.filter((b) => b.skip !== undefined).map((b) => b.skip),
+    EXPECTED_SKIPS,
+  );
 });
 
 test('the README links only files of this repository (a clone has nothing beside it) or web pages', () => {
@@ -164,7 +201,10 @@ test('the README links only files of this repository (a clone has nothing beside
   assert.ok(targets.length > 0);
   for (const target of targets) {
     const path = resolve(REPO, target.split('#')[0]!);
-    assert.ok(path.startsWith(`${REPO}/`) && existsSync(path), `README links ${target}, which is not in the repository`);
+    assert.ok(
+      path.startsWith(`${REPO}/`) && existsSync(path),
+      `README links ${target}, which is not in the repository`,
+    );
   }
 });
 
@@ -174,7 +214,9 @@ test('every runnable README block has exactly one check, and none installs or ch
 
 const notRunBecause = reasonsNotToRun();
 
-describe('the README, run in order against a real kvsd', { skip: notRunBecause.length > 0 && `not run: ${notRunBecause.join('; ')}` }, () => {
+describe('the README, run in order against a real kvsd', {
+  skip: notRunBecause.length > 0 && `not run: ${notRunBecause.join('; ')}`,
+}, () => {
   let kvsd: KvsdProcess;
   let dir: string;
   let envFile: string;
@@ -203,10 +245,25 @@ describe('the README, run in order against a real kvsd', { skip: notRunBecause.l
 
   // tsx only strips types: check them too, so that the programs are correct TypeScript, not just runnable.
   test('the TypeScript blocks type-check (tsc --strict)', async () => {
-    const files = runnable.filter((b) => b.lang === 'ts').map((b) => { writeFileSync(tsFile(b), withEndpoint(b)); return tsFile(b); });
+    const files = runnable
+      .filter((b) => b.lang === 'ts')
+      .map((b) => {
+        writeFileSync(tsFile(b), withEndpoint(b));
+        return tsFile(b);
+      });
     const r = await run(join(REPO, 'node_modules/.bin/tsc'), [
-      '--noEmit', '--strict', '--target', 'es2023', '--module', 'nodenext', '--moduleResolution', 'nodenext',
-      '--skipLibCheck', '--types', 'node', ...files,
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2023',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      ...files,
     ]);
     assert.equal(r.code, 0, `tsc:\n${r.stdout}${r.stderr}`);
   });
@@ -221,7 +278,11 @@ describe('the README, run in order against a real kvsd', { skip: notRunBecause.l
         writeFileSync(tsFile(block), withEndpoint(block));
         result = await inTerminal(`block-${block.line}`, `node --import tsx '${tsFile(block)}'`);
       }
-      assert.equal(result.code, 0, `README.md:${block.line} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+      assert.equal(
+        result.code,
+        0,
+        `README.md:${block.line} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+      );
       await checksOf(block)[0]!.check({ kvsd, dir, result });
     });
   }

@@ -14,17 +14,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
-  checkAckSequence, craftCluster, craftHeader, createStream, frames, listAll, sendWithClient, sleep, type Ack,
+  checkAckSequence,
+  craftCluster,
+  craftHeader,
+  createStream,
+  frames,
+  listAll,
+  sendWithClient,
+  sleep,
+  type Ack,
 } from '../helpers/putMedia.js';
-import { ID, MkvReader, MkvError, UNKNOWN_SIZE_SEGMENT_HEADER, element, encodeId, encodeSize, readElementHeader, stringElement, uintElement } from '../../src/mkv/index.js';
+import {
+  ID,
+  MkvReader,
+  MkvError,
+  UNKNOWN_SIZE_SEGMENT_HEADER,
+  element,
+  encodeId,
+  encodeSize,
+  readElementHeader,
+  stringElement,
+  uintElement,
+} from '../../src/mkv/index.js';
 import { SqliteCatalog } from '../../src/storage/sqliteCatalog.js';
 import { Committer } from '../../src/archive/committer.js';
 import { LocalMediaStore } from '../../src/storage/localMediaStore.js';
 import type { FragmentRecord } from '../../src/storage/catalog.js';
 
 let kvsd: KvsdProcess;
-before(async () => { kvsd = await startKvsd({ args: ['--quiet'] }); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const craftedEbmlHeader = (() => {
   const h = craftHeader(1);
@@ -33,11 +56,26 @@ const craftedEbmlHeader = (() => {
 
 /** A header with the given Info and TrackEntry payloads. */
 function header(opts: { timecodeScale?: number; trackNumbers: number[] }): Buffer {
-  const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, opts.timecodeScale ?? 1_000_000), stringElement(0x4d80, 'bad')]));
-  const entries = opts.trackNumbers.map((n) => element(ID.TrackEntry, Buffer.concat([
-    uintElement(ID.TrackNumber, n), uintElement(ID.TrackType, 1), stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
-  ])));
-  return Buffer.concat([craftedEbmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER, info, element(ID.Tracks, Buffer.concat(entries))]);
+  const info = element(
+    ID.Info,
+    Buffer.concat([uintElement(ID.TimecodeScale, opts.timecodeScale ?? 1_000_000), stringElement(0x4d80, 'bad')]),
+  );
+  const entries = opts.trackNumbers.map((n) =>
+    element(
+      ID.TrackEntry,
+      Buffer.concat([
+        uintElement(ID.TrackNumber, n),
+        uintElement(ID.TrackType, 1),
+        stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
+      ]),
+    ),
+  );
+  return Buffer.concat([
+    craftedEbmlHeader,
+    UNKNOWN_SIZE_SEGMENT_HEADER,
+    info,
+    element(ID.Tracks, Buffer.concat(entries)),
+  ]);
 }
 
 /** A cluster holding only its Timecode. */
@@ -47,8 +85,18 @@ const timecodeOnly = (timecode: number) => craftCluster({ timecode, frames: [] }
 const BAD: { name: string; header: Buffer; cluster: (tc: number) => Buffer; expect: number[] }[] = [
   { name: 'empty Tracks, Timecode-only clusters', header: craftHeader([]), cluster: timecodeOnly, expect: [4006] },
   { name: 'one track, Timecode-only clusters', header: craftHeader(1), cluster: timecodeOnly, expect: [4011] },
-  { name: 'empty Tracks, clusters with frames', header: craftHeader([]), cluster: (tc) => craftCluster({ timecode: tc, frames: frames() }), expect: [4006] },
-  { name: 'TimecodeScale 0', header: header({ timecodeScale: 0, trackNumbers: [1] }), cluster: (tc) => craftCluster({ timecode: tc, frames: frames() }), expect: [4006] },
+  {
+    name: 'empty Tracks, clusters with frames',
+    header: craftHeader([]),
+    cluster: (tc) => craftCluster({ timecode: tc, frames: frames() }),
+    expect: [4006],
+  },
+  {
+    name: 'TimecodeScale 0',
+    header: header({ timecodeScale: 0, trackNumbers: [1] }),
+    cluster: (tc) => craftCluster({ timecode: tc, frames: frames() }),
+    expect: [4006],
+  },
   { name: 'TrackNumber 0', header: header({ trackNumbers: [0] }), cluster: timecodeOnly, expect: [4006] },
 ];
 
@@ -83,7 +131,11 @@ describe('a producer of bad MKV', () => {
     async function* goodBody() {
       yield craftHeader(1);
       for (let i = 0; i < timecodes.length; i += 4) {
-        yield Buffer.concat(timecodes.slice(i, i + 4).map((timecode) => craftCluster({ timecode, frames: frames({ count: 5, size: 300 }) })));
+        yield Buffer.concat(
+          timecodes
+            .slice(i, i + 4)
+            .map((timecode) => craftCluster({ timecode, frames: frames({ count: 5, size: 300 }) })),
+        );
         await sleep(5);
       }
     }
@@ -94,18 +146,33 @@ describe('a producer of bad MKV', () => {
     const errorIds = badSessions.flatMap((s) => s.acks.filter((a) => a.EventType === 'ERROR').map((a) => a.ErrorId));
     const good5001 = good.acks.filter((a) => a.EventType === 'ERROR').length;
     assert.equal(good.error, undefined);
-    assert.equal(good5001, 0, `the good producer got ${good5001} ERROR acks (bad producer: ${errorIds.length} errors, ids ${[...new Set(errorIds)]})`);
+    assert.equal(
+      good5001,
+      0,
+      `the good producer got ${good5001} ERROR acks (bad producer: ${errorIds.length} errors, ids ${[...new Set(errorIds)]})`,
+    );
     checkAckSequence(good.acks, timecodes);
     assert.equal((await listAll(kvsd.url, { StreamName: goodStream })).length, 400, 'all 400 good fragments listed');
 
     // The last session may start as the good producer finishes and send no cluster: judge those that sent one.
     const judged = badSessions.filter((s) => s.clusters > 0);
-    assert.ok(judged.length >= BAD.length, `every bad variant ran while the good producer streamed (${judged.length} sessions)`);
+    assert.ok(
+      judged.length >= BAD.length,
+      `every bad variant ran while the good producer streamed (${judged.length} sessions)`,
+    );
     for (const s of judged) {
       const ids = s.acks.filter((a) => a.EventType === 'ERROR').map((a) => a.ErrorId);
       assert.ok(ids.length > 0, `${s.name}: refused`);
-      assert.deepEqual(ids.filter((id) => !s.expect.includes(id!)), [], `${s.name}: only ${s.expect} (got ${ids})`);
-      assert.deepEqual(s.acks.filter((a) => a.EventType === 'PERSISTED' || a.EventType === 'RECEIVED'), [], `${s.name}: nothing received or stored`);
+      assert.deepEqual(
+        ids.filter((id) => !s.expect.includes(id!)),
+        [],
+        `${s.name}: only ${s.expect} (got ${ids})`,
+      );
+      assert.deepEqual(
+        s.acks.filter((a) => a.EventType === 'PERSISTED' || a.EventType === 'RECEIVED'),
+        [],
+        `${s.name}: nothing received or stored`,
+      );
     }
     assert.deepEqual(await listAll(kvsd.url, { StreamName: badStream }), [], 'no bad fragment is listed');
   });
@@ -115,22 +182,37 @@ describe('a producer of bad MKV', () => {
     await createStream(kvsd.url, stream);
     const cluster = (timecode: number) => craftCluster({ timecode, frames: frames() });
     const run = await sendWithClient(kvsd.url, {
-      streamName: stream, timecodeType: 'ABSOLUTE',
+      streamName: stream,
+      timecodeType: 'ABSOLUTE',
       body: Buffer.concat([craftHeader(1), cluster(1_700_000_000_000), deepTags(100_000), cluster(1_700_000_001_000)]),
     });
     const errors = run.acks.filter((a) => a.EventType === 'ERROR');
-    assert.deepEqual(errors.map((a) => [a.ErrorId, a.ErrorCode]), [[4006, 'INVALID_MKV_DATA']], JSON.stringify(errors));
-    assert.equal(run.acks.filter((a) => a.EventType === 'PERSISTED').length, 1, 'the cluster before the Tags is PERSISTED');
+    assert.deepEqual(
+      errors.map((a) => [a.ErrorId, a.ErrorCode]),
+      [[4006, 'INVALID_MKV_DATA']],
+      JSON.stringify(errors),
+    );
+    assert.equal(
+      run.acks.filter((a) => a.EventType === 'PERSISTED').length,
+      1,
+      'the cluster before the Tags is PERSISTED',
+    );
     const health = await fetch(new URL('/health', kvsd.url));
     assert.equal(health.status, 200);
   });
 
   it('the MKV reader refuses deep SimpleTag nesting with MkvError, and accepts a few levels', () => {
     const parse = (tags: Buffer) => new MkvReader().push(Buffer.concat([craftHeader(1), tags]));
-    assert.throws(() => parse(deepTags(100_000)), (err) => err instanceof MkvError && /nested deeper/.test(err.message));
+    assert.throws(
+      () => parse(deepTags(100_000)),
+      (err) => err instanceof MkvError && /nested deeper/.test(err.message),
+    );
     assert.throws(() => parse(deepTags(65)), MkvError);
     const events = parse(deepTags(3));
-    assert.deepEqual(events.find((e) => e.kind === 'tags'), { kind: 'tags', simpleTags: [{ name: 'T', value: '' }] });
+    assert.deepEqual(
+      events.find((e) => e.kind === 'tags'),
+      { kind: 'tags', simpleTags: [{ name: 'T', value: '' }] },
+    );
   });
 });
 
@@ -158,8 +240,15 @@ describe('the group commit isolates failures', () => {
     try {
       const media = new LocalMediaStore(join(dir, 'media'));
       const stream = await catalog.createStream({
-        name: 's', arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/s/1', kmsKeyId: 'k', version: 'v', status: 'ACTIVE',
-        creationMs: 1, retentionHours: 24, storageTier: 'HOT', tags: {},
+        name: 's',
+        arn: 'arn:aws:kinesisvideo:us-east-1:000000000000:stream/s/1',
+        kmsKeyId: 'k',
+        version: 'v',
+        status: 'ACTIVE',
+        creationMs: 1,
+        retentionHours: 24,
+        storageTier: 'HOT',
+        tags: {},
       });
       const headerId = await catalog.addTrackHeader(stream.id, craftHeader(1));
       const segment = await catalog.newSegment(stream.id, 'test');
@@ -167,13 +256,38 @@ describe('the group commit isolates failures', () => {
       await writer.append(Buffer.alloc(1000, 7));
       const committer = new Committer(catalog);
       const row = (seq: number, lengthMs: number): FragmentRecord => ({
-        streamId: stream.id, seq, producerMs: 1000 + seq, serverMs: 2000 + seq, lengthMs, size: 10, nonce: seq, headerId,
-        segment, offset: seq * 10, entry: `{"n":${seq}}`,
+        streamId: stream.id,
+        seq,
+        producerMs: 1000 + seq,
+        serverMs: 2000 + seq,
+        lengthMs,
+        size: 10,
+        nonce: seq,
+        headerId,
+        segment,
+        offset: seq * 10,
+        entry: `{"n":${seq}}`,
       });
       // One batch: all are queued before the first commit runs.
-      const outcomes = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => committer.commit(writer, row(i + 1, i === 4 ? NaN : 40))));
-      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
-      for (const seq of [1, 2, 3, 4, 6, 7, 8, 9]) assert.ok(await catalog.getFragment(stream.id, seq), `row ${seq} committed`);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 9 }, (_, i) => committer.commit(writer, row(i + 1, i === 4 ? NaN : 40))),
+      );
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        [
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+        ],
+      );
+      for (const seq of [1, 2, 3, 4, 6, 7, 8, 9])
+        assert.ok(await catalog.getFragment(stream.id, seq), `row ${seq} committed`);
       assert.equal(await catalog.getFragment(stream.id, 5), undefined, 'the refused row is not stored');
       await writer.close();
     } finally {

@@ -25,8 +25,10 @@ before(async () => {
 after(() => kvsd.dispose());
 
 describe('data-directory lock', () => {
-  it('a second kvsd serve on a held directory exits at once, naming the holder\'s pid; the first keeps serving', async () => {
-    const second = await run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', kvsd.dataDir], { timeoutMs: 15_000 });
+  it("a second kvsd serve on a held directory exits at once, naming the holder's pid; the first keeps serving", async () => {
+    const second = await run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', kvsd.dataDir], {
+      timeoutMs: 15_000,
+    });
     assert.notEqual(second.code, 0, `the second server must not start:\n${second.stdout}`);
     assert.match(second.stderr, new RegExp(`in use by pid ${kvsd.pid}\\b`), second.stderr);
     assert.doesNotMatch(second.stdout, /listening/);
@@ -34,10 +36,23 @@ describe('data-directory lock', () => {
   });
 
   it('kvsd seed on a held directory is refused with a message, and writes nothing', async () => {
-    const r = await run(process.execPath, [CLI, 'seed', '--data-dir', kvsd.dataDir, '--stream', 'filler', '--create', '--fragments', '1000']);
+    const r = await run(process.execPath, [
+      CLI,
+      'seed',
+      '--data-dir',
+      kvsd.dataDir,
+      '--stream',
+      'filler',
+      '--create',
+      '--fragments',
+      '1000',
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /in use by pid \d+.*--endpoint/s, r.stderr);
-    const list = await fetch(`${kvsd.url}/describeStream`, { method: 'POST', body: JSON.stringify({ StreamName: 'filler' }) });
+    const list = await fetch(`${kvsd.url}/describeStream`, {
+      method: 'POST',
+      body: JSON.stringify({ StreamName: 'filler' }),
+    });
     assert.equal(list.status, 404, 'the stream was not created');
   });
 
@@ -56,14 +71,18 @@ describe('data-directory lock', () => {
 
   it('a start that cannot listen (port taken) leaves no data directory behind', async () => {
     const dataDir = join(tmpdir(), `kvsd-never-${process.pid}-${Date.now()}`);
-    const r = await run(process.execPath, [CLI, 'serve', '--port', String(kvsd.port), '--data-dir', dataDir], { timeoutMs: 15_000 });
+    const r = await run(process.execPath, [CLI, 'serve', '--port', String(kvsd.port), '--data-dir', dataDir], {
+      timeoutMs: 15_000,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /EADDRINUSE|in use/);
     assert.equal(existsSync(dataDir), false, `${dataDir} was created`);
   });
 
   it('an impossible --data-dir fails at once with a message instead of hanging', async () => {
-    const r = await run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', '/proc/kvsd-nope'], { timeoutMs: 15_000 });
+    const r = await run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', '/proc/kvsd-nope'], {
+      timeoutMs: 15_000,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /kvsd: .*\/proc\/kvsd-nope/);
   });
@@ -79,18 +98,40 @@ describe('segments being written', () => {
     try {
       await createStream(server.url, 'slow');
       const cluster = file.clusters[0]!;
-      const pieces = Array.from({ length: 20 }, (_, i) => cluster.bytes.subarray(
-        Math.floor((i * cluster.bytes.length) / 20), Math.floor(((i + 1) * cluster.bytes.length) / 20)));
+      const pieces = Array.from({ length: 20 }, (_, i) =>
+        cluster.bytes.subarray(
+          Math.floor((i * cluster.bytes.length) / 20),
+          Math.floor(((i + 1) * cluster.bytes.length) / 20),
+        ),
+      );
       const run = await sendWithClient(server.url, {
-        streamName: 'slow', timecodeType: 'RELATIVE', producerStartTimestamp: Date.now(), body: paced([file.head, ...pieces], 100),
+        streamName: 'slow',
+        timecodeType: 'RELATIVE',
+        producerStartTimestamp: Date.now(),
+        body: paced([file.head, ...pieces], 100),
       });
       assert.equal(run.error, undefined);
-      assert.deepEqual(run.acks.filter((x) => x.EventType !== 'BUFFERING' && x.EventType !== 'IDLE').map((x) => x.EventType), ['RECEIVED', 'PERSISTED']);
-      const listed = await (await fetch(`${server.url}/listFragments`, {
-        method: 'POST', body: JSON.stringify({ StreamName: 'slow', FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: 0, EndTimestamp: Date.now() / 1000 + 60 } } }),
-      })).json() as { Fragments: { FragmentNumber: string }[] };
+      assert.deepEqual(
+        run.acks.filter((x) => x.EventType !== 'BUFFERING' && x.EventType !== 'IDLE').map((x) => x.EventType),
+        ['RECEIVED', 'PERSISTED'],
+      );
+      const listed = (await (
+        await fetch(`${server.url}/listFragments`, {
+          method: 'POST',
+          body: JSON.stringify({
+            StreamName: 'slow',
+            FragmentSelector: {
+              FragmentSelectorType: 'SERVER_TIMESTAMP',
+              TimestampRange: { StartTimestamp: 0, EndTimestamp: Date.now() / 1000 + 60 },
+            },
+          }),
+        })
+      ).json()) as { Fragments: { FragmentNumber: string }[] };
       assert.equal(listed.Fragments.length, 1);
-      const docs = parseDocuments((await fragmentList(server.url, { StreamName: 'slow', Fragments: [listed.Fragments[0]!.FragmentNumber] })).bytes);
+      const docs = parseDocuments(
+        (await fragmentList(server.url, { StreamName: 'slow', Fragments: [listed.Fragments[0]!.FragmentNumber] }))
+          .bytes,
+      );
       assert.ok(docs[0]!.cluster?.equals(cluster.bytes), 'the fragment reads back byte for byte');
     } finally {
       await server.close();
@@ -102,12 +143,22 @@ describe('segments being written', () => {
 describe('GetMediaForFragmentList with bytes missing', () => {
   it('answers the in-stream error document for that fragment and goes on with the next', async () => {
     await createStream(kvsd.url, 'lost');
-    const a = await ingest(kvsd.url, 'lost', { head: file.head, clusters: file.clusters.slice(0, 1) }, { producerStartMs: Date.now() });
-    const b = await ingest(kvsd.url, 'lost', { head: file.head, clusters: file.clusters.slice(1, 2) }, { producerStartMs: Date.now() });
+    const a = await ingest(
+      kvsd.url,
+      'lost',
+      { head: file.head, clusters: file.clusters.slice(0, 1) },
+      { producerStartMs: Date.now() },
+    );
+    const b = await ingest(
+      kvsd.url,
+      'lost',
+      { head: file.head, clusters: file.clusters.slice(1, 2) },
+      { producerStartMs: Date.now() },
+    );
     // Each session wrote its own segment; lose the first one's file behind kvsd's back.
     const streamDirs = readdirSync(join(kvsd.dataDir, 'media')).map((d) => join(kvsd.dataDir, 'media', d));
     const dir = streamDirs.find((d) => readdirSync(d).length === 2)!;
-    const [first] = readdirSync(dir).sort((x, y) => Number.parseInt(x) - Number.parseInt(y));
+    const [first] = readdirSync(dir).sort((x, y) => Number.parseInt(x, 10) - Number.parseInt(y, 10));
     unlinkSync(join(dir, first!));
     const numbers = [a.persisted[0]!, b.persisted[0]!, a.persisted[0]!];
     const { status, bytes } = await fragmentList(kvsd.url, { StreamName: 'lost', Fragments: numbers });

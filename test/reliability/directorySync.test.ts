@@ -22,27 +22,41 @@ describe('LocalMediaStore directory fsyncs', () => {
   it('syncs the parent of every directory it creates, and the directory of every new segment', async () => {
     const synced: string[] = [];
     const media = join(dataDir, 'media');
-    const store = new LocalMediaStore(media, async (path) => { synced.push(path); await syncDirectory(path); });
+    const store = new LocalMediaStore(media, async (path) => {
+      synced.push(path);
+      await syncDirectory(path);
+    });
 
     const first = await store.createSegment(7, 1);
-    assert.deepEqual(synced.splice(0), [dataDir, media, join(media, '7')],
-      'first segment: media/ made durable in the data dir, 7/ in media/, 1.seg in 7/');
+    assert.deepEqual(
+      synced.splice(0),
+      [dataDir, media, join(media, '7')],
+      'first segment: media/ made durable in the data dir, 7/ in media/, 1.seg in 7/',
+    );
     const second = await store.createSegment(7, 2);
     assert.deepEqual(synced.splice(0), [join(media, '7')], 'another segment of the stream: only its own entry');
     const other = await store.createSegment(8, 3);
-    assert.deepEqual(synced.splice(0), [media, join(media, '8')], 'a new stream: its directory in media/, then the segment');
+    assert.deepEqual(
+      synced.splice(0),
+      [media, join(media, '8')],
+      'a new stream: its directory in media/, then the segment',
+    );
     await Promise.all([first.close(), second.close(), other.close()]);
 
     // A new store on the same directories (a restart) creates no directory, but syncs the stream directory's
     // entry once more: the process that made it may have died before its sync.
-    const again = new LocalMediaStore(media, async (path) => { synced.push(path); });
+    const again = new LocalMediaStore(media, async (path) => {
+      synced.push(path);
+    });
     await (await again.createSegment(7, 4)).close();
     await (await again.createSegment(7, 5)).close();
     assert.deepEqual(synced.splice(0), [media, join(media, '7'), join(media, '7')]);
   });
 
   it('a failing directory fsync fails createSegment (nothing is handed out that is not durable)', async () => {
-    const store = new LocalMediaStore(join(dataDir, 'media-failing'), async () => { throw Object.assign(new Error('EIO'), { code: 'EIO' }); });
+    const store = new LocalMediaStore(join(dataDir, 'media-failing'), async () => {
+      throw Object.assign(new Error('EIO'), { code: 'EIO' });
+    });
     await assert.rejects(store.createSegment(1, 1), /EIO/);
   });
 });

@@ -50,7 +50,11 @@ function fill(dir: string): string[] {
       try {
         writeFileSync(file, Buffer.alloc(size, 1));
       } catch {
-        try { unlinkSync(file); } catch { /* never created */ }
+        try {
+          unlinkSync(file);
+        } catch {
+          /* never created */
+        }
         break;
       }
       if (size === BALLAST_BYTES) big.push(file);
@@ -79,32 +83,46 @@ const CYCLES = 12;
 describe('disk full on the data directory', () => {
   it('never acknowledges PERSISTED what it did not store, ends the session with 5001, recovers when space is back', async (t) => {
     if (mountError) return t.skip(`cannot mount a tmpfs (needs root): ${mountError}`);
-    const server = kvsd = await startKvsd({ dataDir: mountPoint, args: ['--quiet'] });
+    const server = (kvsd = await startKvsd({ dataDir: mountPoint, args: ['--quiet'] }));
     const url = server.url;
-    const streams = await Promise.all(PRODUCERS.map(async (p) => {
-      const stream = `diskfull-${p.name}-${process.pid}`;
-      await createStream(url, stream);
-      return stream;
-    }));
+    const streams = await Promise.all(
+      PRODUCERS.map(async (p) => {
+        const stream = `diskfull-${p.name}-${process.pid}`;
+        await createStream(url, stream);
+        return stream;
+      }),
+    );
 
     let ballast: string[] = [];
     let errorAcks = 0;
     let stopping = false;
     const deadline = Date.now() + 90_000;
     const stop = () => stopping || Date.now() > deadline;
-    const runs = PRODUCERS.map((p, i) => runProducer({
-      url, stream: streams[i]!, startMs: 1_700_000_000_000, frameBytes: p.frameBytes, framesPerCluster: p.framesPerCluster,
-      paceMs: p.paceMs, ...(p.chunkBytes !== undefined && { chunkBytes: p.chunkBytes }), stop,
-      onAck: (ack) => {
-        if (ack.EventType !== 'ERROR') return;
-        errorAcks++;
-        const file = ballast.pop();
-        if (file) unlinkSync(file); // space comes back, a little
-      },
-    }));
+    const runs = PRODUCERS.map((p, i) =>
+      runProducer({
+        url,
+        stream: streams[i]!,
+        startMs: 1_700_000_000_000,
+        frameBytes: p.frameBytes,
+        framesPerCluster: p.framesPerCluster,
+        paceMs: p.paceMs,
+        ...(p.chunkBytes !== undefined && { chunkBytes: p.chunkBytes }),
+        stop,
+        onAck: (ack) => {
+          if (ack.EventType !== 'ERROR') return;
+          errorAcks++;
+          const file = ballast.pop();
+          if (file) unlinkSync(file); // space comes back, a little
+        },
+      }),
+    );
     await sleep(1000); // some fragments persist before the disk fills
     ballast = fill(mountPoint);
-    const failedSessions = () => runs.reduce((n, r) => n + r.producer.sessions.filter((s) => s.acks.some((a) => a.EventType === 'ERROR')).length, 0);
+    const failedSessions = () =>
+      runs.reduce(
+        (n, r) => n + r.producer.sessions.filter((s) => s.acks.some((a) => a.EventType === 'ERROR')).length,
+        0,
+      );
     while (!stop() && (failedSessions() < CYCLES || runs.some((r) => persistedOf(r.producer).length < 5))) {
       if (ballast.length === 0) ballast = fill(mountPoint); // the producers took back all that was freed
       await sleep(100);
@@ -113,7 +131,9 @@ describe('disk full on the data directory', () => {
     await Promise.all(runs.map((r) => r.done));
     removeAllBallast(mountPoint);
     const producers: Producer[] = runs.map((r) => r.producer);
-    t.diagnostic(`${errorAcks} ERROR acks, ${failedSessions()} sessions ended by a failure; PERSISTED per producer: ${producers.map((p) => persistedOf(p).length).join(', ')}`);
+    t.diagnostic(
+      `${errorAcks} ERROR acks, ${failedSessions()} sessions ended by a failure; PERSISTED per producer: ${producers.map((p) => persistedOf(p).length).join(', ')}`,
+    );
 
     // 1. Nothing acknowledged PERSISTED is corrupt or missing, before and after a restart.
     for (const when of ['before restart', 'after restart']) {
@@ -121,13 +141,16 @@ describe('disk full on the data directory', () => {
       const bad: string[] = [];
       for (const p of producers) {
         const differ = await corruptFragments(server.url, p);
-        t.diagnostic(`${p.stream} ${when}: ${differ.length} of ${persistedOf(p).length} PERSISTED fragments differ from what was sent`);
+        t.diagnostic(
+          `${p.stream} ${when}: ${differ.length} of ${persistedOf(p).length} PERSISTED fragments differ from what was sent`,
+        );
         bad.push(...differ.map((d) => `${p.stream}: ${d}`));
       }
       assert.deepEqual(bad, [], `${when}: PERSISTED fragments that differ from what was sent`);
       for (const p of producers) {
         const listed = new Set((await listAll(server.url, { StreamName: p.stream })).map((f) => f.FragmentNumber));
-        for (const a of persistedOf(p)) assert.ok(listed.has(a.FragmentNumber), `PERSISTED ${a.FragmentNumber} is listed (${when})`);
+        for (const a of persistedOf(p))
+          assert.ok(listed.has(a.FragmentNumber), `PERSISTED ${a.FragmentNumber} is listed (${when})`);
       }
     }
 
@@ -138,33 +161,59 @@ describe('disk full on the data directory', () => {
         checkAckShapes(s.acks);
         const first = s.acks.findIndex((a) => a.EventType === 'ERROR');
         const errors = s.acks.filter((a) => a.EventType === 'ERROR');
-        assert.deepEqual([...new Set(errors.map((a) => `${a.ErrorId} ${a.ErrorCode}`))].filter((e) => e !== '5001 ARCHIVAL_ERROR'), [],
-          `${p.stream} session ${i}: disk full is 5001 ARCHIVAL_ERROR: ${JSON.stringify(errors)}`);
+        assert.deepEqual(
+          [...new Set(errors.map((a) => `${a.ErrorId} ${a.ErrorCode}`))].filter((e) => e !== '5001 ARCHIVAL_ERROR'),
+          [],
+          `${p.stream} session ${i}: disk full is 5001 ARCHIVAL_ERROR: ${JSON.stringify(errors)}`,
+        );
         if (first < 0) continue;
-        assert.deepEqual(s.acks.slice(first).filter((a) => a.EventType === 'BUFFERING' || a.EventType === 'RECEIVED'), [],
-          `${p.stream} session ${i}: the session ended at its first ERROR`);
+        assert.deepEqual(
+          s.acks.slice(first).filter((a) => a.EventType === 'BUFFERING' || a.EventType === 'RECEIVED'),
+          [],
+          `${p.stream} session ${i}: the session ended at its first ERROR`,
+        );
         for (const b of s.acks.filter((a) => a.EventType === 'BUFFERING')) {
-          const outcomes = s.acks.filter((a) => a.FragmentNumber === b.FragmentNumber && (a.EventType === 'PERSISTED' || a.EventType === 'ERROR'));
-          assert.equal(outcomes.length, 1, `${p.stream} session ${i}: fragment ${b.FragmentNumber} is PERSISTED or 5001: ${JSON.stringify(outcomes)}`);
+          const outcomes = s.acks.filter(
+            (a) => a.FragmentNumber === b.FragmentNumber && (a.EventType === 'PERSISTED' || a.EventType === 'ERROR'),
+          );
+          assert.equal(
+            outcomes.length,
+            1,
+            `${p.stream} session ${i}: fragment ${b.FragmentNumber} is PERSISTED or 5001: ${JSON.stringify(outcomes)}`,
+          );
         }
       }
       // Each producer reconnected after its failures and got fragments PERSISTED again.
       const lastFailed = p.sessions.findLastIndex((s) => s.acks.some((a) => a.EventType === 'ERROR'));
       if (lastFailed >= 0 && lastFailed < p.sessions.length - 1) {
-        assert.ok(p.sessions.slice(lastFailed + 1).some((s) => s.acks.some((a) => a.EventType === 'PERSISTED')),
-          `${p.stream}: a session after the last failure persisted fragments`);
+        assert.ok(
+          p.sessions.slice(lastFailed + 1).some((s) => s.acks.some((a) => a.EventType === 'PERSISTED')),
+          `${p.stream}: a session after the last failure persisted fragments`,
+        );
       }
     }
 
     // 3. With space back, a new session on each stream persists everything.
-    const fresh = producers.map((p, i) => runProducer({
-      url: server.url, stream: p.stream, startMs: 1_800_000_000_000, frameBytes: PRODUCERS[i]!.frameBytes,
-      framesPerCluster: PRODUCERS[i]!.framesPerCluster, paceMs: 5, stop: () => false, clustersPerSession: 5,
-    }));
+    const fresh = producers.map((p, i) =>
+      runProducer({
+        url: server.url,
+        stream: p.stream,
+        startMs: 1_800_000_000_000,
+        frameBytes: PRODUCERS[i]!.frameBytes,
+        framesPerCluster: PRODUCERS[i]!.framesPerCluster,
+        paceMs: 5,
+        stop: () => false,
+        clustersPerSession: 5,
+      }),
+    );
     await Promise.all(fresh.map((r) => r.done));
     for (const r of fresh) {
       const acks = r.producer.sessions[0]!.acks;
-      assert.deepEqual(acks.filter((a) => a.EventType === 'ERROR'), [], 'no ERROR once space is back');
+      assert.deepEqual(
+        acks.filter((a) => a.EventType === 'ERROR'),
+        [],
+        'no ERROR once space is back',
+      );
       assert.equal(persistedOf(r.producer).length, 5, 'all 5 fragments of the new session PERSISTED');
       assert.deepEqual(await corruptFragments(server.url, r.producer), []);
     }

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { craftCluster, craftHeader, frames, sendWithClient, sleep, type Ack } from '../helpers/putMedia.js';
 import { fragmentList, parseDocuments } from '../helpers/readers.js';
 
-export interface SessionLog { acks: Ack[]; error?: unknown }
+export interface SessionLog {
+  acks: Ack[];
+  error?: unknown;
+}
 
 export interface Producer {
   stream: string;
@@ -57,7 +60,10 @@ export function runProducer(opts: ProducerOptions): { producer: Producer; done: 
         while (!opts.stop() && !ended && inSession < (opts.clustersPerSession ?? Infinity)) {
           const timecode = opts.startMs + 1000 * next++;
           inSession++;
-          const bytes = craftCluster({ timecode, frames: frames({ count: opts.framesPerCluster, size: opts.frameBytes }) });
+          const bytes = craftCluster({
+            timecode,
+            frames: frames({ count: opts.framesPerCluster, size: opts.frameBytes }),
+          });
           producer.sent.set(timecode, bytes);
           pending = Buffer.concat([pending, bytes]);
           while (pending.length > chunkBytes) {
@@ -69,11 +75,15 @@ export function runProducer(opts: ProducerOptions): { producer: Producer; done: 
         }
         if (pending.length > 0) yield pending;
       }
-      const run = await sendWithClient(opts.url, { streamName: opts.stream, timecodeType: 'ABSOLUTE', body: body() }, (ack) => {
-        // An ERROR does not stop the producer: it goes on sending until kvsd ends the session.
-        log.acks.push(ack);
-        opts.onAck?.(ack, producer);
-      });
+      const run = await sendWithClient(
+        opts.url,
+        { streamName: opts.stream, timecodeType: 'ABSOLUTE', body: body() },
+        (ack) => {
+          // An ERROR does not stop the producer: it goes on sending until kvsd ends the session.
+          log.acks.push(ack);
+          opts.onAck?.(ack, producer);
+        },
+      );
       ended = true;
       if (run.error !== undefined) log.error = run.error;
       if (opts.clustersPerSession !== undefined) return;
@@ -82,7 +92,8 @@ export function runProducer(opts: ProducerOptions): { producer: Producer; done: 
   return { producer, done };
 }
 
-export const persistedOf = (p: Producer) => p.sessions.flatMap((s) => s.acks.filter((a) => a.EventType === 'PERSISTED'));
+export const persistedOf = (p: Producer) =>
+  p.sessions.flatMap((s) => s.acks.filter((a) => a.EventType === 'PERSISTED'));
 
 /**
  * Reads every PERSISTED fragment back with GetMediaForFragmentList (one per request, so that a corrupt
@@ -92,19 +103,22 @@ export async function corruptFragments(url: string, p: Producer): Promise<string
   const bad: string[] = [];
   const persisted = persistedOf(p);
   const work = [...persisted];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let ack = work.shift(); ack; ack = work.shift()) {
-      const sent = p.sent.get(ack.FragmentTimecode!);
-      assert.ok(sent, `PERSISTED ${ack.FragmentNumber} names a cluster that was sent (${ack.FragmentTimecode})`);
-      try {
-        const { bytes } = await fragmentList(url, { StreamName: p.stream, Fragments: [ack.FragmentNumber!] });
-        const docs = parseDocuments(bytes);
-        if (docs.length !== 1 || !docs[0]!.cluster?.equals(sent)) bad.push(`${ack.FragmentNumber} (${describeMismatch(docs[0]?.cluster, sent)})`);
-      } catch (err) {
-        bad.push(`${ack.FragmentNumber} (unreadable: ${String(err).slice(0, 200)})`);
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let ack = work.shift(); ack; ack = work.shift()) {
+        const sent = p.sent.get(ack.FragmentTimecode!);
+        assert.ok(sent, `PERSISTED ${ack.FragmentNumber} names a cluster that was sent (${ack.FragmentTimecode})`);
+        try {
+          const { bytes } = await fragmentList(url, { StreamName: p.stream, Fragments: [ack.FragmentNumber!] });
+          const docs = parseDocuments(bytes);
+          if (docs.length !== 1 || !docs[0]!.cluster?.equals(sent))
+            bad.push(`${ack.FragmentNumber} (${describeMismatch(docs[0]?.cluster, sent)})`);
+        } catch (err) {
+          bad.push(`${ack.FragmentNumber} (unreadable: ${String(err).slice(0, 200)})`);
+        }
       }
-    }
-  }));
+    }),
+  );
   return bad;
 }
 

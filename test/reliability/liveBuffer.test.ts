@@ -25,25 +25,40 @@ let kvsd: KvsdProcess;
 before(async () => {
   kvsd = await startKvsd({ args: ['--quiet'], env: { KVSD_LIVE_BUFFER_MAX_AGE_MS: String(MAX_AGE_MS) } });
 });
-after(async () => { await kvsd?.dispose(); });
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const mb = (bytes: number) => Math.round(bytes / MB);
 
 /** Samples the server's VmRSS every 50 ms until stopped; returns the peak. */
 function sampleRss() {
   let peak = rssBytes(kvsd.pid);
-  const timer = setInterval(() => { peak = Math.max(peak, rssBytes(kvsd.pid)); }, 50);
-  return { stop: () => { clearInterval(timer); return Math.max(peak, rssBytes(kvsd.pid)); } };
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssBytes(kvsd.pid));
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, rssBytes(kvsd.pid));
+    },
+  };
 }
 
 /** One PutMedia session of one 45 MB fragment (45 frames of 1 MiB, 1.8 s of media); returns its fragment number. */
 async function putOneFragment(stream: string, timecode: number): Promise<string> {
   const cluster = hugeCluster(timecode, FRAGMENT_BYTES);
-  async function* body() { yield craftHeader(); yield* cluster.parts; }
+  async function* body() {
+    yield craftHeader();
+    yield* cluster.parts;
+  }
   const run = await sendWithClient(kvsd.url, { streamName: stream, timecodeType: 'ABSOLUTE', body: body() });
   assert.equal(run.error, undefined, String(run.error));
   const received = run.acks.filter((a) => a.EventType === 'RECEIVED');
-  assert.deepEqual(run.acks.filter((a) => a.EventType === 'ERROR'), []);
+  assert.deepEqual(
+    run.acks.filter((a) => a.EventType === 'ERROR'),
+    [],
+  );
   assert.equal(received.length, 1, `one RECEIVED ack on ${stream}`);
   return received[0]!.FragmentNumber!;
 }
@@ -54,17 +69,25 @@ async function putOneFragment(stream: string, timecode: number): Promise<string>
  * incremental consumer re-parses its buffer per chunk, far too slow for 45 MB documents).
  */
 async function buffered(stream: string, quietMs = 1000): Promise<{ number: string; clusterBytes: number }[]> {
-  const c = await getMedia(kvsd.url, { StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } }, { paused: true });
+  const c = await getMedia(
+    kvsd.url,
+    { StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } },
+    { paused: true },
+  );
   const chunks: Buffer[] = [];
   let last = Date.now();
-  c.payload.on('data', (chunk: Buffer) => { chunks.push(chunk); last = Date.now(); });
+  c.payload.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    last = Date.now();
+  });
   try {
     while (Date.now() - last < quietMs) await sleep(100);
   } finally {
     c.destroy();
   }
   return parseDocuments(Buffer.concat(chunks)).map((d) => ({
-    number: tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER')!, clusterBytes: d.cluster?.length ?? 0,
+    number: tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER')!,
+    clusterBytes: d.cluster?.length ?? 0,
   }));
 }
 
@@ -86,7 +109,11 @@ describe('live buffer of retention-0 streams: bounded memory', { timeout: 240_00
     // The newest fragments are still buffered, whole; the oldest made room for them.
     for (const i of [STREAMS - 1, STREAMS - 2]) {
       const got = await buffered(names[i]!);
-      assert.deepEqual(got.map((g) => g.number), [numbers[i]], `stream ${i}: its fragment is still served`);
+      assert.deepEqual(
+        got.map((g) => g.number),
+        [numbers[i]],
+        `stream ${i}: its fragment is still served`,
+      );
       assert.ok(got[0]!.clusterBytes > FRAGMENT_BYTES, `stream ${i}: the whole cluster`);
     }
     assert.deepEqual(await buffered(names[0]!), [], 'the oldest fragment (stream 0) was evicted');
@@ -101,8 +128,13 @@ describe('live buffer of retention-0 streams: bounded memory', { timeout: 240_00
     // What is buffered afterwards fits the cap (6 x 45 MB does not), and the buffer still serves.
     const served = (await Promise.all(names.map((name) => buffered(name)))).flat();
     const total = served.reduce((n, f) => n + f.clusterBytes, 0);
-    t.diagnostic(`peak VmRSS ${mb(peak)} MB during 6 concurrent 45 MB fragments; ${served.length} fragments (${mb(total)} MB) buffered after`);
-    assert.ok(served.length >= 1 && served.every((f) => results.includes(f.number)), 'only fragments of this round are buffered');
+    t.diagnostic(
+      `peak VmRSS ${mb(peak)} MB during 6 concurrent 45 MB fragments; ${served.length} fragments (${mb(total)} MB) buffered after`,
+    );
+    assert.ok(
+      served.length >= 1 && served.every((f) => results.includes(f.number)),
+      'only fragments of this round are buffered',
+    );
     assert.ok(total <= 256 * MB, `${mb(total)} MB buffered`);
     // A loose bound only (kvsd before the cap: ~860 MB): the fragments evicted to make room, and the sockets'
     // received chunks, stay resident until V8 collects them, and when it does depends on the load (385-456 MB seen).
@@ -118,6 +150,7 @@ describe('live buffer of retention-0 streams: bounded memory', { timeout: 240_00
       return now;
     }, 60_000);
     t.diagnostic(`VmRSS ${mb(peakBefore)} MB before the max age, ${mb(low)} MB after it`);
-    for (const name of names) assert.deepEqual(await buffered(name, 300), [], `${name}: nothing buffered past the max age`);
+    for (const name of names)
+      assert.deepEqual(await buffered(name, 300), [], `${name}: nothing buffered past the max age`);
   });
 });

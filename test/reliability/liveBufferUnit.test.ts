@@ -10,15 +10,28 @@ import { FragmentMemory, knownClusterSize } from '../../src/archive/fragmentMemo
 
 let seq = 0;
 function fragment(size: number, serverMs: number): BufferedFragment {
-  return { seq: ++seq, nonce: 1, serverMs, producerMs: serverMs, header: Buffer.alloc(0), cluster: [Buffer.alloc(size)], size };
+  return {
+    seq: ++seq,
+    nonce: 1,
+    serverMs,
+    producerMs: serverMs,
+    header: Buffer.alloc(0),
+    cluster: [Buffer.alloc(size)],
+    size,
+  };
 }
 const seqs = (b: LiveBuffer, stream: number) => b.after(stream, 0, 100, 0).map((f) => f.seq);
 
 describe('LiveBuffer', () => {
   it('over the global cap, the fragment buffered first goes, whichever stream it is on', () => {
     const b = new LiveBuffer({ maxBytes: 300, maxAgeMs: 1e12 });
-    const a1 = fragment(100, 0), b1 = fragment(100, 0), a2 = fragment(100, 0), b2 = fragment(100, 0);
-    b.add(1, a1, 0); b.add(2, b1, 0); b.add(1, a2, 0);
+    const a1 = fragment(100, 0),
+      b1 = fragment(100, 0),
+      a2 = fragment(100, 0),
+      b2 = fragment(100, 0);
+    b.add(1, a1, 0);
+    b.add(2, b1, 0);
+    b.add(1, a2, 0);
     assert.equal(b.bytes, 300);
     b.add(2, b2, 0);
     assert.deepEqual([seqs(b, 1), seqs(b, 2)], [[a2.seq], [b1.seq, b2.seq]]);
@@ -45,7 +58,9 @@ describe('LiveBuffer', () => {
 
   it('the age sweep empties streams nobody writes or reads; the per-stream limit still holds', () => {
     const b = new LiveBuffer({ maxBytes: 1e9, maxAgeMs: 1000, streamMaxBytes: 250 });
-    b.add(1, fragment(100, 0), 0); b.add(1, fragment(100, 500), 500); b.add(1, fragment(100, 900), 900);
+    b.add(1, fragment(100, 0), 0);
+    b.add(1, fragment(100, 500), 500);
+    b.add(1, fragment(100, 900), 900);
     assert.equal(b.bytes, 200, 'per stream: the oldest went past 250 bytes');
     b.sweep(1600);
     assert.equal(b.bytes, 100);
@@ -62,7 +77,11 @@ describe('LiveBuffer', () => {
 });
 
 describe('FragmentMemory', () => {
-  const cluster = (payload: number) => Buffer.concat([Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x40 | (payload >> 8), payload & 0xff]), Buffer.alloc(payload, 7)]);
+  const cluster = (payload: number) =>
+    Buffer.concat([
+      Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x40 | (payload >> 8), payload & 0xff]),
+      Buffer.alloc(payload, 7),
+    ]);
 
   it('reads the size of a known-size Cluster, not of an unknown-size one', () => {
     assert.equal(knownClusterSize(cluster(300)), 306);
@@ -83,7 +102,8 @@ describe('FragmentMemory', () => {
     assert.equal(b.bytes, 0);
     const unknown = Buffer.concat([Buffer.from('1f43b67501ffffffffffffff', 'hex'), Buffer.alloc(50, 1)]);
     const u = new FragmentMemory(b.reserve(), 1000);
-    u.push(unknown.subarray(0, 20)); u.push(unknown.subarray(20));
+    u.push(unknown.subarray(0, 20));
+    u.push(unknown.subarray(20));
     assert.equal(b.bytes, unknown.length);
     assert.ok(u.finish()![0]!.equals(unknown));
     const small = new LiveBuffer({ maxBytes: 100 });

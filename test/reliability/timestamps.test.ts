@@ -11,19 +11,33 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { craftCluster, craftHeader, createStream, frames, listAll, sendWithClient, type Ack } from '../helpers/putMedia.js';
+import {
+  craftCluster,
+  craftHeader,
+  createStream,
+  frames,
+  listAll,
+  sendWithClient,
+  type Ack,
+} from '../helpers/putMedia.js';
 import { AWS, PYTHON, awsEnv, run } from '../helpers/readers.js';
 
 let kvsd: KvsdProcess;
-before(async () => { kvsd = await startKvsd({ args: ['--quiet'] }); });
-after(async () => { await kvsd?.dispose(); });
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+});
+after(async () => {
+  await kvsd?.dispose();
+});
 
 const YEAR_10000 = Date.UTC(10000, 0, 1);
 const LAST_SECOND_OF_9999 = Date.UTC(9999, 11, 31, 23, 59, 59);
 const cluster = (timecode: number) => craftCluster({ timecode, frames: frames() }); // frames span 360 ms
 
 const outcome = (acks: Ack[], timecode: number) =>
-  acks.filter((a) => a.FragmentTimecode === timecode && a.EventType !== 'BUFFERING').map((a) => a.EventType === 'ERROR' ? `${a.ErrorId} ${a.ErrorCode}` : a.EventType);
+  acks
+    .filter((a) => a.FragmentTimecode === timecode && a.EventType !== 'BUFFERING')
+    .map((a) => (a.EventType === 'ERROR' ? `${a.ErrorId} ${a.ErrorCode}` : a.EventType));
 
 /** ProducerTimestamps of every fragment of the stream, as boto3 (Debian's, for /usr/bin/python3) parses them. */
 async function listWithBoto3(stream: string) {
@@ -39,8 +53,22 @@ print(json.dumps(sorted(f['ProducerTimestamp'].astimezone(utc).isoformat() for f
 }
 
 async function listWithCli(stream: string) {
-  return run(AWS, ['kinesis-video-archived-media', 'list-fragments', '--endpoint-url', kvsd.url, '--stream-name', stream, '--output', 'json',
-    '--fragment-selector', 'FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=86400,EndTimestamp=7258118400}'], { env: awsEnv() });
+  return run(
+    AWS,
+    [
+      'kinesis-video-archived-media',
+      'list-fragments',
+      '--endpoint-url',
+      kvsd.url,
+      '--stream-name',
+      stream,
+      '--output',
+      'json',
+      '--fragment-selector',
+      'FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=86400,EndTimestamp=7258118400}',
+    ],
+    { env: awsEnv() },
+  );
 }
 
 describe('producer timestamps clients cannot represent', () => {
@@ -49,16 +77,25 @@ describe('producer timestamps clients cannot represent', () => {
     await createStream(kvsd.url, stream);
     const timecodes = [1_700_000_000_000, YEAR_10000, LAST_SECOND_OF_9999];
     const r = await sendWithClient(kvsd.url, {
-      streamName: stream, timecodeType: 'ABSOLUTE', body: Buffer.concat([craftHeader(1), ...timecodes.map(cluster)]),
+      streamName: stream,
+      timecodeType: 'ABSOLUTE',
+      body: Buffer.concat([craftHeader(1), ...timecodes.map(cluster)]),
     });
     assert.equal(r.error, undefined);
     assert.deepEqual(outcome(r.acks, YEAR_10000), ['4007 INVALID_PRODUCER_TIMESTAMP'], JSON.stringify(r.acks));
     assert.deepEqual(outcome(r.acks, 1_700_000_000_000), ['RECEIVED', 'PERSISTED'], 'before: stored');
-    assert.deepEqual(outcome(r.acks, LAST_SECOND_OF_9999), ['RECEIVED', 'PERSISTED'], 'after (the session went on): stored');
+    assert.deepEqual(
+      outcome(r.acks, LAST_SECOND_OF_9999),
+      ['RECEIVED', 'PERSISTED'],
+      'after (the session went on): stored',
+    );
 
     const listed = await listAll(kvsd.url, { StreamName: stream });
-    assert.deepEqual(listed.map((f) => f.ProducerTimestamp!.toISOString()).sort(),
-      ['2023-11-14T22:13:20.000Z', '9999-12-31T23:59:59.000Z'], 'the JS SDK lists both stored fragments, as valid Dates');
+    assert.deepEqual(
+      listed.map((f) => f.ProducerTimestamp!.toISOString()).sort(),
+      ['2023-11-14T22:13:20.000Z', '9999-12-31T23:59:59.000Z'],
+      'the JS SDK lists both stored fragments, as valid Dates',
+    );
 
     const boto = await listWithBoto3(stream);
     assert.equal(boto.code, 0, `boto3 lists the stream: ${boto.stderr}`);
@@ -68,17 +105,25 @@ describe('producer timestamps clients cannot represent', () => {
     assert.equal(cli.code, 0, `aws list-fragments works: ${cli.stderr}`);
     const fragments = (JSON.parse(cli.stdout) as { Fragments: { ProducerTimestamp: string }[] }).Fragments;
     assert.equal(fragments.length, 2);
-    assert.ok(fragments.some((f) => f.ProducerTimestamp.startsWith('9999-12-31T23:59:59')), cli.stdout);
+    assert.ok(
+      fragments.some((f) => f.ProducerTimestamp.startsWith('9999-12-31T23:59:59')),
+      cli.stdout,
+    );
   });
 
   it('RELATIVE: start + timecode past year 9999 is 4007; the earlier clusters are stored', async () => {
     const stream = `ts-relative-${process.pid}`;
     await createStream(kvsd.url, stream);
     const r = await sendWithClient(kvsd.url, {
-      streamName: stream, timecodeType: 'RELATIVE', producerStartTimestamp: LAST_SECOND_OF_9999 - 2000,
+      streamName: stream,
+      timecodeType: 'RELATIVE',
+      producerStartTimestamp: LAST_SECOND_OF_9999 - 2000,
       body: Buffer.concat([craftHeader(1), cluster(0), cluster(1000), cluster(3000)]),
     });
-    assert.deepEqual([0, 1000, 3000].map((tc) => outcome(r.acks, tc)), [['RECEIVED', 'PERSISTED'], ['RECEIVED', 'PERSISTED'], ['4007 INVALID_PRODUCER_TIMESTAMP']]);
+    assert.deepEqual(
+      [0, 1000, 3000].map((tc) => outcome(r.acks, tc)),
+      [['RECEIVED', 'PERSISTED'], ['RECEIVED', 'PERSISTED'], ['4007 INVALID_PRODUCER_TIMESTAMP']],
+    );
     assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, 2);
     const boto = await listWithBoto3(stream);
     assert.equal(boto.code, 0, boto.stderr);
@@ -89,7 +134,10 @@ describe('producer timestamps clients cannot represent', () => {
     await createStream(kvsd.url, stream);
     for (const start of [YEAR_10000, 253_402_300_800_000 + 1000]) {
       const r = await sendWithClient(kvsd.url, {
-        streamName: stream, timecodeType: 'RELATIVE', producerStartTimestamp: start, body: Buffer.concat([craftHeader(1), cluster(0)]),
+        streamName: stream,
+        timecodeType: 'RELATIVE',
+        producerStartTimestamp: start,
+        body: Buffer.concat([craftHeader(1), cluster(0)]),
       });
       assert.ok(r.error instanceof KvsServiceError, `refused: ${String(r.error)} ${JSON.stringify(r.acks)}`);
       assert.equal(r.error.code, 'InvalidArgumentException');

@@ -39,11 +39,14 @@ function layerOf(path) {
 }
 
 // Static imports and re-exports (`import … from`, `export … from`, bare `import '…'`) and dynamic import('…').
-const IMPORT = new RegExp([
-  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/.source,
-  /(?:^|[\s;])import\s*['"]([^'"]+)['"]/.source,
-  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/.source,
-].join('|'), 'g');
+const IMPORT = new RegExp(
+  [
+    /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/.source,
+    /(?:^|[\s;])import\s*['"]([^'"]+)['"]/.source,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/.source,
+  ].join('|'),
+  'g',
+);
 
 const problems = [];
 for (const file of sourceFiles(src)) {

@@ -108,12 +108,14 @@ export class RequestPipeline {
     progress.route = declared;
 
     const pending = this.authenticate(req, declared);
-    const body = declared?.input === 'headers' || declared?.input === 'none' || declared?.input === 'query'
-      ? undefined
-      : await within(readBody(req), this.o.bodyTimeoutMs);
+    const body =
+      declared?.input === 'headers' || declared?.input === 'none' || declared?.input === 'query'
+        ? undefined
+        : await within(readBody(req), this.o.bodyTimeoutMs);
     const caller = await pending.finish(body);
     progress.caller = caller;
-    if (!route) throw new ApiError('UnknownOperationException', 404, `kvsd serves no operation at ${req.method} ${path}.`);
+    if (!route)
+      throw new ApiError('UnknownOperationException', 404, `kvsd serves no operation at ${req.method} ${path}.`);
 
     const input = this.validate(route, req, body);
     const streams = route.auth === 'sigv4' ? this.authorize(route, req, caller, input) : [];
@@ -151,12 +153,18 @@ export class RequestPipeline {
   }
 
   private async admitAndDispatch(
-    route: KvsdRoute, req: IncomingMessage, res: ServerResponse, requestId: string, input: unknown, streams: string[],
+    route: KvsdRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    input: unknown,
+    streams: string[],
   ) {
     if (route.streaming) this.o.admitStreaming(req.socket, route.name);
     const evicted = new AbortController();
     const admission = this.o.quotas?.admit(route.name, streams[0], {
-      streaming: route.streaming, evict: () => evicted.abort(),
+      streaming: route.streaming,
+      evict: () => evicted.abort(),
     });
     try {
       // A streaming connection also ends when a newer one replaces it (PutMedia: "the last connection is accepted").
@@ -173,7 +181,12 @@ export class RequestPipeline {
   }
 
   private internalFailure(err: unknown, requestId: string): ApiError {
-    this.o.log({ level: 'error', requestId, msg: 'unhandled error', error: err instanceof Error ? err.stack : String(err) });
+    this.o.log({
+      level: 'error',
+      requestId,
+      msg: 'unhandled error',
+      error: err instanceof Error ? err.stack : String(err),
+    });
     return new ApiError('InternalFailure', 500, `kvsd hit an internal error; the request id is ${requestId}.`);
   }
 }

@@ -21,7 +21,11 @@ import { loadAuthFile, parseAuthConfig, type AuthConfig } from './auth/policy.js
 import { AWS_QUOTAS, loadQuotaFile, parseQuotaConfig, QuotaEnforcer, type QuotaConfig } from './auth/quotas.js';
 import { manageConnections } from './protocol/connections.js';
 import {
-  CONNECTION_RESERVE, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES, resolveMaxConnections,
+  CONNECTION_RESERVE,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_HEADER_BYTES,
+  resolveMaxConnections,
 } from './protocol/limits.js';
 import { RequestCounters } from './protocol/requestCounters.js';
 import { Router } from './protocol/router.js';
@@ -108,18 +112,30 @@ export const DEFAULTS = {
 
 function validateOptions(o: Required<Pick<ServerOptions, 'region' | 'accountId'>> & ServerOptions) {
   if (!/^\d{12}$/.test(o.accountId)) throw new Error(`--account-id must be 12 digits, got '${o.accountId}'`);
-  if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'aws') throw new Error(`--mode must be 'default' or 'aws', got '${String(o.mode)}'`);
+  if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'aws')
+    throw new Error(`--mode must be 'default' or 'aws', got '${String(o.mode)}'`);
   for (const [name, value, min] of [
-    ['--max-connections', o.maxConnections, 1], ['--max-connections-per-address', o.maxConnectionsPerAddress, 1],
+    ['--max-connections', o.maxConnections, 1],
+    ['--max-connections-per-address', o.maxConnectionsPerAddress, 1],
     ['--max-header-bytes', o.maxHeaderBytes, 1024],
-    ['--body-timeout-ms', o.bodyTimeoutMs, 0], ['headersTimeoutMs', o.headersTimeoutMs, 1], ['--catalog-readers', o.catalogReaders, 0],
-    ['--live-buffer-bytes', o.liveBufferBytes, 0], ['--live-buffer-max-age-ms', o.liveBufferMaxAgeMs, 1],
+    ['--body-timeout-ms', o.bodyTimeoutMs, 0],
+    ['headersTimeoutMs', o.headersTimeoutMs, 1],
+    ['--catalog-readers', o.catalogReaders, 0],
+    ['--live-buffer-bytes', o.liveBufferBytes, 0],
+    ['--live-buffer-max-age-ms', o.liveBufferMaxAgeMs, 1],
   ] as const) {
-    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min))
+      throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
   }
-  if (o.catalogReaders !== undefined && o.catalogReaders > 64) throw new Error(`--catalog-readers must be at most 64, got '${o.catalogReaders}'`);
+  if (o.catalogReaders !== undefined && o.catalogReaders > 64)
+    throw new Error(`--catalog-readers must be at most 64, got '${o.catalogReaders}'`);
   // Storage URLs are checked before the port is taken; the storage opens after.
-  planStorage({ dataDir: o.dataDir ?? DEFAULTS.dataDir, catalog: o.catalog, media: o.media, catalogReaders: o.catalogReaders });
+  planStorage({
+    dataDir: o.dataDir ?? DEFAULTS.dataDir,
+    catalog: o.catalog,
+    media: o.media,
+    catalogReaders: o.catalogReaders,
+  });
   if (!/^[a-z0-9-]+$/.test(o.region)) throw new Error(`--region must match [a-z0-9-]+, got '${o.region}'`);
   if (o.publicUrl !== undefined && !/^https?:\/\/[^/]+$/.test(o.publicUrl.replace(/\/$/, ''))) {
     throw new Error(`--public-url must be a base URL such as https://kvs.example.com, got '${o.publicUrl}'`);
@@ -133,20 +149,29 @@ function loggerFrom(log: ServerOptions['log']): (line: Record<string, unknown>) 
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as
-    typeof DEFAULTS & ServerOptions;
+  const opts = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as typeof DEFAULTS & ServerOptions;
   validateOptions(opts);
   const log = loggerFrom(opts.log);
   const aws = opts.mode === 'aws';
   const authConfig = typeof opts.auth === 'string' ? loadAuthFile(opts.auth) : opts.auth && parseAuthConfig(opts.auth);
   if (!authConfig && !opts.allowAnonymous && !(await isLoopback(opts.host))) {
-    throw new Error(`refusing to listen on ${opts.host} without --auth: anyone who can reach it could read, write and delete `
-      + 'every stream. Give --auth FILE (principals and permissions, see docs/auth.md), listen on a loopback address '
-      + '(--host 127.0.0.1), or pass --allow-anonymous if an open server is really what you want.');
+    throw new Error(
+      `refusing to listen on ${opts.host} without --auth: anyone who can reach it could read, write and delete ` +
+        'every stream. Give --auth FILE (principals and permissions, see docs/auth.md), listen on a loopback address ' +
+        '(--host 127.0.0.1), or pass --allow-anonymous if an open server is really what you want.',
+    );
   }
   const quotaConfig = resolveQuotas(opts.quotas ?? (aws ? 'aws' : 'off'));
   const delay = resolveDelay(opts.visibilityDelayMs ?? (aws ? '0-1000' : undefined));
-  const access = new AccessControl({ region: opts.region, accountId: opts.accountId, strictRegion: aws, ...(authConfig && { auth: authConfig }) });
+  const access = new AccessControl({
+    region: opts.region,
+    accountId: opts.accountId,
+    strictRegion: aws,
+    ...(authConfig && { auth: authConfig }),
+  });
   const quotas = quotaConfig && new QuotaEnforcer(quotaConfig);
 
   // The archive opens once the port is ours: a start that fails to listen leaves no data directory behind.
@@ -155,8 +180,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let lister: FragmentListing | undefined;
   const openArchive = async () => {
     archive = await openConfiguredArchive({
-      dataDir: opts.dataDir, region: opts.region, accountId: opts.accountId, log, sweepIntervalMs: opts.sweepIntervalMs,
-      ...(opts.catalog !== undefined && { catalog: opts.catalog }), ...(opts.media !== undefined && { media: opts.media }),
+      dataDir: opts.dataDir,
+      region: opts.region,
+      accountId: opts.accountId,
+      log,
+      sweepIntervalMs: opts.sweepIntervalMs,
+      ...(opts.catalog !== undefined && { catalog: opts.catalog }),
+      ...(opts.media !== undefined && { media: opts.media }),
       ...(opts.catalogReaders !== undefined && { catalogReaders: opts.catalogReaders }),
       liveBuffer: { maxBytes: opts.liveBufferBytes, maxAgeMs: opts.liveBufferMaxAgeMs },
     });
@@ -170,7 +200,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     else if (visibility) lister = new DelayedListing(archive.lister, visibility);
   };
   let markReady!: () => void;
-  const ready = new Promise<void>((resolve) => { markReady = resolve; });
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
 
   const shutdown = new AbortController();
   // Every live PutMedia/GetMedia listens for shutdown: any number of them is expected.
@@ -188,12 +220,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const router = new Router<KvsdRoute>().add(awsOperations).add(health);
   const counters = new RequestCounters();
   const pipeline = new RequestPipeline({
-    router, access, ...(quotas && { quotas }), log,
+    router,
+    access,
+    ...(quotas && { quotas }),
+    log,
     ready: () => (archive ? undefined : ready),
     bodyTimeoutMs: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     admitStreaming: (socket, operation) => connections.admitStreaming(socket, operation),
     context: (req, requestId, stop): Context => ({
-      requestId, archive, server,
+      requestId,
+      archive,
+      server,
       shutdown: stop ? AbortSignal.any([shutdown.signal, stop]) : shutdown.signal,
       ...(req.headers.host && { host: req.headers.host }),
       ...(lister && { lister }),
@@ -202,23 +239,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     .onResponse(requestLog(log, access))
     .onResponse(counters.count);
 
-  const http: Server = createServer({
-    // No overall request deadline: PutMedia bodies are live streams. JSON bodies have bodyTimeoutMs (the pipeline).
-    requestTimeout: 0,
-    headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-    connectionsCheckingInterval: 1_000,
-    keepAliveTimeout: 30_000,
-    maxHeaderSize: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-  }, pipeline.listener);
+  const http: Server = createServer(
+    {
+      // No overall request deadline: PutMedia bodies are live streams. JSON bodies have bodyTimeoutMs (the pipeline).
+      requestTimeout: 0,
+      headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 30_000,
+      maxHeaderSize: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    },
+    pipeline.listener,
+  );
   const maxConnections = resolveMaxConnections(opts.maxConnections);
   if (maxConnections.warning) log({ level: 'warn', msg: maxConnections.warning });
-  const connections = manageConnections(http, {
-    max: maxConnections.max, reserve: CONNECTION_RESERVE, maxPerAddress: opts.maxConnectionsPerAddress,
-  }, { maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, log });
+  const connections = manageConnections(
+    http,
+    {
+      max: maxConnections.max,
+      reserve: CONNECTION_RESERVE,
+      maxPerAddress: opts.maxConnectionsPerAddress,
+    },
+    { maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, log },
+  );
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(opts.port, opts.host, () => { http.off('error', reject); resolve(); });
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
   });
   try {
     await openArchive();
@@ -234,16 +283,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   wildcard = address.address === '0.0.0.0' || address.address === '::';
 
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= (async () => {
-    shutdown.abort();
-    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-    http.closeIdleConnections();
-    // In-flight requests get a few seconds to finish; then their sockets are cut.
-    const timer = setTimeout(() => http.closeAllConnections(), 5_000);
-    await closed;
-    clearTimeout(timer);
-    await archive.close();
-  })());
+  const close = () =>
+    (closing ??= (async () => {
+      shutdown.abort();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      // In-flight requests get a few seconds to finish; then their sockets are cut.
+      const timer = setTimeout(() => http.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(timer);
+      await archive.close();
+    })());
 
   return { url: baseUrl, port: address.port, host: address.address, archive, requests: counters, close };
 }
@@ -272,15 +322,21 @@ function resolveQuotas(q: NonNullable<ServerOptions['quotas']>): QuotaConfig | u
 function resolveDelay(d: number | string | undefined): DelaySpec | undefined {
   if (d === undefined) return undefined;
   const spec = parseDelaySpec(String(d));
-  if (!spec) throw new Error(`--visibility-delay-ms must be milliseconds (1500) or a range MIN-MAX (0-1000), got '${d}'`);
+  if (!spec)
+    throw new Error(`--visibility-delay-ms must be milliseconds (1500) or a range MIN-MAX (0-1000), got '${d}'`);
   return spec;
 }
 
 /** The request log, as an after-response hook: who called (the principal's name), what, and the outcome. */
 function requestLog(log: (line: Record<string, unknown>) => void, access: AccessControl) {
-  return (e: RequestEvent) => log({
-    level: 'info', requestId: e.requestId, operation: e.operation, status: e.status, durationMs: e.durationMs,
-    ...(e.principal !== undefined && access.enabled && { principal: e.principal }),
-    ...(e.errorType !== undefined && { error: e.errorType }),
-  });
+  return (e: RequestEvent) =>
+    log({
+      level: 'info',
+      requestId: e.requestId,
+      operation: e.operation,
+      status: e.status,
+      durationMs: e.durationMs,
+      ...(e.principal !== undefined && access.enabled && { principal: e.principal }),
+      ...(e.errorType !== undefined && { error: e.errorType }),
+    });
 }

@@ -10,7 +10,13 @@ import { NodeSha256 } from '../../src/protocol/sha256.js';
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'AKIDKVSDBENCH', secretAccessKey: 'kvsd-bench-secret' };
 
-const signer = new SignatureV4({ service: 'kinesisvideo', region: REGION, credentials: CREDENTIALS, sha256: NodeSha256, uriEscapePath: true });
+const signer = new SignatureV4({
+  service: 'kinesisvideo',
+  region: REGION,
+  credentials: CREDENTIALS,
+  sha256: NodeSha256,
+  uriEscapePath: true,
+});
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 export function sha256Hex(data: Buffer | string): Promise<string> {
@@ -20,17 +26,33 @@ export function sha256Hex(data: Buffer | string): Promise<string> {
 }
 
 /** SigV4 headers for a POST to `base + path` (payloadHash: the body's SHA-256, or that of '' for streams). */
-export async function signedHeaders(base: string, path: string, headers: Record<string, string>, payloadHash: string): Promise<Record<string, string>> {
+export async function signedHeaders(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  payloadHash: string,
+): Promise<Record<string, string>> {
   const url = new URL(base);
   const signed = await signer.sign({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path, query: {},
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query: {},
     headers: { host: url.host, ...headers, 'x-amz-content-sha256': payloadHash },
   });
   return signed.headers as Record<string, string>;
 }
 
 export class ApiCallError extends Error {
-  constructor(readonly status: number, readonly type: string, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 async function readAll(res: IncomingMessage): Promise<Buffer> {
@@ -43,7 +65,12 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
 export async function callRaw(base: string, op: string, body: unknown): Promise<Buffer> {
   const payload = Buffer.from(JSON.stringify(body));
   const path = `/${op}`;
-  const headers = await signedHeaders(base, path, { 'content-type': 'application/json', 'content-length': String(payload.length) }, await sha256Hex(payload));
+  const headers = await signedHeaders(
+    base,
+    path,
+    { 'content-type': 'application/json', 'content-length': String(payload.length) },
+    await sha256Hex(payload),
+  );
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(new URL(path, base), { method: 'POST', headers, agent }, resolve);
     req.once('error', reject);
@@ -57,7 +84,9 @@ export async function callRaw(base: string, op: string, body: unknown): Promise<
       const parsed = JSON.parse(message) as { __type?: string; message?: string };
       type ||= parsed.__type ?? '';
       message = parsed.message ?? message;
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
     throw new ApiCallError(res.statusCode ?? 0, type, `${op}: HTTP ${res.statusCode} ${type}: ${message}`);
   }
   return data;
@@ -68,16 +97,27 @@ export async function call<T = Record<string, unknown>>(base: string, op: string
   return (data.length ? JSON.parse(data.toString('utf8')) : {}) as T;
 }
 
-export interface FragmentJson { FragmentNumber: string; FragmentSizeInBytes: number; ProducerTimestamp: number }
+export interface FragmentJson {
+  FragmentNumber: string;
+  FragmentSizeInBytes: number;
+  ProducerTimestamp: number;
+}
 
 export function producerRange(startMs: number, endMs: number) {
-  return { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: startMs / 1000, EndTimestamp: endMs / 1000 } };
+  return {
+    FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+    TimestampRange: { StartTimestamp: startMs / 1000, EndTimestamp: endMs / 1000 },
+  };
 }
 
 /** Creates the stream; false if it already exists. */
 export async function createStream(base: string, name: string, retentionHours: number): Promise<boolean> {
   try {
-    await call(base, 'createStream', { StreamName: name, DataRetentionInHours: retentionHours, MediaType: 'video/h264' });
+    await call(base, 'createStream', {
+      StreamName: name,
+      DataRetentionInHours: retentionHours,
+      MediaType: 'video/h264',
+    });
     return true;
   } catch (err) {
     if (err instanceof ApiCallError && err.type === 'ResourceInUseException') return false;
@@ -88,12 +128,14 @@ export async function createStream(base: string, name: string, retentionHours: n
 /** Runs `fn` over `items` with at most `limit` calls at a time. */
 export async function pool<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
 }
 
 /**
@@ -104,4 +146,6 @@ export function closeIdleConnections() {
   for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
 }
 
-export function closeAgent() { agent.destroy(); }
+export function closeAgent() {
+  agent.destroy();
+}

@@ -41,24 +41,35 @@ function once(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadRes
     let bytes = 0;
     const max = spec.maxRequests ?? Infinity;
     const started = process.hrtime.bigint();
-    const instance = autocannon({
-      url: spec.url,
-      connections: spec.connections,
-      duration: seconds,
-      timeout: 30,
-      requests: spec.requests.map((r) => ({ method: 'POST', path: r.path, headers: r.headers, body: r.body })),
-    }, (err) => {
-      if (err) return reject(err);
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-      const sorted = record ? lat.subarray(0, n).sort() : new Float64Array(0);
-      resolve({
-        ok: n, failed, seconds: elapsed, rps: n / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
-        bytesPerSec: bytes / elapsed,
-      });
-    });
+    const instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: seconds,
+        timeout: 30,
+        requests: spec.requests.map((r) => ({ method: 'POST', path: r.path, headers: r.headers, body: r.body })),
+      },
+      (err) => {
+        if (err) return reject(err);
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+        const sorted = record ? lat.subarray(0, n).sort() : new Float64Array(0);
+        resolve({
+          ok: n,
+          failed,
+          seconds: elapsed,
+          rps: n / elapsed,
+          p50: percentile(sorted, 0.5),
+          p99: percentile(sorted, 0.99),
+          bytesPerSec: bytes / elapsed,
+        });
+      },
+    );
     let stopped = false;
     instance.on('response', (_client, statusCode, resBytes, responseTime) => {
-      if (statusCode < 200 || statusCode > 299) { failed++; return; }
+      if (statusCode < 200 || statusCode > 299) {
+        failed++;
+        return;
+      }
       bytes += resBytes;
       if (record) {
         if (n === lat.length) {
@@ -69,9 +80,14 @@ function once(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadRes
         lat[n] = responseTime;
       }
       n++;
-      if (n >= max && !stopped) { stopped = true; instance.stop(); }
+      if (n >= max && !stopped) {
+        stopped = true;
+        instance.stop();
+      }
     });
-    instance.on('reqError', () => { failed++; });
+    instance.on('reqError', () => {
+      failed++;
+    });
   });
 }
 

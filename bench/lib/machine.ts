@@ -15,7 +15,11 @@ export interface Machine {
 }
 
 function read(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8').trim(); } catch { return undefined; }
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function describeDisk(dir: string): string {
@@ -25,10 +29,18 @@ function describeDisk(dir: string): string {
     const out = execFileSync('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
     source = out[0] ?? '?';
     fstype = out[1] ?? '?';
-  } catch { /* no findmnt */ }
+  } catch {
+    /* no findmnt */
+  }
   const dev = basename(source).replace(/p?\d+$/, '');
   const rotational = read(`/sys/block/${dev}/queue/rotational`);
-  const kind = dev.startsWith('vd') ? 'virtio virtual disk' : rotational === '0' ? 'SSD/virtual (non-rotational)' : rotational === '1' ? 'rotational' : 'unknown type';
+  const kind = dev.startsWith('vd')
+    ? 'virtio virtual disk'
+    : rotational === '0'
+      ? 'SSD/virtual (non-rotational)'
+      : rotational === '1'
+        ? 'rotational'
+        : 'unknown type';
   const model = read(`/sys/block/${dev}/device/model`);
   const sectors = Number(read(`/sys/block/${dev}/size`) ?? NaN);
   const size = Number.isFinite(sectors) ? `${Math.round((sectors * 512) / 2 ** 30)} GiB` : '?';
@@ -36,7 +48,9 @@ function describeDisk(dir: string): string {
   try {
     const s = statfsSync(dir);
     free = `, ${Math.round((s.bavail * s.bsize) / 2 ** 30)} GiB free`;
-  } catch { /* ignore */ }
+  } catch {
+    /* ignore */
+  }
   return `${source} (${model ? `${model}, ` : ''}${kind}, ${size}${free}), ${fstype}`;
 }
 
@@ -47,7 +61,7 @@ export function describeMachine(dir: string, sqliteVersion: string): Machine {
   return {
     cpu: mhz ? `${model} @ ${Math.round(Number(mhz))} MHz` : model,
     cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30 * 10) / 10,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     disk: describeDisk(dir),
     node: process.version,
     kernel: `Linux ${release()}`,

@@ -6,7 +6,16 @@
  * size, Timecode) followed by one shared body buffer: no per-fragment copying in the load generator.
  */
 import { randomBytes } from 'node:crypto';
-import { ID, encodeId, encodeSize, element, matroskaEbmlHeader, stringElement, uintElement, UNKNOWN_SIZE_SEGMENT_HEADER } from '../../src/mkv/index.js';
+import {
+  ID,
+  encodeId,
+  encodeSize,
+  element,
+  matroskaEbmlHeader,
+  stringElement,
+  uintElement,
+  UNKNOWN_SIZE_SEGMENT_HEADER,
+} from '../../src/mkv/index.js';
 
 export const CLUSTER_BYTES = 250_000;
 export const FRAMES_PER_CLUSTER = 60;
@@ -15,12 +24,21 @@ export const FRAGMENT_MS = 2000;
 const PREFIX_BYTES = 4 + 8 + 2 + 8;
 
 export function mkvHeader(): Buffer {
-  const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-bench')]));
-  const tracks = element(ID.Tracks, element(ID.TrackEntry, Buffer.concat([
-    uintElement(ID.TrackNumber, 1),
-    uintElement(ID.TrackType, 1),
-    stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
-  ])));
+  const info = element(
+    ID.Info,
+    Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-bench')]),
+  );
+  const tracks = element(
+    ID.Tracks,
+    element(
+      ID.TrackEntry,
+      Buffer.concat([
+        uintElement(ID.TrackNumber, 1),
+        uintElement(ID.TrackType, 1),
+        stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
+      ]),
+    ),
+  );
   return Buffer.concat([matroskaEbmlHeader(), UNKNOWN_SIZE_SEGMENT_HEADER, info, tracks]);
 }
 

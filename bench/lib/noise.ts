@@ -11,14 +11,28 @@ const TICK = 100; // USER_HZ on Linux
 
 function machineBusyTicks(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
-  void idle; void iowait; void steal;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  void idle;
+  void iowait;
+  void steal;
   return user + nice + system + irq + softirq;
 }
 
 function ownTicks(): number {
   const text = readFileSync('/proc/self/stat', 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+  const fields = text
+    .slice(text.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
   return fields[11]! + fields[12]! + fields[13]! + fields[14]! + liveChildTicks();
 }

@@ -27,9 +27,14 @@ export function liveChildTicks(): number {
   for (const child of live) {
     try {
       const text = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+      const f = text
+        .slice(text.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       ticks += f[11]! + f[12]!;
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return ticks;
 }
@@ -52,22 +57,47 @@ function statusField(pid: number, field: string): number {
 }
 
 /** Starts `node <nodeArgs>` and waits for a line `... listening on <url>`. */
-async function startListening(nodeArgs: string[], what: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Proc> {
-  const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+async function startListening(
+  nodeArgs: string[],
+  what: string,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<Proc> {
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   live.add(child);
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr = (stderr + s).slice(-4000); });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => { live.delete(child); res(code); }));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    stderr = (stderr + s).slice(-4000);
+  });
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      res(code);
+    }),
+  );
   const url = await new Promise<string>((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what} did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => rej(new Error(`${what} did not start within ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); res(m[1]!); out = ''; }
-      else if (out.length > 10_000) out = out.slice(-1000);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+        out = '';
+      } else if (out.length > 10_000) out = out.slice(-1000);
     });
-    void exited.then((code) => { clearTimeout(timer); rej(new Error(`${what} exited with ${code} before listening: ${stderr}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`${what} exited with ${code} before listening: ${stderr}`));
+    });
   });
   const pid = child.pid!;
   return {
@@ -78,7 +108,9 @@ async function startListening(nodeArgs: string[], what: string, env: Record<stri
     async stop(graceMs = 20_000) {
       if (child.exitCode !== null) return child.exitCode;
       process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => { if (child.exitCode === null) process.kill(pid, 'SIGKILL'); }, graceMs);
+      const timer = setTimeout(() => {
+        if (child.exitCode === null) process.kill(pid, 'SIGKILL');
+      }, graceMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
@@ -95,7 +127,11 @@ export interface KvsdOptions {
 
 export function startKvsd(dataDir: string, opts: KvsdOptions = {}): Promise<Proc> {
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  return startListening([...prof, 'dist/src/cli.js', 'serve', '--port', '0', '--data-dir', dataDir, '--quiet'], 'kvsd serve', opts.env);
+  return startListening(
+    [...prof, 'dist/src/cli.js', 'serve', '--port', '0', '--data-dir', dataDir, '--quiet'],
+    'kvsd serve',
+    opts.env,
+  );
 }
 
 /** A helper server from bench/servers/ (a ceiling), run through tsx in its own process. */
@@ -104,13 +140,19 @@ export function startHelper(script: string, args: string[] = []): Promise<Proc> 
 }
 
 /** Runs a command to completion, forwarding selected stderr lines; rejects on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { onStderrLine?: (line: string) => void; quiet?: boolean } = {}): Promise<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { onStderrLine?: (line: string) => void; quiet?: boolean } = {},
+): Promise<string> {
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let out = '';
     let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     let partial = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       err = (err + s).slice(-8000);

@@ -61,13 +61,19 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
   let nLat = 0;
   const errors: string[] = [];
   const diagnostics: string[] = [];
-  const headersFor = async (stream: string) => signedHeaders(spec.base, '/putMedia', {
-    'content-type': 'application/octet-stream',
-    'transfer-encoding': 'chunked',
-    'x-amzn-stream-name': stream,
-    'x-amzn-fragment-timecode-type': 'ABSOLUTE',
-    'user-agent': 'kvsd-bench-producer',
-  }, EMPTY_SHA256);
+  const headersFor = async (stream: string) =>
+    signedHeaders(
+      spec.base,
+      '/putMedia',
+      {
+        'content-type': 'application/octet-stream',
+        'transfer-encoding': 'chunked',
+        'x-amzn-stream-name': stream,
+        'x-amzn-fragment-timecode-type': 'ABSOLUTE',
+        'user-agent': 'kvsd-bench-producer',
+      },
+      EMPTY_SHA256,
+    );
   const allHeaders = await Promise.all(spec.streams.map(headersFor));
   const t0 = performance.now();
   const windowStart = t0 + spec.warmupSeconds * 1000;
@@ -75,7 +81,9 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
   let lastAck = t0;
   // Every wait ends at the deadline at the latest: a stalled server cannot hang the bench.
   let deadlineTimer: NodeJS.Timeout | undefined;
-  const deadlinePassed = new Promise<void>((r) => { deadlineTimer = setTimeout(r, spec.seconds * 1000); });
+  const deadlinePassed = new Promise<void>((r) => {
+    deadlineTimer = setTimeout(r, spec.seconds * 1000);
+  });
   let noResponse = 0;
   let waitingForAcks = 0;
   let waitingForDrain = 0;
@@ -85,56 +93,80 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
     let acked = 0;
     let wake: (() => void) | undefined;
     let failed = false;
-    const req: ClientRequest = request(new URL('/putMedia', spec.base), { method: 'POST', headers: allHeaders[index]!, agent: false });
+    const req: ClientRequest = request(new URL('/putMedia', spec.base), {
+      method: 'POST',
+      headers: allHeaders[index]!,
+      agent: false,
+    });
     let gotResponse = false;
     const responded = new Promise<IncomingMessage>((resolve, reject) => {
-      req.once('response', (res) => { gotResponse = true; resolve(res); });
+      req.once('response', (res) => {
+        gotResponse = true;
+        resolve(res);
+      });
       req.once('error', reject);
     });
-    const ended = responded.then((res) => new Promise<void>((resolve, reject) => {
-      if (res.statusCode !== 200) {
-        failed = true;
-        errors.push(`${spec.streams[index]}: HTTP ${res.statusCode}`);
-      }
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (s: string) => {
-        if (spec.mode === 'sink') return;
-        pending += s;
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          if (line.includes('"PERSISTED"')) {
-            const now = performance.now();
-            const tc = Number(/"FragmentTimecode":(\d+)/.exec(line)![1]);
-            const k = (tc - BASE_TIMECODE) / FRAGMENT_MS;
-            acked++;
-            persisted++;
-            lastAck = now;
-            if (now >= windowStart && now <= deadline) {
-              windowFragments++;
-              if (nLat === lat.length) { const b = new Float64Array(lat.length * 2); b.set(lat); lat = b; }
-              lat[nLat++] = now - sentAt[k]!;
-            }
-          } else if (line.includes('"ERROR"')) {
-            acked++;
-            if (errors.length < 20) errors.push(`${spec.streams[index]}: ${line}`);
+    const ended = responded.then(
+      (res) =>
+        new Promise<void>((resolve, reject) => {
+          if (res.statusCode !== 200) {
+            failed = true;
+            errors.push(`${spec.streams[index]}: HTTP ${res.statusCode}`);
           }
-          wake?.();
-        }
+          let pending = '';
+          res.setEncoding('utf8');
+          res.on('data', (s: string) => {
+            if (spec.mode === 'sink') return;
+            pending += s;
+            let nl: number;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+              const line = pending.slice(0, nl);
+              pending = pending.slice(nl + 1);
+              if (line.includes('"PERSISTED"')) {
+                const now = performance.now();
+                const tc = Number(/"FragmentTimecode":(\d+)/.exec(line)![1]);
+                const k = (tc - BASE_TIMECODE) / FRAGMENT_MS;
+                acked++;
+                persisted++;
+                lastAck = now;
+                if (now >= windowStart && now <= deadline) {
+                  windowFragments++;
+                  if (nLat === lat.length) {
+                    const b = new Float64Array(lat.length * 2);
+                    b.set(lat);
+                    lat = b;
+                  }
+                  lat[nLat++] = now - sentAt[k]!;
+                }
+              } else if (line.includes('"ERROR"')) {
+                acked++;
+                if (errors.length < 20) errors.push(`${spec.streams[index]}: ${line}`);
+              }
+              wake?.();
+            }
+          });
+          res.on('end', resolve);
+          res.on('error', reject);
+        }),
+    );
+    ended
+      .catch(() => undefined)
+      .finally(() => {
+        failed = true;
+        wake?.();
       });
-      res.on('end', resolve);
-      res.on('error', reject);
-    }));
-    ended.catch(() => undefined).finally(() => { failed = true; wake?.(); });
 
     req.write(HEADER);
     let k = 0;
     while (!failed && performance.now() < deadline && sentBytes < spec.maxBytes) {
       if (spec.mode === 'kvsd') {
         while (!failed && k - acked >= spec.window && performance.now() < deadline) {
-          await Promise.race([new Promise<void>((r) => { wake = r; }), deadlinePassed]);
+          await Promise.race([
+            new Promise<void>((r) => {
+              wake = r;
+            }),
+            deadlinePassed,
+          ]);
         }
         wake = undefined;
         if (failed) break;
@@ -147,7 +179,9 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
       sentBytes += CLUSTER_BYTES;
       sentFragments++;
       req.write(clusterPrefix(BASE_TIMECODE + idx * FRAGMENT_MS));
-      const flushed = req.write(CLUSTER_BODY, () => { sentAt[idx] = performance.now(); });
+      const flushed = req.write(CLUSTER_BODY, () => {
+        sentAt[idx] = performance.now();
+      });
       if (!flushed) {
         await Promise.race([new Promise<void>((r) => req.once('drain', r)), deadlinePassed]);
         if (performance.now() >= deadline && req.writableNeedDrain) waitingForDrain++;
@@ -158,8 +192,16 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
     const timeout = spec.drainTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      ended.catch((err: Error) => { errors.push(`${spec.streams[index]}: ${err.message}`); }),
-      new Promise<void>((r) => { timer = setTimeout(() => { errors.push(`${spec.streams[index]}: no end of response ${timeout} ms after the body ended`); req.destroy(); r(); }, timeout); }),
+      ended.catch((err: Error) => {
+        errors.push(`${spec.streams[index]}: ${err.message}`);
+      }),
+      new Promise<void>((r) => {
+        timer = setTimeout(() => {
+          errors.push(`${spec.streams[index]}: no end of response ${timeout} ms after the body ended`);
+          req.destroy();
+          r();
+        }, timeout);
+      }),
     ]);
     clearTimeout(timer);
   }
@@ -169,8 +211,14 @@ export async function runProducers(spec: ProducerSpec): Promise<ProducerResult> 
   // Diagnostics for kvsd (the sink answers only when a body ends, and is always saturated).
   if (spec.mode === 'kvsd') {
     if (noResponse) errors.unshift(`${noResponse} producers had no response headers when they stopped sending`);
-    if (waitingForAcks) diagnostics.push(`${waitingForAcks} of ${spec.streams.length} producers were waiting for acks (window full) at the deadline`);
-    if (waitingForDrain) diagnostics.push(`${waitingForDrain} of ${spec.streams.length} producers were blocked by TCP backpressure at the deadline`);
+    if (waitingForAcks)
+      diagnostics.push(
+        `${waitingForAcks} of ${spec.streams.length} producers were waiting for acks (window full) at the deadline`,
+      );
+    if (waitingForDrain)
+      diagnostics.push(
+        `${waitingForDrain} of ${spec.streams.length} producers were blocked by TCP backpressure at the deadline`,
+      );
   }
   const windowEnd = Math.min(deadline, performance.now());
   let sinkWindowBytes: number | undefined;

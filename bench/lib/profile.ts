@@ -12,7 +12,13 @@ interface CpuProfile {
   endTime: number;
 }
 
-export interface HotSpot { name: string; where: string; selfMs: number; selfPct: number; busyPct: number }
+export interface HotSpot {
+  name: string;
+  where: string;
+  selfMs: number;
+  selfPct: number;
+  busyPct: number;
+}
 
 export interface ProfileSummary {
   totalMs: number;
@@ -28,7 +34,11 @@ function where(url: string, line: number): string {
   if (!url) return '';
   let path = url;
   if (url.startsWith('file://')) {
-    try { path = relative(ROOT, fileURLToPath(url)); } catch { /* keep url */ }
+    try {
+      path = relative(ROOT, fileURLToPath(url));
+    } catch {
+      /* keep url */
+    }
   }
   return `${path}:${line + 1}`;
 }
@@ -49,7 +59,9 @@ function area(name: string, url: string): string {
 
 /** The main thread's profile: the biggest .cpuprofile in `dir` (a loader worker writes a small one). */
 export function latestProfile(dir: string): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
   if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
   return files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
 }
@@ -71,7 +83,10 @@ export function summarize(file: string, top = 15): ProfileSummary {
   for (const [id, us] of selfUs) {
     const node = byId.get(id)!;
     const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)') { idle += us; continue; }
+    if (functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
     const name = functionName || '(anonymous)';
     const w = where(url, lineNumber);
     const key = `${name}@${w}`;
@@ -102,11 +117,20 @@ export function summarize(file: string, top = 15): ProfileSummary {
       inclusive.set(key, e);
     }
   }
-  const kvsdInclusive = [...inclusive.values()].sort((a, b) => b.us - a.us).slice(0, top)
+  const kvsdInclusive = [...inclusive.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
     .map((e) => ({ name: e.name, where: e.where, busyPct: (100 * e.us) / busy }));
-  const spots = [...fn.values()].sort((a, b) => b.us - a.us).slice(0, top).map((e) => ({
-    name: e.name, where: e.where, selfMs: e.us / 1000, selfPct: (100 * e.us) / total, busyPct: (100 * e.us) / busy,
-  }));
+  const spots = [...fn.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((e) => ({
+      name: e.name,
+      where: e.where,
+      selfMs: e.us / 1000,
+      selfPct: (100 * e.us) / total,
+      busyPct: (100 * e.us) / busy,
+    }));
   return {
     totalMs: total / 1000,
     idleMs: idle / 1000,

@@ -16,22 +16,36 @@ import { randomPageBody, rng } from './listFragments.js';
 
 const PAGE = 1000;
 
-async function walk(url: string, stream: string, fromIndex: number, count: number, maxPages: number): Promise<{ fragments: number; pages: number; seconds: number }> {
-  const client = new KinesisVideoArchivedMediaClient({ endpoint: url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+async function walk(
+  url: string,
+  stream: string,
+  fromIndex: number,
+  count: number,
+  maxPages: number,
+): Promise<{ fragments: number; pages: number; seconds: number }> {
+  const client = new KinesisVideoArchivedMediaClient({
+    endpoint: url,
+    region: REGION,
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+  });
   const t = performance.now();
   let fragments = 0;
   let pages = 0;
   try {
-    const pager = paginateListFragments({ client, pageSize: PAGE }, {
-      StreamName: stream,
-      FragmentSelector: {
-        FragmentSelectorType: 'PRODUCER_TIMESTAMP',
-        TimestampRange: {
-          StartTimestamp: new Date(START_MS + fromIndex * INTERVAL_MS),
-          EndTimestamp: new Date(START_MS + (fromIndex + count - 1) * INTERVAL_MS),
+    const pager = paginateListFragments(
+      { client, pageSize: PAGE },
+      {
+        StreamName: stream,
+        FragmentSelector: {
+          FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+          TimestampRange: {
+            StartTimestamp: new Date(START_MS + fromIndex * INTERVAL_MS),
+            EndTimestamp: new Date(START_MS + (fromIndex + count - 1) * INTERVAL_MS),
+          },
         },
       },
-    });
+    );
     for await (const page of pager) {
       fragments += page.Fragments?.length ?? 0;
       if (++pages >= maxPages) break;
@@ -45,9 +59,13 @@ async function walk(url: string, stream: string, fromIndex: number, count: numbe
 export async function benchPaginator(ctx: Ctx, server: Proc, stream: StreamSpec) {
   const count = Math.min(1_000_000, stream.fragments);
   const from = Math.floor((stream.fragments - count) / 2);
-  const t = ctx.report.table(`2. Full listing of a ${count.toLocaleString('en-US')}-fragment range with the JS SDK paginator (paginateListFragments, pageSize ${PAGE}, one client)`,
-    ['stream', 'fragments', 'pages', 'seconds', 'fragments/s', 'ceiling fragments/s', 'ratio']);
-  t.notes.push(`Ceiling: the same SDK paginator against the bare node:http server answering a real ${PAGE}-fragment page with a NextToken, stopped after the same number of pages.`);
+  const t = ctx.report.table(
+    `2. Full listing of a ${count.toLocaleString('en-US')}-fragment range with the JS SDK paginator (paginateListFragments, pageSize ${PAGE}, one client)`,
+    ['stream', 'fragments', 'pages', 'seconds', 'fragments/s', 'ceiling fragments/s', 'ratio'],
+  );
+  t.notes.push(
+    `Ceiling: the same SDK paginator against the bare node:http server answering a real ${PAGE}-fragment page with a NextToken, stopped after the same number of pages.`,
+  );
 
   // Warm the client path (SDK module loading, first connection) on a short walk.
   await walk(server.url, stream.name, from, 10 * PAGE, 10);
@@ -67,6 +85,14 @@ export async function benchPaginator(ctx: Ctx, server: Proc, stream: StreamSpec)
   }
   const rate = kvsd.fragments / kvsd.seconds;
   const ceilingRate = ceiling.fragments / ceiling.seconds;
-  t.rows.push([stream.name, fmt(kvsd.fragments, 0), fmt(kvsd.pages, 0), fmt(kvsd.seconds, 2), fmt(rate), fmt(ceilingRate), ratio(rate, ceilingRate)]);
+  t.rows.push([
+    stream.name,
+    fmt(kvsd.fragments, 0),
+    fmt(kvsd.pages, 0),
+    fmt(kvsd.seconds, 2),
+    fmt(rate),
+    fmt(ceilingRate),
+    ratio(rate, ceilingRate),
+  ]);
   ctx.log(`  ${t.rows[t.rows.length - 1]!.join('  ')}`);
 }

@@ -17,8 +17,14 @@ function record(ctx: Ctx, title: string, load: string, s: ProfileSummary) {
   const lines = s.spots.map((h) => [h.name, h.where, fmt(h.selfMs, 0), fmt(h.busyPct, 1)]);
   const notes = [
     `${load}. Profile: ${fmt(s.totalMs / 1000, 1)} s, of which idle ${fmt((100 * s.idleMs) / s.totalMs, 0)} %; percentages are of the busy (non-idle) time.`,
-    `By area (self time): ${s.areas.slice(0, 10).map((a) => `${a.area} ${fmt(a.busyPct, 1)} %`).join(', ')}.`,
-    `kvsd functions by inclusive time (self + callees): ${s.kvsdInclusive.slice(0, 10).map((k) => `${k.name} (${k.where}) ${fmt(k.busyPct, 1)} %`).join(', ')}.`,
+    `By area (self time): ${s.areas
+      .slice(0, 10)
+      .map((a) => `${a.area} ${fmt(a.busyPct, 1)} %`)
+      .join(', ')}.`,
+    `kvsd functions by inclusive time (self + callees): ${s.kvsdInclusive
+      .slice(0, 10)
+      .map((k) => `${k.name} (${k.where}) ${fmt(k.busyPct, 1)} %`)
+      .join(', ')}.`,
   ];
   ctx.report.profiles.push({ title, lines, notes });
   ctx.log(`  ${title}`);
@@ -36,12 +42,22 @@ export async function profileList(ctx: Ctx, dataDir: string, stream: StreamSpec)
   try {
     const r = rng(99);
     const bodies = Array.from({ length: 500 }, () => randomPageBody(stream, 100, r));
-    res = await runLoad({ url: server.url, requests: await signedRequests(server.url, bodies), connections: CONNECTIONS, seconds, warmupSeconds: 1 });
+    res = await runLoad({
+      url: server.url,
+      requests: await signedRequests(server.url, bodies),
+      connections: CONNECTIONS,
+      seconds,
+      warmupSeconds: 1,
+    });
   } finally {
     await server.stop();
   }
-  record(ctx, `kvsd CPU profile: ListFragments MaxResults 100 on ${stream.name}`,
-    `${CONNECTIONS} connections, ${seconds} s, ${fmt(res.rps)} req/s under the profiler`, summarize(latestProfile(profDir)));
+  record(
+    ctx,
+    `kvsd CPU profile: ListFragments MaxResults 100 on ${stream.name}`,
+    `${CONNECTIONS} connections, ${seconds} s, ${fmt(res.rps)} req/s under the profiler`,
+    summarize(latestProfile(profDir)),
+  );
 }
 
 export async function profilePut(ctx: Ctx) {
@@ -51,6 +67,10 @@ export async function profilePut(ctx: Ctx) {
   const producers = 100;
   const seconds = 8;
   const { result } = await ingestRun(ctx, producers, seconds, 1, { cpuProfDir: profDir });
-  record(ctx, `kvsd CPU profile: PutMedia, ${producers} producers`,
-    `${seconds} s, ${fmt(mb(result.windowBytes / result.windowSeconds))} MB/s under the profiler`, summarize(latestProfile(profDir)));
+  record(
+    ctx,
+    `kvsd CPU profile: PutMedia, ${producers} producers`,
+    `${seconds} s, ${fmt(mb(result.windowBytes / result.windowSeconds))} MB/s under the profiler`,
+    summarize(latestProfile(profDir)),
+  );
 }

@@ -16,11 +16,18 @@ const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   req.on('end', () => {
     const { k, count } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { k: number; count: number };
     res.writeHead(200, { 'content-type': 'video/webm', 'transfer-encoding': 'chunked' });
-    createReadStream(file, { start: k * fragmentBytes, end: (k + count) * fragmentBytes - 1, highWaterMark: 256 * 1024 }).pipe(res);
+    createReadStream(file, {
+      start: k * fragmentBytes,
+      end: (k + count) * fragmentBytes - 1,
+      highWaterMark: 256 * 1024,
+    }).pipe(res);
   });
 });
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   process.stdout.write(`fileServer listening on http://127.0.0.1:${port}\n`);
 });
-process.on('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

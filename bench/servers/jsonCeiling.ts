@@ -21,4 +21,8 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   process.stdout.write(`jsonCeiling listening on http://127.0.0.1:${port}\n`);
 });
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+for (const sig of ['SIGTERM', 'SIGINT'] as const)
+  process.on(sig, () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  });

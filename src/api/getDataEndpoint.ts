@@ -2,8 +2,14 @@ import { jsonOperation } from './operation.js';
 import { streamRef } from './shapes.js';
 
 export const API_NAMES = [
-  'PUT_MEDIA', 'GET_MEDIA', 'LIST_FRAGMENTS', 'GET_MEDIA_FOR_FRAGMENT_LIST', 'GET_HLS_STREAMING_SESSION_URL',
-  'GET_DASH_STREAMING_SESSION_URL', 'GET_CLIP', 'GET_IMAGES',
+  'PUT_MEDIA',
+  'GET_MEDIA',
+  'LIST_FRAGMENTS',
+  'GET_MEDIA_FOR_FRAGMENT_LIST',
+  'GET_HLS_STREAMING_SESSION_URL',
+  'GET_DASH_STREAMING_SESSION_URL',
+  'GET_CLIP',
+  'GET_IMAGES',
 ] as const;
 
 export const getDataEndpoint = jsonOperation({

@@ -13,7 +13,14 @@ import type { StreamRecord } from '../storage/catalog.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';
 import { startMediaResponse, writeFragment } from './mediaResponse.js';
 
-const START_TYPES = ['FRAGMENT_NUMBER', 'SERVER_TIMESTAMP', 'PRODUCER_TIMESTAMP', 'NOW', 'EARLIEST', 'CONTINUATION_TOKEN'] as const;
+const START_TYPES = [
+  'FRAGMENT_NUMBER',
+  'SERVER_TIMESTAMP',
+  'PRODUCER_TIMESTAMP',
+  'NOW',
+  'EARLIEST',
+  'CONTINUATION_TOKEN',
+] as const;
 
 interface StartSelector {
   StartSelectorType: (typeof START_TYPES)[number];
@@ -31,21 +38,32 @@ function seqOf(text: string, what: string): number {
 /** The seq after which streaming starts. */
 async function startAfter(archive: Archive, stream: StreamRecord, sel: StartSelector): Promise<number> {
   switch (sel.StartSelectorType) {
-    case 'EARLIEST': return 0;
-    case 'NOW': return archive.reader.lastSeq(stream);
+    case 'EARLIEST':
+      return 0;
+    case 'NOW':
+      return archive.reader.lastSeq(stream);
     case 'FRAGMENT_NUMBER': {
-      if (!sel.AfterFragmentNumber) throw invalidArgument('StartSelector.AfterFragmentNumber is required for StartSelectorType FRAGMENT_NUMBER.');
+      if (!sel.AfterFragmentNumber)
+        throw invalidArgument('StartSelector.AfterFragmentNumber is required for StartSelectorType FRAGMENT_NUMBER.');
       if (!(await archive.reader.lookup(stream, sel.AfterFragmentNumber))) {
-        throw new ApiError('ResourceNotFoundException', 404, `Fragment ${sel.AfterFragmentNumber} is not found in stream ${stream.name}.`);
+        throw new ApiError(
+          'ResourceNotFoundException',
+          404,
+          `Fragment ${sel.AfterFragmentNumber} is not found in stream ${stream.name}.`,
+        );
       }
       return seqOf(sel.AfterFragmentNumber, 'AfterFragmentNumber');
     }
     case 'CONTINUATION_TOKEN':
-      if (!sel.ContinuationToken) throw invalidArgument('StartSelector.ContinuationToken is required for StartSelectorType CONTINUATION_TOKEN.');
+      if (!sel.ContinuationToken)
+        throw invalidArgument('StartSelector.ContinuationToken is required for StartSelectorType CONTINUATION_TOKEN.');
       return seqOf(sel.ContinuationToken, 'ContinuationToken');
     case 'SERVER_TIMESTAMP':
     case 'PRODUCER_TIMESTAMP': {
-      if (sel.StartTimestamp === undefined) throw invalidArgument(`StartSelector.StartTimestamp is required for StartSelectorType ${sel.StartSelectorType}.`);
+      if (sel.StartTimestamp === undefined)
+        throw invalidArgument(
+          `StartSelector.StartTimestamp is required for StartSelectorType ${sel.StartSelectorType}.`,
+        );
       const kind = sel.StartSelectorType === 'SERVER_TIMESTAMP' ? 'server' : 'producer';
       // Nothing at or after the timestamp yet: follow from the live edge.
       return (await archive.reader.beforeTimestamp(stream, kind, sel.StartTimestamp)) ?? archive.reader.lastSeq(stream);

@@ -16,7 +16,10 @@ export const getMediaForFragmentList = streamingOperation({
   path: '/getMediaForFragmentList',
   input: {
     type: 'structure',
-    members: { ...streamRef.members, Fragments: { type: 'list', member: FragmentNumber, min: 1, max: 1000, required: true } },
+    members: {
+      ...streamRef.members,
+      Fragments: { type: 'list', member: FragmentNumber, min: 1, max: 1000, required: true },
+    },
     anyOf: streamRef.anyOf,
   },
   async handle(_req, res, input, { archive }) {
@@ -27,13 +30,18 @@ export const getMediaForFragmentList = streamingOperation({
     // is for GetMedia alone, so every number gets the not-found document.
     // A number listed several times is served as often as it is listed (docs/reading.md), but looked up once.
     const distinct = [...new Set(input.Fragments)];
-    const byNumber = new Map(stream.retentionHours === 0 ? [] : await Promise.all(
-      distinct.map(async (n) => [n, await archive.reader.lookup(stream, n, now)] as const)));
+    const byNumber = new Map(
+      stream.retentionHours === 0
+        ? []
+        : await Promise.all(distinct.map(async (n) => [n, await archive.reader.lookup(stream, n, now)] as const)),
+    );
     const found = input.Fragments.map((n) => byNumber.get(n));
     startMediaResponse(res);
     for (let i = 0; i < found.length; i++) {
       const f = found[i];
-      const ok = f ? await writeFragment(res, f) : await writeChunk(res, errorDocument(input.Fragments[i]!, 'FRAGMENT_NOT_FOUND', 3000));
+      const ok = f
+        ? await writeFragment(res, f)
+        : await writeChunk(res, errorDocument(input.Fragments[i]!, 'FRAGMENT_NOT_FOUND', 3000));
       if (!ok) return;
     }
     res.end();

@@ -16,8 +16,20 @@ import { getMediaForFragmentList } from './getMediaForFragmentList.js';
 import { getMedia } from './getMedia.js';
 
 export const operations: Operation[] = [
-  createStream, describeStream, listStreams, deleteStream, updateStream, updateDataRetention,
-  tagStream, untagStream, listTagsForStream, getDataEndpoint, putMedia, listFragments, getMediaForFragmentList, getMedia,
+  createStream,
+  describeStream,
+  listStreams,
+  deleteStream,
+  updateStream,
+  updateDataRetention,
+  tagStream,
+  untagStream,
+  listTagsForStream,
+  getDataEndpoint,
+  putMedia,
+  listFragments,
+  getMediaForFragmentList,
+  getMedia,
 ];
 
 export type { Operation, Context, ServerInfo } from './operation.js';

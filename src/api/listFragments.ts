@@ -52,7 +52,8 @@ export const listFragments = jsonOperation({
     // The entries are the Fragment objects already in JSON (src/protocol/fragmentEntry.ts); the token is
     // base64 and needs no escaping.
     return new JsonBytes([
-      PAGE_START, page.entries,
+      PAGE_START,
+      page.entries,
       page.nextToken !== undefined ? Buffer.from(`],"NextToken":"${page.nextToken}"}`, 'latin1') : PAGE_END,
     ]);
   },

@@ -3,7 +3,10 @@ import { StreamName } from './shapes.js';
 import { streamInfo } from './streamInfo.js';
 import { invalidArgument } from '../protocol/errors.js';
 
-interface Cursor { after: string; prefix: string }
+interface Cursor {
+  after: string;
+  prefix: string;
+}
 const TOKEN_KIND = 'ListStreams';
 
 export const listStreams = jsonOperation({
@@ -38,7 +41,9 @@ export const listStreams = jsonOperation({
     const more = streams.length > limit;
     return {
       StreamInfoList: page.map(streamInfo),
-      ...(more && { NextToken: archive.tokens.seal(TOKEN_KIND, { after: page[page.length - 1]!.name, prefix } satisfies Cursor) }),
+      ...(more && {
+        NextToken: archive.tokens.seal(TOKEN_KIND, { after: page[page.length - 1]!.name, prefix } satisfies Cursor),
+      }),
     };
   },
 });

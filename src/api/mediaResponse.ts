@@ -1,7 +1,12 @@
 /** Streaming a fragment's MKV document into a response, shared by GetMedia and GetMediaForFragmentList. */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { errorDocument, fragmentPrefix, MediaUnavailableError, type ServedFragment } from '../archive/fragmentReader.js';
+import {
+  errorDocument,
+  fragmentPrefix,
+  MediaUnavailableError,
+  type ServedFragment,
+} from '../archive/fragmentReader.js';
 import { writeChunk } from '../protocol/http.js';
 
 export function startMediaResponse(res: ServerResponse) {

@@ -28,7 +28,12 @@ const headerShape: InputShape = {
   anyOf: [['StreamName', 'StreamARN']],
 };
 
-interface Headers { StreamName?: string; StreamARN?: string; FragmentTimecodeType: 'ABSOLUTE' | 'RELATIVE'; ProducerStartTimestamp?: string }
+interface Headers {
+  StreamName?: string;
+  StreamARN?: string;
+  FragmentTimecodeType: 'ABSOLUTE' | 'RELATIVE';
+  ProducerStartTimestamp?: string;
+}
 
 /**
  * x-amzn-producer-start-timestamp: decimal epoch seconds or ISO-8601. The C/C++ producer SDKs print
@@ -61,23 +66,34 @@ export const putMedia = streamingOperation({
   name: 'PutMedia',
   path: '/putMedia',
   async handle(req: IncomingMessage, res: ServerResponse, _input, { archive, shutdown }) {
-    const input = validate<Headers>(headerShape, Object.fromEntries(Object.entries({
-      StreamName: header(req, 'x-amzn-stream-name'),
-      StreamARN: header(req, 'x-amzn-stream-arn'),
-      FragmentTimecodeType: header(req, 'x-amzn-fragment-timecode-type'),
-      ProducerStartTimestamp: header(req, 'x-amzn-producer-start-timestamp'),
-    }).filter(([, v]) => v !== undefined)));
+    const input = validate<Headers>(
+      headerShape,
+      Object.fromEntries(
+        Object.entries({
+          StreamName: header(req, 'x-amzn-stream-name'),
+          StreamARN: header(req, 'x-amzn-stream-arn'),
+          FragmentTimecodeType: header(req, 'x-amzn-fragment-timecode-type'),
+          ProducerStartTimestamp: header(req, 'x-amzn-producer-start-timestamp'),
+        }).filter(([, v]) => v !== undefined),
+      ),
+    );
     let producerStartMs: number | undefined;
     if (input.ProducerStartTimestamp !== undefined) {
       producerStartMs = parseProducerStart(input.ProducerStartTimestamp, header(req, 'user-agent'));
       if (producerStartMs === undefined) {
-        throw invalidArgument(`x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is neither decimal epoch seconds nor ISO-8601.`);
+        throw invalidArgument(
+          `x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is neither decimal epoch seconds nor ISO-8601.`,
+        );
       }
       if (!isStorableTimestamp(producerStartMs)) {
-        throw invalidArgument(`x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is not ${TIMESTAMP_RANGE_TEXT}.`);
+        throw invalidArgument(
+          `x-amzn-producer-start-timestamp '${input.ProducerStartTimestamp}' is not ${TIMESTAMP_RANGE_TEXT}.`,
+        );
       }
     } else if (input.FragmentTimecodeType === 'RELATIVE') {
-      throw invalidArgument('x-amzn-producer-start-timestamp is required when x-amzn-fragment-timecode-type is RELATIVE.');
+      throw invalidArgument(
+        'x-amzn-producer-start-timestamp is required when x-amzn-fragment-timecode-type is RELATIVE.',
+      );
     }
     const stream = await archive.streams.resolve(input);
 
@@ -87,10 +103,15 @@ export const putMedia = streamingOperation({
       if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(ack)}\n`);
       // A fatal error ends the session even when it comes from outside (the stream was deleted: 4008)
       // while the producer is sending nothing: the response must not idle on until the next chunk.
-      if (ack.EventType === 'ERROR') queueMicrotask(() => { if (session.closed) void finish('end'); });
+      if (ack.EventType === 'ERROR')
+        queueMicrotask(() => {
+          if (session.closed) void finish('end');
+        });
     };
     const { session, done } = archive.openIngest(
-      { stream, timecodeType: input.FragmentTimecodeType, ...(producerStartMs !== undefined && { producerStartMs }) }, send);
+      { stream, timecodeType: input.FragmentTimecodeType, ...(producerStartMs !== undefined && { producerStartMs }) },
+      send,
+    );
 
     let lastData = Date.now();
     let lastIdleAck = lastData;
@@ -98,20 +119,23 @@ export const putMedia = streamingOperation({
     let chain = Promise.resolve();
     let finished: Promise<void> | undefined;
     let ended!: () => void;
-    const whenEnded = new Promise<void>((resolve) => { ended = resolve; });
+    const whenEnded = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
 
-    const finish = (how: 'end' | 'abort', errorId?: 4003) => (finished ??= (async () => {
-      clearInterval(timer);
-      shutdown.removeEventListener('abort', onShutdown);
-      req.pause();
-      await chain;
-      if (how === 'end') await session.finish();
-      else await session.abort(errorId);
-      done();
-      if (!res.destroyed) await new Promise<void>((resolve) => res.end(resolve));
-      // Whatever the client still sends is of no use now.
-      if (!req.complete) req.destroy();
-    })().finally(ended));
+    const finish = (how: 'end' | 'abort', errorId?: 4003) =>
+      (finished ??= (async () => {
+        clearInterval(timer);
+        shutdown.removeEventListener('abort', onShutdown);
+        req.pause();
+        await chain;
+        if (how === 'end') await session.finish();
+        else await session.abort(errorId);
+        done();
+        if (!res.destroyed) await new Promise<void>((resolve) => res.end(resolve));
+        // Whatever the client still sends is of no use now.
+        if (!req.complete) req.destroy();
+      })().finally(ended));
 
     const timer = setInterval(() => {
       const now = Date.now();
@@ -130,15 +154,21 @@ export const putMedia = streamingOperation({
       lastData = arrival;
       lastIdleAck = arrival;
       req.pause();
-      chain = chain.then(() => session.push(chunk, arrival)).then(() => {
-        if (session.closed) void finish('end');
-        else if (!finished) req.resume();
-      });
+      chain = chain
+        .then(() => session.push(chunk, arrival))
+        .then(() => {
+          if (session.closed) void finish('end');
+          else if (!finished) req.resume();
+        });
     });
     req.on('end', () => void finish('end'));
     // The client went away mid-body: no acknowledgement can reach it any more.
-    req.on('close', () => { if (!req.complete) void finish('abort'); });
-    res.on('close', () => { if (!res.writableFinished) void finish('abort'); });
+    req.on('close', () => {
+      if (!req.complete) void finish('abort');
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) void finish('abort');
+    });
     await whenEnded;
   },
 });

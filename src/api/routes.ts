@@ -31,11 +31,20 @@ export interface KvsdRoute extends RouteSpec {
 export function operationRoute(op: Operation): KvsdRoute {
   const base = { method: 'POST', path: op.path, name: op.name, auth: 'sigv4' } as const;
   if (op.kind === 'json') {
-    return { ...base, input: 'json', answers: 'json', shape: op.input, streaming: false,
-      handle: ({ input, ctx }) => op.handle(input, ctx) };
+    return {
+      ...base,
+      input: 'json',
+      answers: 'json',
+      shape: op.input,
+      streaming: false,
+      handle: ({ input, ctx }) => op.handle(input, ctx),
+    };
   }
   return {
-    ...base, input: op.input ? 'json' : 'headers', answers: 'stream', streaming: true,
+    ...base,
+    input: op.input ? 'json' : 'headers',
+    answers: 'stream',
+    streaming: true,
     ...(op.input && { shape: op.input }),
     handle: ({ req, res, input, ctx }) => op.handle(req, res, input, ctx),
   };
@@ -47,8 +56,16 @@ export const awsOperations: RouteGroup<KvsdRoute> = { name: 'aws-operations', ro
 /** GET /health: open, for load balancers and process supervisors. */
 export const health: RouteGroup<KvsdRoute> = {
   name: 'health',
-  routes: [{
-    method: 'GET', path: '/health', name: 'Health', auth: 'none', input: 'none', answers: 'json', streaming: false,
-    handle: async () => ({ status: 'ok' }),
-  }],
+  routes: [
+    {
+      method: 'GET',
+      path: '/health',
+      name: 'Health',
+      auth: 'none',
+      input: 'none',
+      answers: 'json',
+      streaming: false,
+      handle: async () => ({ status: 'ok' }),
+    },
+  ],
 };

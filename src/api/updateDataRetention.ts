@@ -17,7 +17,12 @@ export const updateDataRetention = jsonOperation({
   },
   async handle(input, { archive }) {
     const stream = await archive.streams.resolve(input);
-    await archive.streams.updateRetention(stream, input.CurrentVersion, input.Operation, input.DataRetentionChangeInHours);
+    await archive.streams.updateRetention(
+      stream,
+      input.CurrentVersion,
+      input.Operation,
+      input.DataRetentionChangeInHours,
+    );
     return {};
   },
 });

@@ -11,7 +11,10 @@ export const updateStream = jsonOperation({
   },
   async handle(input, { archive }) {
     const stream = await archive.streams.resolve(input);
-    await archive.streams.update(stream, input.CurrentVersion, { deviceName: input.DeviceName, mediaType: input.MediaType });
+    await archive.streams.update(stream, input.CurrentVersion, {
+      deviceName: input.DeviceName,
+      mediaType: input.MediaType,
+    });
     return {};
   },
 });

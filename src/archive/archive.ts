@@ -87,22 +87,26 @@ export class Archive {
 
   /** Opens a PutMedia session; `ack` receives its acknowledgements in order. */
   openIngest(opts: SessionOptions, ack: (a: Ack) => void): { session: IngestSession; done: () => void } {
-    const session = new IngestSession({
-      catalog: this.catalog,
-      media: this.media,
-      committer: this.committer,
-      sequence: this.sequence,
-      nodeId: this.nodeId,
-      log: this.log,
-      onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
-        this.events.publish('fragmentPersisted', { stream, fragment });
+    const session = new IngestSession(
+      {
+        catalog: this.catalog,
+        media: this.media,
+        committer: this.committer,
+        sequence: this.sequence,
+        nodeId: this.nodeId,
+        log: this.log,
+        onPersisted: (stream: StreamRecord, fragment: FragmentRecord) => {
+          this.events.publish('fragmentPersisted', { stream, fragment });
+        },
+        reserveLive: () => this.liveBuffer.reserve(),
+        onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
+          this.liveBuffer.add(stream.id, fragment);
+          this.events.publish('fragmentBuffered', { streamId: stream.id, seq: fragment.seq });
+        },
       },
-      reserveLive: () => this.liveBuffer.reserve(),
-      onBuffered: (stream: StreamRecord, fragment: BufferedFragment) => {
-        this.liveBuffer.add(stream.id, fragment);
-        this.events.publish('fragmentBuffered', { streamId: stream.id, seq: fragment.seq });
-      },
-    }, opts, ack);
+      opts,
+      ack,
+    );
     const id = opts.stream.id;
     let set = this.sessions.get(id);
     if (!set) this.sessions.set(id, (set = new Set()));
@@ -138,7 +142,8 @@ export class Archive {
     // Segments left open by a process that ended (crashed, killed) have no writer any more: sealed, they
     // become ordinary segments that retention can drop once empty. The lock says no other process writes.
     const abandoned = await this.catalog.sealAbandonedSegments(this.nodeId);
-    if (abandoned > 0) this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
+    if (abandoned > 0)
+      this.log({ level: 'info', msg: 'sealed segments left open by an earlier process', segments: abandoned });
     this.liveBuffer.startSweeping();
     // Deletions acknowledged before a crash are finished now.
     this.schedule(() => this.purgeDeleted());

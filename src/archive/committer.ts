@@ -35,11 +35,15 @@ export class Committer {
   }
 
   /** Resolves when nothing is queued or in flight. */
-  drained(): Promise<void> { return this.running ? this.idle : Promise.resolve(); }
+  drained(): Promise<void> {
+    return this.running ? this.idle : Promise.resolve();
+  }
 
   private run() {
     this.running = true;
-    this.idle = new Promise((resolve) => { this.markIdle = resolve; });
+    this.idle = new Promise((resolve) => {
+      this.markIdle = resolve;
+    });
     void (async () => {
       while (this.queue.length > 0) {
         const batch = this.queue;
@@ -57,7 +61,9 @@ export class Committer {
     const writers = [...new Set(batch.map((p) => p.writer))];
     const outcomes = await Promise.allSettled(writers.map((w) => w.sync()));
     const failures = new Map<SegmentWriter, unknown>();
-    outcomes.forEach((o, i) => { if (o.status === 'rejected') failures.set(writers[i]!, o.reason); });
+    outcomes.forEach((o, i) => {
+      if (o.status === 'rejected') failures.set(writers[i]!, o.reason);
+    });
     if (failures.size === 0) return batch;
     const synced: Pending[] = [];
     for (const p of batch) {

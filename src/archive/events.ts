@@ -62,6 +62,8 @@ export class InProcessArchiveEvents implements ArchiveEvents {
   subscribe<K extends ArchiveEventType>(type: K, listener: Listener<K>, streamId?: number): () => void {
     const name = streamId === undefined ? type : `${type}:${streamId}`;
     this.emitter.on(name, listener);
-    return () => { this.emitter.off(name, listener); };
+    return () => {
+      this.emitter.off(name, listener);
+    };
   }
 }

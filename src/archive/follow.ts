@@ -31,8 +31,12 @@ export interface Following {
 const BATCH = 50;
 const POLL_MS = 1000;
 
-export function follow(reader: Pick<FragmentReader, 'after' | 'bySeq'>, events: ArchiveEvents, stream: StreamRecord,
-  opts: FollowOptions = {}): Following {
+export function follow(
+  reader: Pick<FragmentReader, 'after' | 'bySeq'>,
+  events: ArchiveEvents,
+  stream: StreamRecord,
+  opts: FollowOptions = {},
+): Following {
   const batch = opts.batch ?? BATCH;
   const pollMs = opts.pollMs ?? POLL_MS;
   // Fragments are read in seq order, but a seq is taken when a cluster starts: with concurrent PutMedia
@@ -58,19 +62,29 @@ export function follow(reader: Pick<FragmentReader, 'after' | 'bySeq'>, events: 
   const unsubscribes = [
     events.subscribe('fragmentPersisted', ({ fragment }) => onFragment(fragment.seq), stream.id),
     events.subscribe('fragmentBuffered', ({ seq }) => onFragment(seq), stream.id),
-    events.subscribe('streamDeleted', () => { deleted = true; rouse(); }, stream.id),
+    events.subscribe(
+      'streamDeleted',
+      () => {
+        deleted = true;
+        rouse();
+      },
+      stream.id,
+    ),
   ];
-  const close = () => { for (const unsubscribe of unsubscribes.splice(0)) unsubscribe(); };
+  const close = () => {
+    for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
+  };
 
-  const idle = () => new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      wake = undefined;
-      resolve();
-    };
-    const timer = setTimeout(done, pollMs);
-    wake = done;
-  });
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, pollMs);
+      wake = done;
+    });
 
   async function* fragments(signal?: AbortSignal): AsyncGenerator<ServedFragment, void, undefined> {
     signal?.addEventListener('abort', rouse);
@@ -91,8 +105,9 @@ export function follow(reader: Pick<FragmentReader, 'after' | 'bySeq'>, events: 
         for (const f of read.fragments) late.delete(f.seq);
         const lateSeqs = [...late].sort((a, b) => a - b);
         late.clear();
-        const lateFragments = (await Promise.all(lateSeqs.map((seq) => reader.bySeq(stream, seq))))
-          .filter((f): f is ServedFragment => f !== undefined);
+        const lateFragments = (await Promise.all(lateSeqs.map((seq) => reader.bySeq(stream, seq)))).filter(
+          (f): f is ServedFragment => f !== undefined,
+        );
         const all = lateFragments.length
           ? [...read.fragments, ...lateFragments].sort((a, b) => a.seq - b.seq)
           : read.fragments;

@@ -4,14 +4,27 @@
  */
 import type { ListedFragment, StreamRecord, TimestampKind } from '../storage/catalog.js';
 
-export interface Selector { kind: TimestampKind; startMs: number; endMs: number }
+export interface Selector {
+  kind: TimestampKind;
+  startMs: number;
+  endMs: number;
+}
 
 /** A page: the listing entries of its fragments (src/protocol/fragmentEntry.ts) joined by ',', in order. */
-export interface FragmentPage { entries: Buffer; count: number; nextToken?: string }
+export interface FragmentPage {
+  entries: Buffer;
+  count: number;
+  nextToken?: string;
+}
 
 export interface FragmentListing {
-  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
-    now?: number): Promise<FragmentPage>;
+  list(
+    stream: StreamRecord,
+    selector: Selector | undefined,
+    nextToken: string | undefined,
+    limit: number,
+    now?: number,
+  ): Promise<FragmentPage>;
 }
 
 /** Joins the entries of listing rows into a page body, as the catalog's joinFragmentEntries does (UTF-8). */

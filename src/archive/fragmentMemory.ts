@@ -37,7 +37,10 @@ export class FragmentMemory {
   private givenUp = false;
 
   /** `maxBytes`: the largest fragment accepted; a larger declared size is not allocated up front. */
-  constructor(private readonly reservation: LiveReservation, private readonly maxBytes: number) {}
+  constructor(
+    private readonly reservation: LiveReservation,
+    private readonly maxBytes: number,
+  ) {}
 
   /** Keeps the next bytes of the cluster; false once the cap could not make room (then nothing is kept). */
   push(bytes: Buffer): boolean {

@@ -31,7 +31,9 @@ const seconds3 = (ms: number) => (ms / 1000).toFixed(3);
 /** Everything of a fragment's document before its Cluster. */
 export function fragmentPrefix(header: StoredTrackHeader, f: ServedFragment): Buffer {
   return Buffer.concat([
-    header.ebmlHeader, UNKNOWN_SIZE_SEGMENT_HEADER, header.infoAndTracks,
+    header.ebmlHeader,
+    UNKNOWN_SIZE_SEGMENT_HEADER,
+    header.infoAndTracks,
     kvsTags([
       ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', f.number],
       ['AWS_KINESISVIDEO_SERVER_TIMESTAMP', seconds3(f.serverMs)],
@@ -51,7 +53,8 @@ export function getMediaTrailer(f: ServedFragment, now = Date.now()): Buffer {
 /** The in-stream error AWS sends for a fragment it cannot serve (e.g. FRAGMENT_NOT_FOUND, 3000). */
 export function errorDocument(fragmentNumber: string, code: string, id: number): Buffer {
   return Buffer.concat([
-    matroskaEbmlHeader(), UNKNOWN_SIZE_SEGMENT_HEADER,
+    matroskaEbmlHeader(),
+    UNKNOWN_SIZE_SEGMENT_HEADER,
     kvsTags([
       ['AWS_KINESISVIDEO_FRAGMENT_NUMBER', fragmentNumber],
       ['AWS_KINESISVIDEO_ERROR_CODE', code],
@@ -87,16 +90,25 @@ export class FragmentReader {
 
   private served(stream: StreamRecord, r: FragmentRecord): ServedFragment {
     return {
-      seq: r.seq, serverMs: r.serverMs, producerMs: r.producerMs,
+      seq: r.seq,
+      serverMs: r.serverMs,
+      producerMs: r.producerMs,
       number: formatFragmentNumber({ seq: r.seq, serverMs: r.serverMs, nonce: r.nonce }),
       header: () => this.header(r.headerId),
-      body: () => this.media.read(stream.id, r.segment, r.offset, r.size).catch((err: unknown) => {
-        // A listed fragment without its bytes is kvsd's failure, never the client's: the operator must hear of it.
-        if (err instanceof MediaUnavailableError) {
-          this.log({ level: 'error', msg: 'fragment bytes missing from the media store', stream: stream.name, seq: r.seq, detail: err.message });
-        }
-        throw err;
-      }),
+      body: () =>
+        this.media.read(stream.id, r.segment, r.offset, r.size).catch((err: unknown) => {
+          // A listed fragment without its bytes is kvsd's failure, never the client's: the operator must hear of it.
+          if (err instanceof MediaUnavailableError) {
+            this.log({
+              level: 'error',
+              msg: 'fragment bytes missing from the media store',
+              stream: stream.name,
+              seq: r.seq,
+              detail: err.message,
+            });
+          }
+          throw err;
+        }),
     };
   }
 
@@ -120,7 +132,12 @@ export class FragmentReader {
   }
 
   /** Fragments with seq > afterSeq in ingestion order, skipping expired ones; `next` is where to go on. */
-  async after(stream: StreamRecord, afterSeq: number, limit: number, now = Date.now()): Promise<{ fragments: ServedFragment[]; next: number }> {
+  async after(
+    stream: StreamRecord,
+    afterSeq: number,
+    limit: number,
+    now = Date.now(),
+  ): Promise<{ fragments: ServedFragment[]; next: number }> {
     if (stream.retentionHours === 0) {
       const fs = this.live.after(stream.id, afterSeq, limit, now);
       return { fragments: fs.map((f) => this.buffered(f)), next: fs.length ? fs[fs.length - 1]!.seq : afterSeq };
@@ -170,7 +187,9 @@ export class FragmentReader {
 
   private buffered(f: BufferedFragment): ServedFragment {
     return {
-      seq: f.seq, serverMs: f.serverMs, producerMs: f.producerMs,
+      seq: f.seq,
+      serverMs: f.serverMs,
+      producerMs: f.producerMs,
       number: formatFragmentNumber(f),
       header: async () => decodeTrackHeader(f.header),
       body: async () => Readable.from(f.cluster),

@@ -97,7 +97,12 @@ interface OpenFragment {
 }
 
 class FatalIngestError extends Error {
-  constructor(readonly errorId: AckErrorId, message: string) { super(message); }
+  constructor(
+    readonly errorId: AckErrorId,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class IngestSession {
@@ -112,12 +117,18 @@ export class IngestSession {
   private readonly commits = new Set<Promise<void>>();
   private fatal = false;
 
-  constructor(private readonly deps: IngestDeps, private readonly opts: SessionOptions, private readonly ack: (a: Ack) => void) {
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly opts: SessionOptions,
+    private readonly ack: (a: Ack) => void,
+  ) {
     this.stream = opts.stream;
   }
 
   /** True once a fatal error was acknowledged: the caller stops reading and ends the response. */
-  get closed() { return this.fatal; }
+  get closed() {
+    return this.fatal;
+  }
 
   /** The stream was updated (e.g. its retention): fragments from the next one on follow the new record. */
   streamUpdated(stream: StreamRecord) {
@@ -174,7 +185,10 @@ export class IngestSession {
     const events = this.reader.end();
     if (!this.reader.endedInsideElement) return events;
     const err = new MkvError('the body ends inside an element of the last (unknown-size) Cluster');
-    err.events = events.slice(0, events.findLastIndex((e) => e.kind === 'clusterEnd'));
+    err.events = events.slice(
+      0,
+      events.findLastIndex((e) => e.kind === 'clusterEnd'),
+    );
     throw err;
   }
 
@@ -215,8 +229,12 @@ export class IngestSession {
   private sendError(errorId: AckErrorId, f: OpenFragment | undefined, message: string) {
     if (f) f.failed = true;
     this.deps.log({
-      level: 'warn', msg: 'PutMedia ERROR acknowledgement', stream: this.opts.stream.name, errorId,
-      fragmentNumber: f?.number ?? '', detail: message,
+      level: 'warn',
+      msg: 'PutMedia ERROR acknowledgement',
+      stream: this.opts.stream.name,
+      errorId,
+      fragmentNumber: f?.number ?? '',
+      detail: message,
     });
     this.ack({
       EventType: 'ERROR',
@@ -229,13 +247,20 @@ export class IngestSession {
 
   private async handle(ev: MkvEvent, arrivalMs: number) {
     switch (ev.kind) {
-      case 'header': return this.onHeader(ev.header);
-      case 'clusterStart': return this.onClusterStart(arrivalMs);
-      case 'clusterTimecode': return this.onTimecode(ev.timecode);
-      case 'frame': return this.onFrame(ev.track, ev.relativeTimecode);
-      case 'clusterData': return this.onData(ev.bytes);
-      case 'clusterEnd': return this.onClusterEnd();
-      case 'tags': return; // producer metadata between clusters: accepted, not stored
+      case 'header':
+        return this.onHeader(ev.header);
+      case 'clusterStart':
+        return this.onClusterStart(arrivalMs);
+      case 'clusterTimecode':
+        return this.onTimecode(ev.timecode);
+      case 'frame':
+        return this.onFrame(ev.track, ev.relativeTimecode);
+      case 'clusterData':
+        return this.onData(ev.bytes);
+      case 'clusterEnd':
+        return this.onClusterEnd();
+      case 'tags':
+        return; // producer metadata between clusters: accepted, not stored
     }
   }
 
@@ -288,9 +313,17 @@ export class IngestSession {
     const seq = await this.stored(() => this.deps.sequence.take());
     const nonce = randomInt(1 << 28);
     this.fragment = {
-      seq, nonce, number: formatFragmentNumber({ seq, serverMs: arrivalMs, nonce }), serverMs: arrivalMs,
-      offset: this.writer?.position ?? 0, size: 0, tracksSeen: new Set(), failed: false,
-      ...(persist ? { writer: this.writer! } : { memory: new FragmentMemory(this.deps.reserveLive(), LIMITS.maxFragmentBytes) }),
+      seq,
+      nonce,
+      number: formatFragmentNumber({ seq, serverMs: arrivalMs, nonce }),
+      serverMs: arrivalMs,
+      offset: this.writer?.position ?? 0,
+      size: 0,
+      tracksSeen: new Set(),
+      failed: false,
+      ...(persist
+        ? { writer: this.writer! }
+        : { memory: new FragmentMemory(this.deps.reserveLive(), LIMITS.maxFragmentBytes) }),
     };
   }
 
@@ -348,12 +381,18 @@ export class IngestSession {
     const f = this.fragment!;
     f.size += bytes.length;
     if (f.failed) return;
-    if (f.size > LIMITS.maxFragmentBytes) return this.sendError(4001, f, `fragment larger than ${LIMITS.maxFragmentBytes} bytes`);
+    if (f.size > LIMITS.maxFragmentBytes)
+      return this.sendError(4001, f, `fragment larger than ${LIMITS.maxFragmentBytes} bytes`);
     const { writer } = f;
     if (writer) await this.stored(() => writer.append(bytes));
     else if (f.memory && !f.memory.push(bytes)) {
       // Fragments in progress fill the host buffer's cap: this one is still RECEIVED, but not buffered.
-      this.deps.log({ level: 'warn', msg: 'live buffer full: a fragment is not buffered', stream: this.opts.stream.name, fragmentNumber: f.number });
+      this.deps.log({
+        level: 'warn',
+        msg: 'live buffer full: a fragment is not buffered',
+        stream: this.opts.stream.name,
+        fragmentNumber: f.number,
+      });
       f.memory = undefined;
     }
   }
@@ -373,7 +412,12 @@ export class IngestSession {
     const { stream } = this;
     const { producerMs } = f;
     const fields = {
-      seq: f.seq, producerMs, serverMs: f.serverMs, lengthMs: f.lastFrameMs - f.firstFrameMs, size: f.size, nonce: f.nonce,
+      seq: f.seq,
+      producerMs,
+      serverMs: f.serverMs,
+      lengthMs: f.lastFrameMs - f.firstFrameMs,
+      size: f.size,
+      nonce: f.nonce,
     };
     // Every number was checked as it arrived; this is the last line before a row: never NaN in the catalog.
     const bad = Object.entries(fields).find(([, v]) => !Number.isSafeInteger(v) || v < 0);
@@ -384,23 +428,36 @@ export class IngestSession {
     if (!writer) {
       if (cluster) {
         this.deps.onBuffered(stream, {
-          seq: f.seq, nonce: f.nonce, serverMs: f.serverMs, producerMs, header: this.header!.bytes, cluster, size: f.size,
+          seq: f.seq,
+          nonce: f.nonce,
+          serverMs: f.serverMs,
+          producerMs,
+          header: this.header!.bytes,
+          cluster,
+          size: f.size,
         });
       }
       return;
     }
 
     const row: FragmentRecord = {
-      streamId: stream.id, ...fields, headerId: this.header!.id!, segment: writer.segment, offset: f.offset,
+      streamId: stream.id,
+      ...fields,
+      headerId: this.header!.id!,
+      segment: writer.segment,
+      offset: f.offset,
       entry: renderEntry(fields, f.number),
     };
-    const commit = this.deps.committer.commit(writer, row).then(
-      () => {
-        this.ack({ EventType: 'PERSISTED', FragmentTimecode: f.timecode!, FragmentNumber: f.number });
-        this.deps.onPersisted(stream, row);
-      },
-      (err: unknown) => this.commitFailed(f, err),
-    ).finally(() => this.commits.delete(commit));
+    const commit = this.deps.committer
+      .commit(writer, row)
+      .then(
+        () => {
+          this.ack({ EventType: 'PERSISTED', FragmentTimecode: f.timecode!, FragmentNumber: f.number });
+          this.deps.onPersisted(stream, row);
+        },
+        (err: unknown) => this.commitFailed(f, err),
+      )
+      .finally(() => this.commits.delete(commit));
     this.commits.add(commit);
   }
 }

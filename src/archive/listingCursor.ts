@@ -21,16 +21,23 @@ export interface CursorBase {
  * Throws InvalidArgumentException for a token that was not issued (or was altered), was issued for another
  * stream or another selector, and for a missing or inverted selector.
  */
-export function openCursor<C extends CursorBase>(tokens: TokenSealer, tokenKind: string, stream: StreamRecord,
-  selector: Selector | undefined, nextToken: string | undefined): { selector: Selector; cursor?: C } {
+export function openCursor<C extends CursorBase>(
+  tokens: TokenSealer,
+  tokenKind: string,
+  stream: StreamRecord,
+  selector: Selector | undefined,
+  nextToken: string | undefined,
+): { selector: Selector; cursor?: C } {
   let cursor: C | undefined;
   if (nextToken !== undefined) {
     cursor = tokens.open<C>(tokenKind, nextToken);
     if (!cursor) throw invalidArgument('NextToken is not a token ListFragments issued, or it was altered.');
     if (cursor.a !== stream.arn) throw invalidArgument('NextToken was issued for a different stream.');
     const fromToken: Selector = { kind: cursor.k === 'p' ? 'producer' : 'server', startMs: cursor.s, endMs: cursor.e };
-    if (selector && (selector.kind !== fromToken.kind || selector.startMs !== fromToken.startMs
-      || selector.endMs !== fromToken.endMs)) {
+    if (
+      selector &&
+      (selector.kind !== fromToken.kind || selector.startMs !== fromToken.startMs || selector.endMs !== fromToken.endMs)
+    ) {
       throw invalidArgument('FragmentSelector differs from the one NextToken was issued for.');
     }
     selector = fromToken;
@@ -44,10 +51,18 @@ export function openCursor<C extends CursorBase>(tokens: TokenSealer, tokenKind:
 }
 
 /** Seals a cursor for the stream and selector, with the listing's own position `at`. */
-export function sealCursor<C extends CursorBase>(tokens: TokenSealer, tokenKind: string, stream: StreamRecord,
-  selector: Selector, at: Omit<C, keyof CursorBase>): string {
+export function sealCursor<C extends CursorBase>(
+  tokens: TokenSealer,
+  tokenKind: string,
+  stream: StreamRecord,
+  selector: Selector,
+  at: Omit<C, keyof CursorBase>,
+): string {
   const base: CursorBase = {
-    a: stream.arn, k: selector.kind === 'producer' ? 'p' : 's', s: selector.startMs, e: selector.endMs,
+    a: stream.arn,
+    k: selector.kind === 'producer' ? 'p' : 's',
+    s: selector.startMs,
+    e: selector.endMs,
   };
   return tokens.seal(tokenKind, { ...base, ...at });
 }

@@ -32,7 +32,11 @@ export interface LiveBufferOptions {
   streamMaxBytes?: number;
 }
 
-export const LIVE_BUFFER_DEFAULTS = { maxBytes: 256 * 1024 * 1024, maxAgeMs: 5 * 60_000, streamMaxBytes: 200 * 1024 * 1024 } as const;
+export const LIVE_BUFFER_DEFAULTS = {
+  maxBytes: 256 * 1024 * 1024,
+  maxAgeMs: 5 * 60_000,
+  streamMaxBytes: 200 * 1024 * 1024,
+} as const;
 
 /** Bytes of a fragment being received, held against the global cap until it ends (or is given up). */
 export interface LiveReservation {
@@ -47,7 +51,10 @@ interface Entry {
   /** Cleared when evicted: a dead entry can wait in the queue a while, its bytes must not. */
   fragment?: BufferedFragment;
 }
-interface StreamBuffer { entries: Entry[]; bytes: number }
+interface StreamBuffer {
+  entries: Entry[];
+  bytes: number;
+}
 
 export class LiveBuffer {
   readonly maxBytes: number;
@@ -73,7 +80,9 @@ export class LiveBuffer {
   }
 
   /** Bytes held now: buffered fragments plus those being received. */
-  get bytes() { return this.bufferedBytes + this.reservedBytes; }
+  get bytes() {
+    return this.bufferedBytes + this.reservedBytes;
+  }
 
   /** Starts dropping fragments past the max age in the background (the timer does not keep the process alive). */
   startSweeping() {
@@ -165,7 +174,10 @@ export class LiveBuffer {
 
   /** Per stream: past its byte limit, or past the max age, the oldest (lowest seq) fragments go. */
   private evictStream(streamId: number, s: StreamBuffer, now: number) {
-    while (s.entries.length > 0 && (s.bytes > this.streamMaxBytes || now - s.entries[0]!.fragment!.serverMs > this.maxAgeMs)) {
+    while (
+      s.entries.length > 0 &&
+      (s.bytes > this.streamMaxBytes || now - s.entries[0]!.fragment!.serverMs > this.maxAgeMs)
+    ) {
       this.forget(s, s.entries.shift()!);
     }
     if (s.entries.length === 0) this.streams.delete(streamId);
@@ -176,7 +188,10 @@ export class LiveBuffer {
   private evictOverCap() {
     while (this.bytes > this.maxBytes && this.queueHead < this.queue.length) {
       const e = this.queue[this.queueHead++]!;
-      if (!e.fragment) { this.dead--; continue; }
+      if (!e.fragment) {
+        this.dead--;
+        continue;
+      }
       const s = this.streams.get(e.streamId)!;
       s.entries.splice(s.entries.indexOf(e), 1);
       this.forget(s, e);

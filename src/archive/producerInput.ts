@@ -35,7 +35,8 @@ export function checkTrackHeader(header: TrackHeader): void {
   }
   const seen = new Set<number>();
   for (const { number } of header.trackEntries) {
-    if (!Number.isSafeInteger(number) || number < 1) throw new MkvError(`TrackNumber ${number} is not a positive integer`);
+    if (!Number.isSafeInteger(number) || number < 1)
+      throw new MkvError(`TrackNumber ${number} is not a positive integer`);
     if (seen.has(number)) throw new MkvError(`TrackNumber ${number} is declared twice`);
     seen.add(number);
   }

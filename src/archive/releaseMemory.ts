@@ -22,7 +22,10 @@ export class MemoryReleaser {
   private pending = 0;
   private lastMs = 0;
 
-  constructor(private readonly thresholdBytes: number, private readonly minIntervalMs = 5_000) {}
+  constructor(
+    private readonly thresholdBytes: number,
+    private readonly minIntervalMs = 5_000,
+  ) {}
 
   released(bytes: number, now = Date.now()) {
     this.pending += Math.max(0, bytes);

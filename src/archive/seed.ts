@@ -24,7 +24,10 @@ export interface SeedOptions extends SeedMkvOptions {
   onProgress?: (done: number) => void;
 }
 
-export interface SeedResult { persisted: number; errors: number }
+export interface SeedResult {
+  persisted: number;
+  errors: number;
+}
 
 const CLUSTERS_PER_CHUNK = 1000;
 /** Pause feeding while this many fragments wait for their commit, to bound memory. */
@@ -33,12 +36,21 @@ const MAX_IN_FLIGHT = 20_000;
 /** EBML header, unknown-size Segment, Info (TimecodeScale 1 ms) and one H.264-labelled video track. */
 export function seedHeader(): Buffer {
   const ebml = matroskaEbmlHeader();
-  const info = element(ID.Info, Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-seed')]));
-  const tracks = element(ID.Tracks, element(ID.TrackEntry, Buffer.concat([
-    uintElement(ID.TrackNumber, 1),
-    uintElement(ID.TrackType, 1),
-    stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
-  ])));
+  const info = element(
+    ID.Info,
+    Buffer.concat([uintElement(ID.TimecodeScale, 1_000_000), stringElement(ID.MuxingApp, 'kvsd-seed')]),
+  );
+  const tracks = element(
+    ID.Tracks,
+    element(
+      ID.TrackEntry,
+      Buffer.concat([
+        uintElement(ID.TrackNumber, 1),
+        uintElement(ID.TrackType, 1),
+        stringElement(ID.CodecID, 'V_MPEG4/ISO/AVC'),
+      ]),
+    ),
+  );
   return Buffer.concat([ebml, UNKNOWN_SIZE_SEGMENT_HEADER, info, tracks]);
 }
 

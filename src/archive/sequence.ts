@@ -16,10 +16,15 @@ export class SequenceAllocator {
 
   async take(): Promise<number> {
     while (this.next >= this.end) {
-      this.refill ??= this.catalog.reserveSequence(BLOCK).then((first) => {
-        this.next = first;
-        this.end = first + BLOCK;
-      }).finally(() => { this.refill = undefined; });
+      this.refill ??= this.catalog
+        .reserveSequence(BLOCK)
+        .then((first) => {
+          this.next = first;
+          this.end = first + BLOCK;
+        })
+        .finally(() => {
+          this.refill = undefined;
+        });
       await this.refill;
     }
     return this.next++;

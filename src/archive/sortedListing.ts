@@ -24,14 +24,23 @@ const TOKEN_KIND = 'ListFragments';
 export type VisibleFilter = (streamId: number, rows: ListedFragment[]) => ListedFragment[];
 
 export class SortedListing implements FragmentListing {
-  constructor(private readonly catalog: Catalog, private readonly tokens: TokenSealer) {}
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly tokens: TokenSealer,
+  ) {}
 
   /**
    * `visible`, when given, drops rows from the page after the cursor has passed them (fragments not yet
    * visible in --visibility-delay-ms); the page is then built from rows instead of joined by the catalog.
    */
-  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
-    now = Date.now(), visible?: VisibleFilter): Promise<FragmentPage> {
+  async list(
+    stream: StreamRecord,
+    selector: Selector | undefined,
+    nextToken: string | undefined,
+    limit: number,
+    now = Date.now(),
+    visible?: VisibleFilter,
+  ): Promise<FragmentPage> {
     const opened = openCursor<Cursor>(this.tokens, TOKEN_KIND, stream, selector, nextToken);
     selector = opened.selector;
     // seq starts at 1, so (startMs, 0) includes fragments exactly at StartTimestamp.
@@ -40,8 +49,13 @@ export class SortedListing implements FragmentListing {
     if (stream.retentionHours === 0) return EMPTY_PAGE;
 
     const range: FragmentRange = {
-      streamId: stream.id, kind: selector.kind, afterMs: after.ms, afterSeq: after.seq, endMs: selector.endMs,
-      minServerMs: retentionHorizon(stream, now), limit: limit + 1,
+      streamId: stream.id,
+      kind: selector.kind,
+      afterMs: after.ms,
+      afterSeq: after.seq,
+      endMs: selector.endMs,
+      minServerMs: retentionHorizon(stream, now),
+      limit: limit + 1,
     };
     if (visible) {
       const rows = await this.catalog.listFragments(range);
@@ -50,7 +64,13 @@ export class SortedListing implements FragmentListing {
       const entries = joinRows(shown);
       if (rows.length <= limit) return { entries, count: shown.length };
       const l = page[page.length - 1]!;
-      return this.withToken(stream, selector, { entries, count: shown.length }, selector.kind === 'producer' ? l.producerMs : l.serverMs, l.seq);
+      return this.withToken(
+        stream,
+        selector,
+        { entries, count: shown.length },
+        selector.kind === 'producer' ? l.producerMs : l.serverMs,
+        l.seq,
+      );
     }
     // The hot path: SQLite joins limit + 1 entries; the extra one only says that more follow.
     const joined = await this.catalog.joinFragmentEntries(range);
@@ -61,8 +81,13 @@ export class SortedListing implements FragmentListing {
   }
 
   /** The page with a token that resumes after (ms, seq), its last fragment. */
-  private withToken(stream: StreamRecord, selector: Selector, page: FragmentPage, ms: number, seq: number):
-    FragmentPage {
+  private withToken(
+    stream: StreamRecord,
+    selector: Selector,
+    page: FragmentPage,
+    ms: number,
+    seq: number,
+  ): FragmentPage {
     return { ...page, nextToken: sealCursor<Cursor>(this.tokens, TOKEN_KIND, stream, selector, { t: ms, q: seq }) };
   }
 }

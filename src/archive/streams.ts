@@ -10,9 +10,15 @@ import { InProcessArchiveEvents, type ArchiveEvents } from './events.js';
 export const MAX_TAGS_PER_STREAM = 50;
 export const MAX_RETENTION_HOURS = 87600;
 
-export interface StreamRef { StreamName?: string; StreamARN?: string }
+export interface StreamRef {
+  StreamName?: string;
+  StreamARN?: string;
+}
 
-export interface Identity { region: string; accountId: string }
+export interface Identity {
+  region: string;
+  accountId: string;
+}
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** 20 random alphanumerics, as real stream versions are. */
@@ -48,8 +54,11 @@ export class StreamRegistry {
     this.generation++;
   }
 
-  constructor(private readonly catalog: Catalog, private readonly id: Identity,
-    private readonly events: ArchiveEvents = new InProcessArchiveEvents()) {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly id: Identity,
+    private readonly events: ArchiveEvents = new InProcessArchiveEvents(),
+  ) {
     events.subscribe('streamChanged', ({ stream }) => this.forgetRecent(stream));
     events.subscribe('streamDeleted', ({ stream }) => this.forgetRecent(stream));
   }
@@ -62,8 +71,13 @@ export class StreamRegistry {
   private lastCreationMs = 0;
 
   async create(input: {
-    StreamName: string; DeviceName?: string; MediaType?: string; KmsKeyId?: string; DataRetentionInHours?: number;
-    Tags?: Record<string, string>; StreamStorageConfiguration?: { DefaultStorageTier?: string };
+    StreamName: string;
+    DeviceName?: string;
+    MediaType?: string;
+    KmsKeyId?: string;
+    DataRetentionInHours?: number;
+    Tags?: Record<string, string>;
+    StreamStorageConfiguration?: { DefaultStorageTier?: string };
   }): Promise<StreamRecord> {
     for (let attempt = 1; ; attempt++) {
       // The ARN embeds the creation time: a stream re-created in the millisecond its predecessor of the same
@@ -126,7 +140,8 @@ export class StreamRegistry {
   async resolveRecent(ref: StreamRef, now = Date.now()): Promise<StreamRecord> {
     const key = ref.StreamARN !== undefined ? `a:${ref.StreamARN}` : `n:${ref.StreamName ?? ''}`;
     const hit = this.recent.get(key);
-    if (hit && now - hit.at < RECENT_MS && (ref.StreamName === undefined || ref.StreamName === hit.stream.name)) return hit.stream;
+    if (hit && now - hit.at < RECENT_MS && (ref.StreamName === undefined || ref.StreamName === hit.stream.name))
+      return hit.stream;
     const generation = this.generation;
     const stream = await this.resolve(ref);
     if (generation === this.generation) {
@@ -136,13 +151,23 @@ export class StreamRegistry {
     return stream;
   }
 
-  async byId(id: number) { return this.catalog.getStream(id); }
+  async byId(id: number) {
+    return this.catalog.getStream(id);
+  }
 
-  async list(opts: { prefix?: string; afterName?: string; limit: number }) { return this.catalog.listStreams(opts); }
+  async list(opts: { prefix?: string; afterName?: string; limit: number }) {
+    return this.catalog.listStreams(opts);
+  }
 
-  async tags(stream: StreamRecord) { return this.catalog.getTags(stream.id); }
+  async tags(stream: StreamRecord) {
+    return this.catalog.getTags(stream.id);
+  }
 
-  async update(stream: StreamRecord, currentVersion: string, patch: { deviceName?: string; mediaType?: string; retentionHours?: number }) {
+  async update(
+    stream: StreamRecord,
+    currentVersion: string,
+    patch: { deviceName?: string; mediaType?: string; retentionHours?: number },
+  ) {
     if (stream.version !== currentVersion) throw this.staleVersion(stream);
     const ok = await this.catalog.updateStream(stream.id, currentVersion, { ...patch, version: newVersion() });
     if (!ok) throw this.staleVersion(stream);
@@ -152,15 +177,20 @@ export class StreamRegistry {
   }
 
   private staleVersion(stream: StreamRecord) {
-    return versionMismatch(`The version of stream ${stream.name} is not the version you specified (CurrentVersion). Describe the stream for its current version.`);
+    return versionMismatch(
+      `The version of stream ${stream.name} is not the version you specified (CurrentVersion). Describe the stream for its current version.`,
+    );
   }
 
   async updateRetention(stream: StreamRecord, currentVersion: string, operation: string, changeHours: number) {
-    const next = operation === 'INCREASE_DATA_RETENTION'
-      ? stream.retentionHours + changeHours
-      : stream.retentionHours - changeHours;
+    const next =
+      operation === 'INCREASE_DATA_RETENTION'
+        ? stream.retentionHours + changeHours
+        : stream.retentionHours - changeHours;
     if (next < 0 || next > MAX_RETENTION_HOURS) {
-      throw invalidArgument(`DataRetentionChangeInHours ${changeHours} would take the retention of stream ${stream.name} from ${stream.retentionHours} to ${next} hours; it must stay between 0 and ${MAX_RETENTION_HOURS}.`);
+      throw invalidArgument(
+        `DataRetentionChangeInHours ${changeHours} would take the retention of stream ${stream.name} from ${stream.retentionHours} to ${next} hours; it must stay between 0 and ${MAX_RETENTION_HOURS}.`,
+      );
     }
     await this.update(stream, currentVersion, { retentionHours: next });
   }
@@ -179,12 +209,17 @@ export class StreamRegistry {
       await this.catalog.putTags(stream.id, tags, MAX_TAGS_PER_STREAM);
     } catch (err) {
       if (err instanceof TooManyTagsError) {
-        throw new ApiError('TagsPerResourceExceededLimitException', 400,
-          `The stream ${stream.name} can hold at most ${MAX_TAGS_PER_STREAM} tags.`);
+        throw new ApiError(
+          'TagsPerResourceExceededLimitException',
+          400,
+          `The stream ${stream.name} can hold at most ${MAX_TAGS_PER_STREAM} tags.`,
+        );
       }
       throw err;
     }
   }
 
-  async untag(stream: StreamRecord, keys: string[]) { await this.catalog.removeTags(stream.id, keys); }
+  async untag(stream: StreamRecord, keys: string[]) {
+    await this.catalog.removeTags(stream.id, keys);
+  }
 }

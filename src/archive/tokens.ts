@@ -21,13 +21,17 @@ export class TokenSealer {
    * (`legacyKeyFile`, <data-dir>/token.key) brings that key along, so tokens issued before still open;
    * the file is left in place (an older kvsd started on the directory reads the same key from it).
    */
-  static async fromCatalog(catalog: Pick<Catalog, 'getSetting' | 'initSetting'>, legacyKeyFile?: string,
-    log: (event: Record<string, unknown>) => void = () => {}): Promise<TokenSealer> {
+  static async fromCatalog(
+    catalog: Pick<Catalog, 'getSetting' | 'initSetting'>,
+    legacyKeyFile?: string,
+    log: (event: Record<string, unknown>) => void = () => {},
+  ): Promise<TokenSealer> {
     let hex = await catalog.getSetting(TOKEN_KEY_SETTING);
     if (hex === undefined) {
       const legacy = legacyKeyFile === undefined ? undefined : readKeyFile(legacyKeyFile);
       hex = await catalog.initSetting(TOKEN_KEY_SETTING, legacy ?? randomBytes(32).toString('hex'));
-      if (legacy !== undefined && hex === legacy) log({ level: 'info', msg: 'moved the token key into the catalog', from: legacyKeyFile });
+      if (legacy !== undefined && hex === legacy)
+        log({ level: 'info', msg: 'moved the token key into the catalog', from: legacyKeyFile });
     }
     const key = Buffer.from(hex, 'hex');
     if (key.length < 32) throw new Error('the token key in the catalog is too short');

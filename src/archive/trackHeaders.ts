@@ -3,7 +3,10 @@
  * byte for byte because readers re-emit them in front of every fragment (docs/kvs-wire.md "GetMedia and GetMediaForFragmentList responses").
  * Layout: u32 length of the EBML header ‖ EBML header ‖ Info ‖ Tracks.
  */
-export interface StoredTrackHeader { ebmlHeader: Buffer; infoAndTracks: Buffer }
+export interface StoredTrackHeader {
+  ebmlHeader: Buffer;
+  infoAndTracks: Buffer;
+}
 
 export function encodeTrackHeader(ebmlHeader: Buffer, info: Buffer, tracks: Buffer): Buffer {
   const len = Buffer.alloc(4);

@@ -48,8 +48,13 @@ export class UnorderedListing implements FragmentListing {
     private readonly gate?: VisibilityGate,
   ) {}
 
-  async list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
-    now = Date.now()): Promise<FragmentPage> {
+  async list(
+    stream: StreamRecord,
+    selector: Selector | undefined,
+    nextToken: string | undefined,
+    limit: number,
+    now = Date.now(),
+  ): Promise<FragmentPage> {
     const gate = this.gate;
     const { selector: sel, cursor } = openCursor<Cursor>(this.tokens, TOKEN_KIND, stream, selector, nextToken);
     if (stream.retentionHours === 0) return EMPTY_PAGE;
@@ -65,7 +70,13 @@ export class UnorderedListing implements FragmentListing {
         if (need === 0) break;
         const take = Math.min(need, 1 + randomInt(Math.max(1, Math.ceil((2 * limit) / slices.length))));
         const rows = await this.catalog.listFragments({
-          streamId: stream.id, kind: sel.kind, afterMs: slice.t, afterSeq: slice.q, endMs: slice.e, minServerMs, limit: take + 1,
+          streamId: stream.id,
+          kind: sel.kind,
+          afterMs: slice.t,
+          afterSeq: slice.q,
+          endMs: slice.e,
+          minServerMs,
+          limit: take + 1,
         });
         const got = rows.slice(0, take);
         out.push(...got);
@@ -90,7 +101,13 @@ export class UnorderedListing implements FragmentListing {
   private async slice(stream: StreamRecord, sel: Selector, now: number): Promise<SliceCursor[]> {
     const minServerMs = retentionHorizon(stream, now);
     const [first] = await this.catalog.listFragments({
-      streamId: stream.id, kind: sel.kind, afterMs: sel.startMs, afterSeq: 0, endMs: sel.endMs, minServerMs, limit: 1,
+      streamId: stream.id,
+      kind: sel.kind,
+      afterMs: sel.startMs,
+      afterSeq: 0,
+      endMs: sel.endMs,
+      minServerMs,
+      limit: 1,
     });
     // seq starts at 1, so a cursor (ms, 0) includes fragments exactly at ms.
     if (!first) return [{ t: sel.startMs, q: 0, e: sel.endMs }];

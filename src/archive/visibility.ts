@@ -12,7 +12,10 @@ import type { FragmentListing, FragmentPage, Selector } from './fragmentListing.
 import type { SortedListing } from './sortedListing.js';
 
 /** A delay in ms: fixed, or drawn uniformly from [min, max] for each fragment. */
-export interface DelaySpec { min: number; max: number }
+export interface DelaySpec {
+  min: number;
+  max: number;
+}
 
 /** "1500" → {1500, 1500}; "0-1000" → {0, 1000}. */
 export function parseDelaySpec(text: string): DelaySpec | undefined {
@@ -30,7 +33,10 @@ export class VisibilityGate {
   private readonly hidden = new Map<number, Map<number, number>>();
   private lastSweep = 0;
 
-  constructor(private readonly delay: DelaySpec, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly delay: DelaySpec,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Called when a fragment is PERSISTED. */
   persisted(streamId: number, seq: number) {
@@ -68,10 +74,18 @@ export class VisibilityGate {
 
 /** The sorted listing with the visibility delay (--visibility-delay-ms in the default mode). */
 export class DelayedListing implements FragmentListing {
-  constructor(private readonly sorted: SortedListing, private readonly gate: VisibilityGate) {}
+  constructor(
+    private readonly sorted: SortedListing,
+    private readonly gate: VisibilityGate,
+  ) {}
 
-  list(stream: StreamRecord, selector: Selector | undefined, nextToken: string | undefined, limit: number,
-    now = Date.now()): Promise<FragmentPage> {
+  list(
+    stream: StreamRecord,
+    selector: Selector | undefined,
+    nextToken: string | undefined,
+    limit: number,
+    now = Date.now(),
+  ): Promise<FragmentPage> {
     return this.sorted.list(stream, selector, nextToken, limit, now, (id, rows) => this.gate.filter(id, rows));
   }
 }

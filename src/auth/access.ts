@@ -42,13 +42,20 @@ export class AccessControl {
     }
   }
 
-  get enabled(): boolean { return this.verifier !== undefined; }
+  get enabled(): boolean {
+    return this.verifier !== undefined;
+  }
 
   /** Header checks; throws MissingAuthenticationToken / UnrecognizedClient / InvalidSignature / IncompleteSignature. */
   begin(req: IncomingMessage): PendingAuthentication {
     const verifier = this.verifier;
     if (!verifier) return { finish: async () => ANONYMOUS };
-    const parts = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, headersDistinct: req.headersDistinct };
+    const parts = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      headersDistinct: req.headersDistinct,
+    };
     const pending: PendingVerification<Principal> = verifier.begin(parts);
     return { finish: (body) => verifier.finish(pending, parts, body) };
   }
@@ -57,8 +64,13 @@ export class AccessControl {
   authorize(caller: Caller, operation: string, streams: readonly string[]): void {
     if (caller.allows(operation, streams)) return;
     const { region, accountId } = this.opts;
-    const resource = streams.length === 0 ? '*' : `arn:aws:kinesisvideo:${region}:${accountId}:stream/${streams.find((s) => !caller.allows(operation, [s])) ?? streams[0]}/*`;
-    throw notAuthorized(`User: arn:aws:iam::${accountId}:user/${caller.name} is not authorized to perform: ${ACTION_PREFIX}${operation} on resource: ${resource}`);
+    const resource =
+      streams.length === 0
+        ? '*'
+        : `arn:aws:kinesisvideo:${region}:${accountId}:stream/${streams.find((s) => !caller.allows(operation, [s])) ?? streams[0]}/*`;
+    throw notAuthorized(
+      `User: arn:aws:iam::${accountId}:user/${caller.name} is not authorized to perform: ${ACTION_PREFIX}${operation} on resource: ${resource}`,
+    );
   }
 }
 

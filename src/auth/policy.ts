@@ -64,16 +64,21 @@ export class Principal {
     return streams.every((name) => granting.some((r) => r.streams.some((re) => re.test(name))));
   }
 
-  toJSON() { return { name: this.name, accessKeyId: this.accessKeyId }; }
+  toJSON() {
+    return { name: this.name, accessKeyId: this.accessKeyId };
+  }
 }
 
 /** `*` = any run of characters, `?` = one character; everything else literal. */
 export function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {
-  const body = glob.split('').map((ch) => {
-    if (ch === '*') return '.*';
-    if (ch === '?') return '.';
-    return ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
-  }).join('');
+  const body = glob
+    .split('')
+    .map((ch) => {
+      if (ch === '*') return '.*';
+      if (ch === '?') return '.';
+      return ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+    })
+    .join('');
   return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
 }
 
@@ -84,7 +89,9 @@ const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.l
 
 /** Checks the shape of an auth configuration; messages name the principal and field, never a secret. */
 export function parseAuthConfig(value: unknown, source = 'auth configuration'): AuthConfig {
-  const fail = (msg: string): never => { throw new AuthConfigError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new AuthConfigError(`${source}: ${msg}`);
+  };
   if (!isObject(value)) fail('must be a JSON object with a "principals" array');
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) if (key !== 'principals' && key !== '$comment') fail(`unknown key "${key}"`);
@@ -97,7 +104,8 @@ export function parseAuthConfig(value: unknown, source = 'auth configuration'): 
     if (!isObject(p)) fail(`${where} must be an object`);
     const q = p as Record<string, unknown>;
     for (const key of Object.keys(q)) {
-      if (!['name', 'accessKeyId', 'secretAccessKey', 'allow', '$comment'].includes(key)) fail(`${where}: unknown key "${key}"`);
+      if (!['name', 'accessKeyId', 'secretAccessKey', 'allow', '$comment'].includes(key))
+        fail(`${where}: unknown key "${key}"`);
     }
     if (!nonEmptyString(q.name)) fail(`${where}: "name" must be a non-empty string`);
     const who = `principal "${q.name as string}"`;
@@ -106,7 +114,8 @@ export function parseAuthConfig(value: unknown, source = 'auth configuration'): 
     }
     if (!nonEmptyString(q.secretAccessKey)) fail(`${who}: "secretAccessKey" must be a non-empty string`);
     if (names.has(q.name as string)) fail(`${who} is defined twice`);
-    if (keys.has(q.accessKeyId as string)) fail(`${who}: accessKeyId ${q.accessKeyId as string} is used by another principal`);
+    if (keys.has(q.accessKeyId as string))
+      fail(`${who}: accessKeyId ${q.accessKeyId as string} is used by another principal`);
     names.add(q.name as string);
     keys.add(q.accessKeyId as string);
     const allow = q.allow ?? [];
@@ -115,19 +124,34 @@ export function parseAuthConfig(value: unknown, source = 'auth configuration'): 
       const at = `${who}: allow[${j}]`;
       if (!isObject(r)) fail(`${at} must be an object`);
       const rule = r as Record<string, unknown>;
-      for (const key of Object.keys(rule)) if (!['actions', 'streams', '$comment'].includes(key)) fail(`${at}: unknown key "${key}"`);
+      for (const key of Object.keys(rule))
+        if (!['actions', 'streams', '$comment'].includes(key)) fail(`${at}: unknown key "${key}"`);
       if (!Array.isArray(rule.actions) || rule.actions.length === 0 || !rule.actions.every(nonEmptyString)) {
-        fail(`${at}: "actions" must be a non-empty array of strings such as "kinesisvideo:ListFragments" or "kinesisvideo:*"`);
+        fail(
+          `${at}: "actions" must be a non-empty array of strings such as "kinesisvideo:ListFragments" or "kinesisvideo:*"`,
+        );
       }
       for (const a of rule.actions as string[]) {
-        if (!a.toLowerCase().startsWith(ACTION_PREFIX) && a !== '*') fail(`${at}: action "${a}" must start with "${ACTION_PREFIX}"`);
+        if (!a.toLowerCase().startsWith(ACTION_PREFIX) && a !== '*')
+          fail(`${at}: action "${a}" must start with "${ACTION_PREFIX}"`);
       }
-      if (rule.streams !== undefined && (!Array.isArray(rule.streams) || rule.streams.length === 0 || !rule.streams.every(nonEmptyString))) {
+      if (
+        rule.streams !== undefined &&
+        (!Array.isArray(rule.streams) || rule.streams.length === 0 || !rule.streams.every(nonEmptyString))
+      ) {
         fail(`${at}: "streams" must be a non-empty array of stream-name globs such as "camera-*" or "*"`);
       }
-      return { actions: rule.actions as string[], ...(rule.streams !== undefined && { streams: rule.streams as string[] }) };
+      return {
+        actions: rule.actions as string[],
+        ...(rule.streams !== undefined && { streams: rule.streams as string[] }),
+      };
     });
-    return { name: q.name as string, accessKeyId: q.accessKeyId as string, secretAccessKey: q.secretAccessKey as string, allow: rules };
+    return {
+      name: q.name as string,
+      accessKeyId: q.accessKeyId as string,
+      secretAccessKey: q.secretAccessKey as string,
+      allow: rules,
+    };
   });
   if (out.length === 0) fail('"principals" is empty: nobody could call kvsd');
   return { principals: out };
@@ -138,7 +162,9 @@ export function loadAuthFile(file: string): AuthConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AuthConfigError(`cannot read the auth file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new AuthConfigError(
+      `cannot read the auth file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -146,7 +172,9 @@ export function loadAuthFile(file: string): AuthConfig {
   } catch (err) {
     // V8's JSON.parse messages may quote the text (secrets included): report only where it broke.
     const at = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw new AuthConfigError(`the auth file ${file} is not valid JSON${at !== undefined ? ` (near character ${at})` : ''}`);
+    throw new AuthConfigError(
+      `the auth file ${file} is not valid JSON${at !== undefined ? ` (near character ${at})` : ''}`,
+    );
   }
   return parseAuthConfig(json, `auth file ${file}`);
 }
@@ -157,6 +185,10 @@ export class PrincipalDirectory {
   constructor(config: AuthConfig) {
     for (const p of config.principals) this.byKey.set(p.accessKeyId, new Principal(p));
   }
-  get(accessKeyId: string): Principal | undefined { return this.byKey.get(accessKeyId); }
-  get size() { return this.byKey.size; }
+  get(accessKeyId: string): Principal | undefined {
+    return this.byKey.get(accessKeyId);
+  }
+  get size() {
+    return this.byKey.size;
+  }
 }

@@ -36,7 +36,10 @@ export interface QuotaConfig {
   operations: Record<string, OperationQuota>;
 }
 
-const perStreamAndAccount = (stream: number, account: number): OperationQuota => ({ tpsPerStream: stream, tpsPerAccount: account });
+const perStreamAndAccount = (stream: number, account: number): OperationQuota => ({
+  tpsPerStream: stream,
+  tpsPerAccount: account,
+});
 
 /** AWS's published numbers (docs/kvs-wire.md "Quotas"). */
 export const AWS_QUOTAS: QuotaConfig = {
@@ -51,7 +54,12 @@ export const AWS_QUOTAS: QuotaConfig = {
     UntagStream: perStreamAndAccount(5, 50),
     ListTagsForStream: perStreamAndAccount(5, 50),
     ListStreams: { tpsPerAccount: 50 },
-    PutMedia: { tpsPerStream: 5, connectionsPerStream: 1, onConnectionLimit: 'replace-oldest', bytesPerSecondPerStream: 12_500_000 },
+    PutMedia: {
+      tpsPerStream: 5,
+      connectionsPerStream: 1,
+      onConnectionLimit: 'replace-oldest',
+      bytesPerSecondPerStream: 12_500_000,
+    },
     GetMedia: { tpsPerStream: 5, connectionsPerStream: 3 },
     ListFragments: { tpsPerStream: 5 },
     GetMediaForFragmentList: { tpsPerStream: 5, connectionsPerStream: 5 },
@@ -64,18 +72,30 @@ export const AWS_QUOTAS: QuotaConfig = {
 
 export class QuotaConfigError extends Error {}
 
-const QUOTA_KEYS = ['tpsPerStream', 'burstPerStream', 'tpsPerAccount', 'burstPerAccount', 'connectionsPerStream', 'onConnectionLimit', 'bytesPerSecondPerStream'];
+const QUOTA_KEYS = [
+  'tpsPerStream',
+  'burstPerStream',
+  'tpsPerAccount',
+  'burstPerAccount',
+  'connectionsPerStream',
+  'onConnectionLimit',
+  'bytesPerSecondPerStream',
+];
 
 /** Validates a quota file's JSON and merges it over what it extends. */
 export function parseQuotaConfig(value: unknown, source = 'quota configuration'): QuotaConfig {
-  const fail = (msg: string): never => { throw new QuotaConfigError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new QuotaConfigError(`${source}: ${msg}`);
+  };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('must be a JSON object');
   const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (!['extends', 'operations', '$comment'].includes(key)) fail(`unknown key "${key}"`);
+  for (const key of Object.keys(v))
+    if (!['extends', 'operations', '$comment'].includes(key)) fail(`unknown key "${key}"`);
   if (v.extends !== undefined && v.extends !== 'aws' && v.extends !== 'none') fail('"extends" must be "aws" or "none"');
   const base: QuotaConfig = v.extends === 'aws' ? structuredClone(AWS_QUOTAS) : { operations: {} };
   const ops = v.operations ?? {};
-  if (typeof ops !== 'object' || ops === null || Array.isArray(ops)) fail('"operations" must be an object keyed by operation name');
+  if (typeof ops !== 'object' || ops === null || Array.isArray(ops))
+    fail('"operations" must be an object keyed by operation name');
   for (const [name, q] of Object.entries(ops as Record<string, unknown>)) {
     if (!/^[A-Za-z]+$/.test(name)) fail(`"${name}" is not an operation name (e.g. "ListFragments")`);
     if (typeof q !== 'object' || q === null || Array.isArray(q)) fail(`operations.${name} must be an object`);
@@ -83,14 +103,16 @@ export function parseQuotaConfig(value: unknown, source = 'quota configuration')
     for (const [key, val] of Object.entries(q as Record<string, unknown>)) {
       if (!QUOTA_KEYS.includes(key)) fail(`operations.${name}: unknown key "${key}" (known: ${QUOTA_KEYS.join(', ')})`);
       if (key === 'onConnectionLimit') {
-        if (val !== 'reject' && val !== 'replace-oldest') fail(`operations.${name}.onConnectionLimit must be "reject" or "replace-oldest"`);
+        if (val !== 'reject' && val !== 'replace-oldest')
+          fail(`operations.${name}.onConnectionLimit must be "reject" or "replace-oldest"`);
         merged.onConnectionLimit = val as 'reject' | 'replace-oldest';
       } else if (val === null) {
         (merged as Record<string, unknown>)[key] = null;
       } else if (typeof val !== 'number' || !(val > 0) || !Number.isFinite(val)) {
         fail(`operations.${name}.${key} must be a positive number, or null to remove the limit`);
       } else {
-        if (key === 'connectionsPerStream' && !Number.isInteger(val)) fail(`operations.${name}.connectionsPerStream must be an integer`);
+        if (key === 'connectionsPerStream' && !Number.isInteger(val))
+          fail(`operations.${name}.connectionsPerStream must be an integer`);
         (merged as Record<string, unknown>)[key] = val;
       }
     }
@@ -110,7 +132,10 @@ export function loadQuotaFile(file: string): QuotaConfig {
 }
 
 /** One open streaming connection holding a slot. */
-interface Slot { opened: number; evict: () => void }
+interface Slot {
+  opened: number;
+  evict: () => void;
+}
 
 export interface Admission {
   /** Frees the connection slot (idempotent). */
@@ -125,7 +150,10 @@ export class QuotaEnforcer {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly slots = new Map<string, Set<Slot>>();
 
-  constructor(readonly config: QuotaConfig, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly config: QuotaConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private bucket(key: string, rate: number, capacity: number): TokenBucket {
     let b = this.buckets.get(key);
@@ -145,7 +173,11 @@ export class QuotaEnforcer {
    * then takes a connection slot for streaming operations. Throws ClientLimitExceededException or
    * ConnectionLimitExceededException. `evict` ends this connection if a newer one replaces it.
    */
-  admit(operation: string, stream: string | undefined, opts: { streaming?: boolean; evict?: () => void } = {}): Admission {
+  admit(
+    operation: string,
+    stream: string | undefined,
+    opts: { streaming?: boolean; evict?: () => void } = {},
+  ): Admission {
     const q = this.config.operations[operation];
     const none: Admission = { release: () => {} };
     if (!q) return none;
@@ -154,14 +186,20 @@ export class QuotaEnforcer {
       const rate = q.tpsPerStream;
       checks.push({
         bucket: this.bucket(`s\0${operation}\0${stream}`, rate, q.burstPerStream ?? Math.max(1, rate)),
-        error: () => clientLimitExceeded(`The rate of ${operation} requests on stream ${stream} exceeds the limit of ${rate} per second.`),
+        error: () =>
+          clientLimitExceeded(
+            `The rate of ${operation} requests on stream ${stream} exceeds the limit of ${rate} per second.`,
+          ),
       });
     }
     if (q.tpsPerAccount) {
       const rate = q.tpsPerAccount;
       checks.push({
         bucket: this.bucket(`a\0${operation}`, rate, q.burstPerAccount ?? Math.max(1, rate)),
-        error: () => clientLimitExceeded(`The rate of ${operation} requests in this account exceeds the limit of ${rate} per second.`),
+        error: () =>
+          clientLimitExceeded(
+            `The rate of ${operation} requests in this account exceeds the limit of ${rate} per second.`,
+          ),
       });
     }
     // Take from every bucket or from none.
@@ -176,10 +214,15 @@ export class QuotaEnforcer {
       if (!set) this.slots.set(key, (set = new Set()));
       if (set.size >= q.connectionsPerStream) {
         if (q.onConnectionLimit !== 'replace-oldest') {
-          throw connectionLimitExceeded(`The stream ${stream} already has ${set.size} open ${operation} connection${set.size === 1 ? '' : 's'}, the most allowed.`);
+          throw connectionLimitExceeded(
+            `The stream ${stream} already has ${set.size} open ${operation} connection${set.size === 1 ? '' : 's'}, the most allowed.`,
+          );
         }
         const oldest = [...set].sort((a, b) => a.opened - b.opened).slice(0, set.size - q.connectionsPerStream + 1);
-        for (const s of oldest) { set.delete(s); s.evict(); }
+        for (const s of oldest) {
+          set.delete(s);
+          s.evict();
+        }
       }
       const slot: Slot = { opened: this.now(), evict: opts.evict ?? (() => {}) };
       set.add(slot);
@@ -201,5 +244,7 @@ export class QuotaEnforcer {
   }
 
   /** Open connections of an operation on a stream (for tests and logs). */
-  connections(operation: string, stream: string): number { return this.slots.get(`${operation}\0${stream}`)?.size ?? 0; }
+  connections(operation: string, stream: string): number {
+    return this.slots.get(`${operation}\0${stream}`)?.size ?? 0;
+  }
 }

@@ -10,11 +10,12 @@ const EXPLANATIONS = {
   4001: 'a fragment (one MKV Cluster) is over 50 MB and was dropped: start a cluster more often (a keyframe every few seconds)',
   4002: 'a fragment (one MKV Cluster) spans over 10 s and was dropped: put a keyframe at least every 10 s (ffmpeg -g N -keyint_min N)',
   4003: 'the connection reached its 45-minute limit and the server ended it: start a new PutMedia for the rest',
-  4004: "a fragment's first frame is not after the previous fragment's last frame, so it was dropped. With x264's default "
-    + "B-frames a video frame of one cluster is later than the next cluster's first audio frame: encode with -bf 0, "
-    + "or mux so that each cluster starts after the previous one's last frame",
+  4004:
+    "a fragment's first frame is not after the previous fragment's last frame, so it was dropped. With x264's default " +
+    "B-frames a video frame of one cluster is later than the next cluster's first audio frame: encode with -bf 0, " +
+    "or mux so that each cluster starts after the previous one's last frame",
   4006: 'the input is not valid Matroska (or ends inside an element) and the session ended: check it with mkvinfo -a',
-  4007: 'a fragment\'s producer timestamp is before 1970 or after 9999-12-31 (which clients cannot read back) and it was dropped: check the timecodes, or x-amzn-producer-start-timestamp for RELATIVE ones',
+  4007: "a fragment's producer timestamp is before 1970 or after 9999-12-31 (which clients cannot read back) and it was dropped: check the timecodes, or x-amzn-producer-start-timestamp for RELATIVE ones",
   4008: 'the stream was deleted during the upload and the session ended',
   4010: 'a frame is on a track number the Tracks header does not declare; its fragment was dropped',
   4011: 'a fragment has no frame for one of the declared tracks and was dropped: every track needs a frame in each cluster',
@@ -24,7 +25,9 @@ const EXPLANATIONS = {
 } satisfies Record<AckErrorId, string>;
 
 export function explainAckError(errorId: number | undefined): string {
-  return (EXPLANATIONS as Record<number, string>)[errorId ?? -1] ?? 'an error code kvsd does not know: see the server log';
+  return (
+    (EXPLANATIONS as Record<number, string>)[errorId ?? -1] ?? 'an error code kvsd does not know: see the server log'
+  );
 }
 
 /** Explains each ERROR code once per upload, and counts them all for the summary. */

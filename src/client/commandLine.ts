@@ -26,7 +26,10 @@ export interface OptionSpec {
 
 /** A mistake on the command line: kvsd prints it as one line, points to --help, and exits 2. */
 export class UsageError extends Error {
-  constructor(readonly command: string, message: string) {
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -50,8 +53,12 @@ export function isHelpFlag(arg: string | undefined): boolean {
   return arg !== undefined && HELP_FLAGS.has(arg);
 }
 
-export function parseCommandLine(command: string, specs: readonly OptionSpec[], args: readonly string[],
-  opts: { positionals?: boolean } = {}): ParsedCommandLine {
+export function parseCommandLine(
+  command: string,
+  specs: readonly OptionSpec[],
+  args: readonly string[],
+  opts: { positionals?: boolean } = {},
+): ParsedCommandLine {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const parsed: ParsedCommandLine = { command, help: false, values: new Map(), positionals: [] };
   // Help wins over every other mistake: someone who asks for it gets it.
@@ -60,8 +67,14 @@ export function parseCommandLine(command: string, specs: readonly OptionSpec[], 
 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--') { parsed.positionals.push(...args.slice(i + 1)); break; }
-    if (arg === '-' || !arg.startsWith('-')) { parsed.positionals.push(arg); continue; }
+    if (arg === '--') {
+      parsed.positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '-' || !arg.startsWith('-')) {
+      parsed.positionals.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') ? arg.slice(2, eq < 0 ? undefined : eq) : '';
     const spec = byName.get(name);
@@ -88,7 +101,11 @@ export function parseCommandLine(command: string, specs: readonly OptionSpec[], 
  * The value of a flag that takes one: the command line's, else its environment variable's (empty = unset),
  * held to the flag's choices either way.
  */
-export function optionText(parsed: ParsedCommandLine, spec: OptionSpec, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function optionText(
+  parsed: ParsedCommandLine,
+  spec: OptionSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const given = parsed.values.get(spec.name);
   if (typeof given === 'string') return given;
   const text = (spec.env && env[spec.env]) || undefined;
@@ -98,7 +115,10 @@ export function optionText(parsed: ParsedCommandLine, spec: OptionSpec, env: Nod
 
 function checkChoice(command: string, spec: OptionSpec, value: string) {
   if (spec.choices && !spec.choices.includes(value)) {
-    throw new UsageError(command, `--${spec.name} must be ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got '${value}'`);
+    throw new UsageError(
+      command,
+      `--${spec.name} must be ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got '${value}'`,
+    );
   }
 }
 
@@ -108,7 +128,13 @@ export function switchOn(parsed: ParsedCommandLine, spec: OptionSpec, env: NodeJ
 }
 
 /** A whole number in [min, max], or a UsageError naming the flag. */
-export function wholeNumber(command: string, name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function wholeNumber(
+  command: string,
+  name: string,
+  text: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
     const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `${min}..${max}`;
@@ -150,12 +176,13 @@ export function formatOptions(specs: readonly OptionSpec[]): string {
       group = s.group;
       if (group) lines.push('', `  ${group}:`);
     }
-    const notes = [
-      s.env && (s.value ? s.env : `${s.env}=1`),
-      s.default !== undefined && `default ${s.default}`,
-    ].filter(Boolean);
+    const notes = [s.env && (s.value ? s.env : `${s.env}=1`), s.default !== undefined && `default ${s.default}`].filter(
+      Boolean,
+    );
     const head = `  ${left(s).padEnd(width)}`;
-    lines.push(`${head}${wrap(`${s.description}${notes.length ? ` (${notes.join(', ')})` : ''}`, head.length, head.length)}`);
+    lines.push(
+      `${head}${wrap(`${s.description}${notes.length ? ` (${notes.join(', ')})` : ''}`, head.length, head.length)}`,
+    );
   }
   return lines.join('\n');
 }

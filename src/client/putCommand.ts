@@ -14,14 +14,24 @@ const OPTION = {
   stream: { name: 'stream', value: 'NAME', description: 'stream to write to (required)' },
   create: { name: 'create', description: 'create the stream (retention 24 h) if it does not exist' },
   timecodeType: {
-    name: 'timecode-type', value: 'ABSOLUTE|RELATIVE', default: 'read from the input, see Timecodes',
+    name: 'timecode-type',
+    value: 'ABSOLUTE|RELATIVE',
+    default: 'read from the input, see Timecodes',
     description: 'cluster timecodes are epoch times (ABSOLUTE) or offsets from --producer-start-timestamp (RELATIVE)',
   },
   producerStart: {
-    name: 'producer-start-timestamp', value: 'T', default: 'now',
+    name: 'producer-start-timestamp',
+    value: 'T',
+    default: 'now',
     description: 'RELATIVE only (implies it): producer timestamp of cluster timecode 0, epoch seconds or ISO-8601',
   },
-  endpoint: { name: 'endpoint', value: 'URL', env: 'KVSD_ENDPOINT', default: DEFAULT_ENDPOINT, description: 'KVS endpoint' },
+  endpoint: {
+    name: 'endpoint',
+    value: 'URL',
+    env: 'KVSD_ENDPOINT',
+    default: DEFAULT_ENDPOINT,
+    description: 'KVS endpoint',
+  },
   region: { name: 'region', value: 'R', env: 'AWS_REGION', default: 'us-east-1', description: 'signing region' },
 } satisfies Record<string, OptionSpec>;
 
@@ -50,7 +60,8 @@ Exit status:
 function parseTimestamp(text: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError('put', `--producer-start-timestamp '${text}' is neither epoch seconds nor ISO-8601`);
+  if (Number.isNaN(ms))
+    throw new UsageError('put', `--producer-start-timestamp '${text}' is neither epoch seconds nor ISO-8601`);
   return ms;
 }
 
@@ -70,17 +81,33 @@ function progressBar(total: number) {
     const ratio = total > 0 ? sent / total : 1;
     const width = 30;
     const done = Math.round(ratio * width);
-    process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${(sent / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`);
+    process.stderr.write(
+      `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${(sent / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`,
+    );
   };
-  const end = () => { if (open) process.stderr.write('\n'); open = false; };
+  const end = () => {
+    if (open) process.stderr.write('\n');
+    open = false;
+  };
   const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb) { sent += chunk.length; draw(); cb(null, chunk); },
-    flush(cb) { draw(true); end(); cb(); },
+    transform(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      draw();
+      cb(null, chunk);
+    },
+    flush(cb) {
+      draw(true);
+      end();
+      cb();
+    },
   });
   return { stream, end };
 }
 
-interface Timecodes { timecodeType: 'ABSOLUTE' | 'RELATIVE'; producerStartMs?: number }
+interface Timecodes {
+  timecodeType: 'ABSOLUTE' | 'RELATIVE';
+  producerStartMs?: number;
+}
 
 /** The timecode type the flags ask for, or undefined: read it from the input. */
 function timecodesFromFlags(type: string | undefined, producerStart: string | undefined): Timecodes | undefined {
@@ -89,7 +116,11 @@ function timecodesFromFlags(type: string | undefined, producerStart: string | un
     throw new UsageError('put', `--timecode-type must be ABSOLUTE or RELATIVE, got '${type}'`);
   }
   if (producerStart !== undefined) {
-    if (upper === 'ABSOLUTE') throw new UsageError('put', '--producer-start-timestamp is for RELATIVE timecodes (ABSOLUTE ones are the producer timestamps)');
+    if (upper === 'ABSOLUTE')
+      throw new UsageError(
+        'put',
+        '--producer-start-timestamp is for RELATIVE timecodes (ABSOLUTE ones are the producer timestamps)',
+      );
     return { timecodeType: 'RELATIVE', producerStartMs: parseTimestamp(producerStart) };
   }
   if (upper === 'RELATIVE') return { timecodeType: 'RELATIVE', producerStartMs: Date.now() };
@@ -101,8 +132,10 @@ function timecodesFromFlags(type: string | undefined, producerStart: string | un
 function timecodesFromInput(firstClusterMs: number | undefined): Timecodes {
   if (firstClusterMs === undefined || firstClusterMs >= EPOCH_THRESHOLD_MS) return { timecodeType: 'ABSOLUTE' };
   const now = Date.now();
-  say(`the first cluster's timecode (${firstClusterMs} ms) is not an epoch time (it is before 2000): uploading with RELATIVE `
-    + `timecodes from now (${new Date(now).toISOString()}); pass --timecode-type ABSOLUTE to keep them as they are`);
+  say(
+    `the first cluster's timecode (${firstClusterMs} ms) is not an epoch time (it is before 2000): uploading with RELATIVE ` +
+      `timecodes from now (${new Date(now).toISOString()}); pass --timecode-type ABSOLUTE to keep them as they are`,
+  );
   return { timecodeType: 'RELATIVE', producerStartMs: now };
 }
 
@@ -147,8 +180,14 @@ export async function putCommand(args: string[]): Promise<number> {
   }
 }
 
-async function upload(stream: string, source: Readable, inputName: string, fileBytes: number | undefined, flagged: Timecodes | undefined,
-  opts: ClientOptions): Promise<number> {
+async function upload(
+  stream: string,
+  source: Readable,
+  inputName: string,
+  fileBytes: number | undefined,
+  flagged: Timecodes | undefined,
+  opts: ClientOptions,
+): Promise<number> {
   const start = flagged ? undefined : await readInputStart(source);
   const timecodes = flagged ?? timecodesFromInput(start?.firstClusterMs);
   const input = start?.body ?? source;
@@ -157,9 +196,14 @@ async function upload(stream: string, source: Readable, inputName: string, fileB
 
   const received = new Set<string>();
   const persisted = new Set<string>();
-  const errors = new AckErrorReport((line) => { bar?.end(); say(line); });
+  const errors = new AckErrorReport((line) => {
+    bar?.end();
+    say(line);
+  });
   const session = new PutMediaClient(opts).putMedia({
-    streamName: stream, body, timecodeType: timecodes.timecodeType,
+    streamName: stream,
+    body,
+    timecodeType: timecodes.timecodeType,
     ...(timecodes.producerStartMs !== undefined && { producerStartTimestamp: timecodes.producerStartMs }),
   });
   let lost: string | undefined;
@@ -175,13 +219,16 @@ async function upload(stream: string, source: Readable, inputName: string, fileB
     // A refused request is the caller's to report; a failed or lost connection is reported here, with what got through.
     if (err instanceof KvsServiceError) throw err;
     const reason = err instanceof Error ? err.message : String(err);
-    if (session.body.bytesSent === 0 && received.size === 0 && errors.total === 0) throw new Error(`cannot reach ${opts.endpoint}: ${reason}`);
+    if (session.body.bytesSent === 0 && received.size === 0 && errors.total === 0)
+      throw new Error(`cannot reach ${opts.endpoint}: ${reason}`);
     lost = reason;
   }
   bar?.end();
   const notPersisted = [...received].filter((n) => !persisted.has(n)).length;
   const counts = errors.summary();
-  say(`${received.size} fragments received, ${persisted.size} persisted, ${errors.total} errors${counts ? ` (${counts})` : ''}`);
+  say(
+    `${received.size} fragments received, ${persisted.size} persisted, ${errors.total} errors${counts ? ` (${counts})` : ''}`,
+  );
   const unsent = unsentInput(session.body, inputName, fileBytes);
   if (lost !== undefined) {
     say(`the connection was lost: ${lost}`);

@@ -10,7 +10,11 @@ import { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { EMPTY_SHA256, NodeSha256 } from '../protocol/sha256.js';
 
-export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:4568 or the DataEndpoint from GetDataEndpoint(PUT_MEDIA). */
@@ -38,7 +42,12 @@ export type PutMediaAck = {
 
 /** An HTTP error before any acknowledgement (unknown stream, bad header...), in AWS's shape. */
 export class KvsServiceError extends Error {
-  constructor(readonly code: string, readonly statusCode: number, message: string, readonly requestId?: string) {
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly requestId?: string,
+  ) {
     super(message);
     this.name = code;
   }
@@ -46,16 +55,28 @@ export class KvsServiceError extends Error {
 
 function signer(opts: ClientOptions) {
   return new SignatureV4({
-    service: 'kinesisvideo', region: opts.region, credentials: opts.credentials, sha256: NodeSha256, uriEscapePath: true,
+    service: 'kinesisvideo',
+    region: opts.region,
+    credentials: opts.credentials,
+    sha256: NodeSha256,
+    uriEscapePath: true,
   });
 }
 
 async function signedHeaders(opts: ClientOptions, path: string, headers: Record<string, string>, payloadHash: string) {
   const url = new URL(opts.endpoint);
-  const signed = await signer(opts).sign({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
-    path, query: {}, headers: { host: url.host, ...headers, 'x-amz-content-sha256': payloadHash },
-  }, { unsignableHeaders: new Set(['x-amz-content-sha256']) });
+  const signed = await signer(opts).sign(
+    {
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path,
+      query: {},
+      headers: { host: url.host, ...headers, 'x-amz-content-sha256': payloadHash },
+    },
+    { unsignableHeaders: new Set(['x-amz-content-sha256']) },
+  );
   const out = { ...signed.headers };
   delete out['x-amz-content-sha256'];
   return out;
@@ -69,10 +90,19 @@ async function errorFrom(res: IncomingMessage): Promise<KvsServiceError> {
     // The server may close the connection right after the error (it refuses the body): keep what came.
   }
   let body: { message?: string; Message?: string; __type?: string } = {};
-  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   const code = String(res.headers['x-amzn-errortype'] ?? body.__type ?? res.statusCode).split(':')[0]!;
   const requestId = res.headers['x-amzn-requestid'];
-  return new KvsServiceError(code, res.statusCode ?? 0, body.message ?? body.Message ?? text, typeof requestId === 'string' ? requestId : undefined);
+  return new KvsServiceError(
+    code,
+    res.statusCode ?? 0,
+    body.message ?? body.Message ?? text,
+    typeof requestId === 'string' ? requestId : undefined,
+  );
 }
 
 function post(endpoint: string, path: string, headers: Record<string, string>): ReturnType<typeof httpRequest> {
@@ -118,12 +148,19 @@ export class PutMediaClient {
     if (input.streamName !== undefined) headers['x-amzn-stream-name'] = input.streamName;
     if (input.streamArn !== undefined) headers['x-amzn-stream-arn'] = input.streamArn;
     if (input.producerStartTimestamp !== undefined) {
-      const ms = typeof input.producerStartTimestamp === 'number' ? input.producerStartTimestamp : input.producerStartTimestamp.getTime();
+      const ms =
+        typeof input.producerStartTimestamp === 'number'
+          ? input.producerStartTimestamp
+          : input.producerStartTimestamp.getTime();
       headers['x-amzn-producer-start-timestamp'] = (ms / 1000).toFixed(3);
     }
     if (this.opts.credentials.sessionToken) headers['x-amz-security-token'] = this.opts.credentials.sessionToken;
 
-    const req = post(this.opts.endpoint, '/putMedia', await signedHeaders(this.opts, '/putMedia', headers, EMPTY_SHA256));
+    const req = post(
+      this.opts.endpoint,
+      '/putMedia',
+      await signedHeaders(this.opts, '/putMedia', headers, EMPTY_SHA256),
+    );
     const response = new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
@@ -135,7 +172,9 @@ export class PutMediaClient {
     const source = input.body instanceof Uint8Array ? Readable.from([input.body]) : Readable.from(input.body);
     source.on('error', (err) => req.destroy(err));
     // Only pipe() ends the request, once the source has ended: 'finish' then means every byte was written.
-    req.once('finish', () => { progress.complete = true; });
+    req.once('finish', () => {
+      progress.complete = true;
+    });
 
     // The headers go first, the body only once the server has answered them (kvsd, and KVS per its docs, answer
     // 200 or an error right after checking the headers) or after BODY_WAIT_MS. A refused request then never
@@ -144,8 +183,13 @@ export class PutMediaClient {
     req.flushHeaders();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      response.then(() => undefined, () => undefined),
-      new Promise<void>((resolve) => { timer = setTimeout(resolve, BODY_WAIT_MS); }),
+      response.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BODY_WAIT_MS);
+      }),
     ]);
     clearTimeout(timer);
 
@@ -154,7 +198,9 @@ export class PutMediaClient {
       const answered = await Promise.race([response, Promise.resolve(undefined)]);
       if (answered === undefined || answered.statusCode === 200) {
         source.pipe(req);
-        source.on('data', (chunk: Uint8Array) => { progress.bytesSent += chunk.length; });
+        source.on('data', (chunk: Uint8Array) => {
+          progress.bytesSent += chunk.length;
+        });
       }
       res = await response;
     } catch (err) {
@@ -195,7 +241,12 @@ export async function callJson(opts: ClientOptions, path: string, body: object):
   const h = new NodeSha256();
   h.update(payload);
   const payloadHash = Buffer.from(await h.digest()).toString('hex');
-  const headers = await signedHeaders(opts, path, { 'content-type': 'application/json', 'content-length': String(payload.length) }, payloadHash);
+  const headers = await signedHeaders(
+    opts,
+    path,
+    { 'content-type': 'application/json', 'content-length': String(payload.length) },
+    payloadHash,
+  );
   const req = post(opts.endpoint, path, headers);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
@@ -205,5 +256,5 @@ export async function callJson(opts: ClientOptions, path: string, body: object):
   if (res.statusCode !== 200) throw await errorFrom(res);
   let text = '';
   for await (const chunk of res) text += chunk;
-  return text ? JSON.parse(text) as Record<string, unknown> : {};
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }

@@ -25,7 +25,11 @@ export async function seedThroughEndpoint(plan: EndpointSeed): Promise<number> {
   const result: SeedResult = { persisted: 0, errors: 0 };
   const errors = new AckErrorReport(say);
   const started = Date.now();
-  const upload = new PutMediaClient(opts).putMedia({ streamName: plan.stream, timecodeType: 'ABSOLUTE', body: Readable.from(seedMkv(plan)) });
+  const upload = new PutMediaClient(opts).putMedia({
+    streamName: plan.stream,
+    timecodeType: 'ABSOLUTE',
+    body: Readable.from(seedMkv(plan)),
+  });
   for await (const ack of upload) {
     if (ack.EventType === 'PERSISTED') {
       if (++result.persisted % 100_000 === 0) say(`seeded ${result.persisted}`);
@@ -36,7 +40,11 @@ export async function seedThroughEndpoint(plan: EndpointSeed): Promise<number> {
   }
   const seconds = (Date.now() - started) / 1000;
   process.stdout.write(`${seedSummary(plan.stream, result, seconds)}\n`);
-  if (!upload.body.complete) say(`the server ended the upload after ${upload.body.bytesSent} bytes, before all ${plan.fragments} fragments were sent`);
-  if (result.persisted === 0 && result.errors === 0) say(`nothing was persisted: does stream ${plan.stream} retain data (DataRetentionInHours > 0)?`);
+  if (!upload.body.complete)
+    say(
+      `the server ended the upload after ${upload.body.bytesSent} bytes, before all ${plan.fragments} fragments were sent`,
+    );
+  if (result.persisted === 0 && result.errors === 0)
+    say(`nothing was persisted: does stream ${plan.stream} retain data (DataRetentionInHours > 0)?`);
   return result.persisted === plan.fragments ? 0 : 1;
 }

@@ -27,13 +27,19 @@ export async function readInputStart(input: AsyncIterable<Buffer | Uint8Array>):
   const look = (events: MkvEvent[]) => {
     for (const ev of events) {
       if (ev.kind === 'header') scaleNs = ev.header.timecodeScaleNs;
-      if (ev.kind === 'clusterTimecode') { firstClusterMs = (ev.timecode * scaleNs) / 1e6; return; }
+      if (ev.kind === 'clusterTimecode') {
+        firstClusterMs = (ev.timecode * scaleNs) / 1e6;
+        return;
+      }
     }
   };
   try {
     while (firstClusterMs === undefined) {
       const next = await iterator.next();
-      if (next.done) { done = true; break; }
+      if (next.done) {
+        done = true;
+        break;
+      }
       const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
       read.push(chunk);
       look(reader.push(chunk));

@@ -157,10 +157,12 @@ export function* children(payload: Buffer, offset: number): Generator<Child> {
   while (pos < payload.length) {
     const header = readElementHeader(payload, pos, offset + pos);
     if (!header) throw new MkvError(`truncated element header at offset ${offset + pos}`);
-    if (header.size === UNKNOWN) throw new MkvError(`unexpected unknown-size element 0x${hex(header.id)} at offset ${offset + pos}`);
+    if (header.size === UNKNOWN)
+      throw new MkvError(`unexpected unknown-size element 0x${hex(header.id)} at offset ${offset + pos}`);
     const start = pos + header.length;
     const end = start + header.size;
-    if (end > payload.length) throw new MkvError(`element 0x${hex(header.id)} overruns its parent at offset ${offset + pos}`);
+    if (end > payload.length)
+      throw new MkvError(`element 0x${hex(header.id)} overruns its parent at offset ${offset + pos}`);
     yield { id: header.id, data: payload.subarray(start, end), offset: offset + pos, dataOffset: offset + start };
     pos = end;
   }
@@ -169,7 +171,12 @@ export function* children(payload: Buffer, offset: number): Generator<Child> {
 /** Encodes an element ID (given with its marker bits) in 1 to 4 bytes. */
 export function encodeId(id: number): Buffer {
   const length = id >= 0x1000000 ? 4 : id >= 0x10000 ? 3 : id >= 0x100 ? 2 : 1;
-  if (!Number.isInteger(id) || id <= 0 || id > 0x1fffffff || vintWidth(Math.floor(id / 2 ** (8 * (length - 1)))) !== length) {
+  if (
+    !Number.isInteger(id) ||
+    id <= 0 ||
+    id > 0x1fffffff ||
+    vintWidth(Math.floor(id / 2 ** (8 * (length - 1)))) !== length
+  ) {
     throw new RangeError(`not an EBML ID: 0x${hex(id)}`);
   }
   const out = Buffer.alloc(length);

@@ -200,7 +200,8 @@ export class MkvReader {
     if (header.size === UNKNOWN) {
       const liveSegment = header.id === ID.Segment && parent === undefined;
       const liveCluster = header.id === ID.Cluster && parent?.kind === 'segment';
-      if (!liveSegment && !liveCluster) throw new MkvError(`unknown size not supported for ${describe(header.id, offset)}`);
+      if (!liveSegment && !liveCluster)
+        throw new MkvError(`unknown size not supported for ${describe(header.id, offset)}`);
     } else {
       const limit = this.innermostEnd();
       if (limit !== undefined && offset + header.length + header.size > limit) {
@@ -424,7 +425,8 @@ export class MkvReader {
   private finish(): void {
     if (this.cluster && this.cluster.end === undefined) {
       // An unknown-size Cluster ends with the input: the rest of its last child, however cut, belongs to it.
-      this.endedInsideElement = this.queue.length > 0 || this.state.kind !== 'element' || this.stack.at(-1)?.kind === 'blockGroup';
+      this.endedInsideElement =
+        this.queue.length > 0 || this.state.kind !== 'element' || this.stack.at(-1)?.kind === 'blockGroup';
       this.advance(this.queue.length);
       while (this.cluster) this.closeContainer();
       this.state = AT_ELEMENT;
@@ -483,7 +485,8 @@ export const MAX_SIMPLE_TAG_DEPTH = 64;
 function parseTags(tags: Buffer, offset: number): { name: string; value: string }[] {
   const simpleTags: { name: string; value: string }[] = [];
   const visit = (simpleTag: Buffer, at: number, depth: number): void => {
-    if (depth > MAX_SIMPLE_TAG_DEPTH) throw new MkvError(`SimpleTag nested deeper than ${MAX_SIMPLE_TAG_DEPTH} levels at offset ${at}`);
+    if (depth > MAX_SIMPLE_TAG_DEPTH)
+      throw new MkvError(`SimpleTag nested deeper than ${MAX_SIMPLE_TAG_DEPTH} levels at offset ${at}`);
     let name: string | undefined;
     let value = '';
     for (const field of children(simpleTag, at)) {

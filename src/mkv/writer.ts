@@ -25,7 +25,9 @@ export function stringElement(id: number, value: string, sizeWidth?: number): Bu
 }
 
 /** Segment ID with the 8-byte unknown size: a live Segment whose clusters simply follow. */
-export const UNKNOWN_SIZE_SEGMENT_HEADER: Buffer = Buffer.from([0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+export const UNKNOWN_SIZE_SEGMENT_HEADER: Buffer = Buffer.from([
+  0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+]);
 
 /** Kinesis Video writes the sizes of its Tags in 4 bytes (`10 00 00 xx`); we match its layout byte for byte. */
 const KVS_TAG_SIZE_WIDTH = 4;
@@ -48,9 +50,12 @@ export function kvsTags(tags: Array<[name: string, value: string]>): Buffer {
 
 /** A plain Matroska EBML header, for documents that carry no producer header (error chunks, seeding). */
 export function matroskaEbmlHeader(): Buffer {
-  return element(ID.EBML, Buffer.concat([
-    stringElement(ID.DocType, 'matroska'),
-    uintElement(ID.DocTypeVersion, 4),
-    uintElement(ID.DocTypeReadVersion, 2),
-  ]));
+  return element(
+    ID.EBML,
+    Buffer.concat([
+      stringElement(ID.DocType, 'matroska'),
+      uintElement(ID.DocTypeVersion, 4),
+      uintElement(ID.DocTypeReadVersion, 2),
+    ]),
+  );
 }

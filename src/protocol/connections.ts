@@ -50,7 +50,10 @@ export class ConnectionTracker {
   private refused = 0;
   private lastLimitLog = -Infinity;
 
-  constructor(readonly limits: ConnectionLimits, private readonly log: (line: Record<string, unknown>) => void = () => {}) {}
+  constructor(
+    readonly limits: ConnectionLimits,
+    private readonly log: (line: Record<string, unknown>) => void = () => {},
+  ) {}
 
   /** Admits a new socket: closes an idle one to make room if needed, or destroys the newcomer. */
   accept(socket: Socket): void {
@@ -99,8 +102,10 @@ export class ConnectionTracker {
   /** Throws ConnectionLimitExceededException if `operation`, a long-lived stream, arrived on a reserve slot. */
   admitStreaming(socket: Socket, operation: string): void {
     if (!this.tracked.get(socket)?.reserve) return;
-    throw connectionLimitExceeded(`kvsd already serves ${this.limits.max} connections, the most allowed (--max-connections); `
-      + `this connection is one of ${this.limits.reserve} kept for short requests, so ${operation} is not accepted on it.`);
+    throw connectionLimitExceeded(
+      `kvsd already serves ${this.limits.max} connections, the most allowed (--max-connections); ` +
+        `this connection is one of ${this.limits.reserve} kept for short requests, so ${operation} is not accepted on it.`,
+    );
   }
 
   private longestIdle(matching: (t: Tracked) => boolean = () => true): Tracked | undefined {
@@ -146,10 +151,13 @@ export class ConnectionTracker {
     if (now - this.lastLimitLog < LIMIT_LOG_INTERVAL_MS) return;
     this.lastLimitLog = now;
     this.log({
-      level: 'warn', msg: 'connection limit reached: closing idle connections, refusing new ones when none is idle',
-      maxConnections: this.limits.max, reserve: this.limits.reserve,
+      level: 'warn',
+      msg: 'connection limit reached: closing idle connections, refusing new ones when none is idle',
+      maxConnections: this.limits.max,
+      reserve: this.limits.reserve,
       ...(this.limits.maxPerAddress !== undefined && { maxConnectionsPerAddress: this.limits.maxPerAddress }),
-      closedIdle: this.closedIdle, refused: this.refused,
+      closedIdle: this.closedIdle,
+      refused: this.refused,
     });
     this.closedIdle = 0;
     this.refused = 0;
@@ -161,24 +169,37 @@ export class ConnectionTracker {
  * malformed and timed-out request headers without leaving the socket half-open, and keeps an accept failure
  * (EMFILE: out of file descriptors) from crashing the process.
  */
-export function manageConnections(http: Server, limits: ConnectionLimits, opts: {
-  maxHeaderBytes: number;
-  log: (line: Record<string, unknown>) => void;
-}): ConnectionTracker {
+export function manageConnections(
+  http: Server,
+  limits: ConnectionLimits,
+  opts: {
+    maxHeaderBytes: number;
+    log: (line: Record<string, unknown>) => void;
+  },
+): ConnectionTracker {
   const tracker = new ConnectionTracker(limits, opts.log);
   http.on('connection', (socket: Socket) => tracker.accept(socket));
   http.on('request', (req, res: ServerResponse) => tracker.requestStarted(req.socket, res));
-  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, opts.maxHeaderBytes));
+  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(err, socket, opts.maxHeaderBytes),
+  );
   let lastAcceptLog = -Infinity;
   // Once listening, a server 'error' is a failed accept() (libuv has closed the pending connection): logged
   // now and then; unhandled, it would end the process.
-  http.once('listening', () => http.on('error', (err: NodeJS.ErrnoException) => {
-    if (Date.now() - lastAcceptLog < LIMIT_LOG_INTERVAL_MS) return;
-    lastAcceptLog = Date.now();
-    opts.log({ level: 'error', msg: 'could not accept a connection', error: err.code ?? String(err), ...(err.code === 'EMFILE' && {
-      hint: 'out of file descriptors: lower --max-connections or raise the limit (ulimit -n, LimitNOFILE=)',
-    }) });
-  }));
+  http.once('listening', () =>
+    http.on('error', (err: NodeJS.ErrnoException) => {
+      if (Date.now() - lastAcceptLog < LIMIT_LOG_INTERVAL_MS) return;
+      lastAcceptLog = Date.now();
+      opts.log({
+        level: 'error',
+        msg: 'could not accept a connection',
+        error: err.code ?? String(err),
+        ...(err.code === 'EMFILE' && {
+          hint: 'out of file descriptors: lower --max-connections or raise the limit (ulimit -n, LimitNOFILE=)',
+        }),
+      });
+    }),
+  );
   return tracker;
 }
 
@@ -191,14 +212,16 @@ export function manageConnections(http: Server, limits: ConnectionLimits, opts: 
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket, maxHeaderBytes: number): void {
   const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !response?.headersSent) {
-    const error = err.code === 'HPE_HEADER_OVERFLOW'
-      ? new ApiError('InvalidArgumentException', 431, `The request line and headers exceed ${maxHeaderBytes} bytes.`)
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new ApiError('RequestTimeoutException', 408, 'The request headers were not received in time.')
-        : new ApiError('InvalidArgumentException', 400, `Malformed HTTP request: ${err.message}`);
+    const error =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new ApiError('InvalidArgumentException', 431, `The request line and headers exceed ${maxHeaderBytes} bytes.`)
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new ApiError('RequestTimeoutException', 408, 'The request headers were not received in time.')
+          : new ApiError('InvalidArgumentException', 400, `Malformed HTTP request: ${err.message}`);
     const { headers, body } = errorResponse(error, newRequestId());
     const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
-      .map(([k, v]) => `${k}: ${v}`).join('\r\n');
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n');
     socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
   }
   socket.destroy();

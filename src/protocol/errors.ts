@@ -19,11 +19,15 @@ export const streamNotFound = (message = 'The requested stream is not found or n
 export const resourceInUse = (message: string) => new ApiError('ResourceInUseException', 400, message);
 export const versionMismatch = (message: string) => new ApiError('VersionMismatchException', 400, message);
 export const clientLimitExceeded = (message: string) => new ApiError('ClientLimitExceededException', 400, message);
-export const connectionLimitExceeded = (message: string) => new ApiError('ConnectionLimitExceededException', 400, message);
+export const connectionLimitExceeded = (message: string) =>
+  new ApiError('ConnectionLimitExceededException', 400, message);
 export const notAuthorized = (message: string) => new ApiError('NotAuthorizedException', 401, message);
 
 /** Serialised form of an error: headers in both spellings (SDKs read x-amzn-, the seed documents x-amz-). */
-export function errorResponse(err: ApiError, requestId: string): { status: number; headers: Record<string, string>; body: string } {
+export function errorResponse(
+  err: ApiError,
+  requestId: string,
+): { status: number; headers: Record<string, string>; body: string } {
   return {
     status: err.status,
     headers: {

@@ -12,13 +12,22 @@
 import { formatFragmentNumber } from './fragmentNumbers.js';
 import { msToEpochSeconds } from './timestamps.js';
 
-export interface EntryFields { seq: number; serverMs: number; nonce: number; producerMs: number; size: number; lengthMs: number }
+export interface EntryFields {
+  seq: number;
+  serverMs: number;
+  nonce: number;
+  producerMs: number;
+  size: number;
+  lengthMs: number;
+}
 
 export const ENTRY_START = '{"FragmentNumber":"';
 
 /** Same text as JSON.stringify of the Fragment object would give, in the model's member order. */
 export function renderEntry(f: EntryFields, fragmentNumber = formatFragmentNumber(f)): string {
-  return `${ENTRY_START}${fragmentNumber}","FragmentSizeInBytes":${f.size},`
-    + `"ProducerTimestamp":${msToEpochSeconds(f.producerMs)},"ServerTimestamp":${msToEpochSeconds(f.serverMs)},`
-    + `"FragmentLengthInMilliseconds":${f.lengthMs}}`;
+  return (
+    `${ENTRY_START}${fragmentNumber}","FragmentSizeInBytes":${f.size},` +
+    `"ProducerTimestamp":${msToEpochSeconds(f.producerMs)},"ServerTimestamp":${msToEpochSeconds(f.serverMs)},` +
+    `"FragmentLengthInMilliseconds":${f.lengthMs}}`
+  );
 }

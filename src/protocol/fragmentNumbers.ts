@@ -10,7 +10,11 @@ const MS_SHIFT = 28n;
 const MS_MASK = (1n << 64n) - 1n;
 const NONCE_MASK = (1n << 28n) - 1n;
 
-export interface FragmentNumberParts { seq: number; serverMs: number; nonce: number }
+export interface FragmentNumberParts {
+  seq: number;
+  serverMs: number;
+  nonce: number;
+}
 
 export function formatFragmentNumber(p: FragmentNumberParts): string {
   return (BASE + (BigInt(p.seq) << SEQ_SHIFT) + (BigInt(p.serverMs) << MS_SHIFT) + BigInt(p.nonce)).toString();

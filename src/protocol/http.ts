@@ -38,7 +38,12 @@ const tooLarge = (limit: number) =>
  */
 export const MAX_JSON_DEPTH = 64;
 
-const OPEN_BRACE = 0x7b, OPEN_BRACKET = 0x5b, CLOSE_BRACE = 0x7d, CLOSE_BRACKET = 0x5d, QUOTE = 0x22, BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b,
+  OPEN_BRACKET = 0x5b,
+  CLOSE_BRACE = 0x7d,
+  CLOSE_BRACKET = 0x5d,
+  QUOTE = 0x22,
+  BACKSLASH = 0x5c;
 
 /** The deepest nesting of objects and arrays in JSON text (brackets inside strings do not count). */
 export function jsonNestingDepth(body: Buffer, stopAbove = Infinity): number {
@@ -48,7 +53,8 @@ export function jsonNestingDepth(body: Buffer, stopAbove = Infinity): number {
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (inString) {
-      if (c === BACKSLASH) i++; // the escaped character, whatever it is, cannot end the string
+      if (c === BACKSLASH)
+        i++; // the escaped character, whatever it is, cannot end the string
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
@@ -114,7 +120,11 @@ export function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean>
   if (res.destroyed || res.writableEnded) return Promise.resolve(false);
   if (res.write(chunk)) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (ok: boolean) => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
     const onDrain = () => done(true);
     const onClose = () => done(false);
     res.on('drain', onDrain);

@@ -52,22 +52,27 @@ export function connectionsForFdLimit(fdLimit: number): number {
  * The connection limit: the explicit one, or the default lowered to what the open-file limit sustains (Node
  * cannot raise RLIMIT_NOFILE itself). `warning` says so, or that an explicit limit exceeds it.
  */
-export function resolveMaxConnections(explicit: number | undefined, fdLimit = openFileLimit()): { max: number; warning?: string } {
+export function resolveMaxConnections(
+  explicit: number | undefined,
+  fdLimit = openFileLimit(),
+): { max: number; warning?: string } {
   const sustained = fdLimit === undefined ? Infinity : connectionsForFdLimit(fdLimit);
   const raise = 'raise the limit with `ulimit -n 8192` before starting kvsd, or LimitNOFILE=8192 in its systemd unit';
   if (explicit !== undefined) {
     if (explicit <= sustained) return { max: explicit };
     return {
       max: explicit,
-      warning: `--max-connections ${explicit} is more than the open-file limit (${fdLimit}) sustains (${sustained}: each `
-        + `PutMedia holds a socket and a segment file); connections beyond that may fail with EMFILE: ${raise}`,
+      warning:
+        `--max-connections ${explicit} is more than the open-file limit (${fdLimit}) sustains (${sustained}: each ` +
+        `PutMedia holds a socket and a segment file); connections beyond that may fail with EMFILE: ${raise}`,
     };
   }
   if (DEFAULT_MAX_CONNECTIONS <= sustained) return { max: DEFAULT_MAX_CONNECTIONS };
   return {
     max: sustained,
-    warning: `the open-file limit is ${fdLimit}: --max-connections defaults to ${sustained} instead of `
-      + `${DEFAULT_MAX_CONNECTIONS} (each PutMedia holds a socket and a segment file); to serve more, ${raise}`,
+    warning:
+      `the open-file limit is ${fdLimit}: --max-connections defaults to ${sustained} instead of ` +
+      `${DEFAULT_MAX_CONNECTIONS} (each PutMedia holds a socket and a segment file); to serve more, ${raise}`,
   };
 }
 
@@ -81,7 +86,9 @@ export async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   try {
     return await Promise.race([
       work,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(requestTimeout(ms)), ms); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(requestTimeout(ms)), ms);
+      }),
     ]);
   } finally {
     clearTimeout(timer);
@@ -101,7 +108,10 @@ export function throttleReads(req: IncomingMessage, bucket: TokenBucket): void {
   /** What the consumer last asked for. */
   let consumerPaused = false;
 
-  req.pause = () => { consumerPaused = true; return originalPause(); };
+  req.pause = () => {
+    consumerPaused = true;
+    return originalPause();
+  };
   req.resume = () => {
     consumerPaused = false;
     if (Date.now() < heldUntil) return req;

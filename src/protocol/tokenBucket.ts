@@ -7,7 +7,11 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(readonly rate: number, readonly capacity: number, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly rate: number,
+    readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.tokens = capacity;
     this.last = now();
   }
@@ -23,12 +27,18 @@ export class TokenBucket {
     this.tokens -= n;
     return true;
   }
-  peek(): number { this.refill(); return this.tokens; }
+  peek(): number {
+    this.refill();
+    return this.tokens;
+  }
   /** Takes n tokens, going into debt if need be; returns how long (ms) until the debt is paid. */
   consume(n: number): number {
     this.refill();
     this.tokens -= n;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
   }
-  get full(): boolean { this.refill(); return this.tokens >= this.capacity; }
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.capacity;
+  }
 }

@@ -14,8 +14,11 @@ export type Shape =
   | { type: 'integer'; min?: number; max?: number }
   | { type: 'timestamp' }
   | { type: 'boolean' }
-  | { type: 'structure'; members: Members; /** Groups of members of which at least one must be present (e.g. StreamName / StreamARN). */
-      anyOf?: readonly (readonly string[])[] }
+  | {
+      type: 'structure';
+      members: Members /** Groups of members of which at least one must be present (e.g. StreamName / StreamARN). */;
+      anyOf?: readonly (readonly string[])[];
+    }
   | { type: 'list'; member: Shape; min?: number; max?: number }
   | { type: 'map'; key: Shape; value: Shape; min?: number; max?: number };
 
@@ -30,20 +33,28 @@ export type InputShape = Extract<Shape, { type: 'structure' }>;
  * through a `const` type parameter), a shape is its own input type, so handlers are checked by the compiler.
  * Timestamps arrive as epoch milliseconds; members without `required: true` are optional.
  */
-export type Infer<S> =
-  S extends { type: 'string'; enum: readonly (infer E)[] } ? E
-    : S extends { type: 'string' } ? string
-    : S extends { type: 'integer' } | { type: 'timestamp' } ? number
-    : S extends { type: 'boolean' } ? boolean
-    : S extends { type: 'list'; member: infer M } ? Infer<M>[]
-    : S extends { type: 'map'; value: infer V } ? Record<string, Infer<V>>
-    : S extends { type: 'structure'; members: infer M } ? InferMembers<M>
-    : never;
+export type Infer<S> = S extends { type: 'string'; enum: readonly (infer E)[] }
+  ? E
+  : S extends { type: 'string' }
+    ? string
+    : S extends { type: 'integer' } | { type: 'timestamp' }
+      ? number
+      : S extends { type: 'boolean' }
+        ? boolean
+        : S extends { type: 'list'; member: infer M }
+          ? Infer<M>[]
+          : S extends { type: 'map'; value: infer V }
+            ? Record<string, Infer<V>>
+            : S extends { type: 'structure'; members: infer M }
+              ? InferMembers<M>
+              : never;
 
 type Required_<M> = { [K in keyof M]: M[K] extends { required: true } ? K : never }[keyof M];
-type InferMembers<M> =
-  & { [K in Required_<M>]: Infer<M[K]> }
-  & { [K in Exclude<keyof M, Required_<M>>]?: Infer<M[K]> } extends infer T ? { [K in keyof T]: T[K] } : never;
+type InferMembers<M> = { [K in Required_<M>]: Infer<M[K]> } & {
+  [K in Exclude<keyof M, Required_<M>>]?: Infer<M[K]>;
+} extends infer T
+  ? { [K in keyof T]: T[K] }
+  : never;
 
 const compiled = new WeakMap<object, RegExp>();
 function regex(shape: { pattern?: string }): RegExp {
@@ -72,13 +83,19 @@ function show(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   const out: string[] = [];
   let length = 0;
-  const emit = (text: string) => { out.push(text); length += text.length; };
+  const emit = (text: string) => {
+    out.push(text);
+    length += text.length;
+  };
   const walk = (v: unknown, depth: number) => {
     if (length > SHOWN_CHARS) return;
     if (Array.isArray(v)) {
       if (depth >= SHOWN_DEPTH) return emit(v.length ? '[...]' : '[]');
       emit('[');
-      for (let i = 0; i < v.length && length <= SHOWN_CHARS; i++) { if (i) emit(','); walk(v[i], depth + 1); }
+      for (let i = 0; i < v.length && length <= SHOWN_CHARS; i++) {
+        if (i) emit(',');
+        walk(v[i], depth + 1);
+      }
       emit(']');
     } else if (typeof v === 'object' && v !== null) {
       const keys = Object.keys(v);
@@ -126,9 +143,12 @@ function check(shape: Shape, value: unknown, path: string, out: Collector): unkn
     }
     case 'integer': {
       // A JSON number, as AWS's JSON protocol requires: no numeric strings ("24"), no fractions.
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return out.fail(path, value, 'Member must be an integer');
-      if (shape.min !== undefined && value < shape.min) out.fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && value > shape.max) out.fail(path, value, `Member must have value less than or equal to ${shape.max}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value))
+        return out.fail(path, value, 'Member must be an integer');
+      if (shape.min !== undefined && value < shape.min)
+        out.fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && value > shape.max)
+        out.fail(path, value, `Member must have value less than or equal to ${shape.max}`);
       return value;
     }
     case 'timestamp': {
@@ -159,7 +179,10 @@ function check(shape: Shape, value: unknown, path: string, out: Collector): unkn
         check(shape.key, k, `${path}.${k}.key`, out);
         // defineProperty, not assignment: a key such as "__proto__" (a legal tag key) must stay an own entry.
         Object.defineProperty(result, k, {
-          value: check(shape.value, v, `${path}.${k}.value`, out), enumerable: true, writable: true, configurable: true,
+          value: check(shape.value, v, `${path}.${k}.value`, out),
+          enumerable: true,
+          writable: true,
+          configurable: true,
         });
       }
       return result;

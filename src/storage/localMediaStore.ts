@@ -34,7 +34,10 @@ class LocalSegmentWriter implements SegmentWriter {
   /** The first write or sync that failed: the writer is unusable from then on. */
   private failure: Error | undefined;
 
-  constructor(readonly segment: number, private readonly fh: FileHandle) {}
+  constructor(
+    readonly segment: number,
+    private readonly fh: FileHandle,
+  ) {}
 
   private fail(err: unknown): Error {
     this.failure ??= err instanceof Error ? err : new Error(String(err));
@@ -91,16 +94,18 @@ class LocalSegmentWriter implements SegmentWriter {
     void this.handOff().catch(() => undefined); // its failure is sticky: seen below
     const issued = [...this.writes];
     // One fdatasync at a time; each covers every write that completed before it started.
-    const next = this.syncing.catch(() => undefined).then(async () => {
-      await Promise.all(issued);
-      // A write that failed before this sync was asked for left the file with unknown content.
-      this.checkUsable();
-      try {
-        await this.fh.datasync();
-      } catch (err) {
-        throw this.fail(err);
-      }
-    });
+    const next = this.syncing
+      .catch(() => undefined)
+      .then(async () => {
+        await Promise.all(issued);
+        // A write that failed before this sync was asked for left the file with unknown content.
+        this.checkUsable();
+        try {
+          await this.fh.datasync();
+        } catch (err) {
+          throw this.fail(err);
+        }
+      });
     this.syncing = next;
     return next;
   }
@@ -114,7 +119,10 @@ class LocalSegmentWriter implements SegmentWriter {
 
 /** Every use of a segment writer after one of its writes or syncs failed. */
 export class SegmentFailedError extends Error {
-  constructor(segment: number, readonly failure: Error) {
+  constructor(
+    segment: number,
+    readonly failure: Error,
+  ) {
     super(`segment ${segment} is unusable after a failed write: ${failure.message}`);
   }
 }
@@ -130,16 +138,27 @@ export function skipBytes(chunks: Buffer[], n: number): Buffer[] {
 /** fsyncs a directory, so that the entries created in it are durable. */
 export async function syncDirectory(path: string): Promise<void> {
   const dir = await open(path, 'r');
-  try { await dir.sync(); } finally { await dir.close(); }
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 export class LocalMediaStore implements MediaStore {
   private readonly madeDirs = new Set<number>();
   /** `syncDir` is replaceable so that a test can see which directories are synced, and when. */
-  constructor(private readonly root: string, private readonly syncDir: (path: string) => Promise<void> = syncDirectory) {}
+  constructor(
+    private readonly root: string,
+    private readonly syncDir: (path: string) => Promise<void> = syncDirectory,
+  ) {}
 
-  private dir(streamId: number) { return join(this.root, String(streamId)); }
-  private file(streamId: number, segment: number) { return join(this.dir(streamId), `${segment}.seg`); }
+  private dir(streamId: number) {
+    return join(this.root, String(streamId));
+  }
+  private file(streamId: number, segment: number) {
+    return join(this.dir(streamId), `${segment}.seg`);
+  }
 
   /**
    * mkdir -p, then an fsync of the parent of every directory it created (media/ in the data directory the
@@ -183,14 +202,20 @@ export class LocalMediaStore implements MediaStore {
     try {
       fh = await open(this.file(streamId, segment), 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MediaUnavailableError(`${where}: no such segment file`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new MediaUnavailableError(`${where}: no such segment file`);
       throw err;
     }
     try {
       // Checked on the handle that is then read: once sized, the bytes stay readable even if the file is unlinked.
       const { size } = await fh.stat();
       if (size < offset + length) throw new MediaUnavailableError(`${where}: the file holds only ${size} bytes`);
-      return fh.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: 256 * 1024, autoClose: true });
+      return fh.createReadStream({
+        start: offset,
+        end: offset + length - 1,
+        highWaterMark: 256 * 1024,
+        autoClose: true,
+      });
     } catch (err) {
       // Until the stream owns the handle (autoClose), it is ours to close.
       await fh.close().catch(() => undefined);

@@ -52,7 +52,10 @@ export interface FragmentRecord {
 export type ListedFragment = Pick<FragmentRecord, 'seq' | 'producerMs' | 'serverMs' | 'entry'>;
 
 /** A run of listing entries in listing order, joined by ',' in one buffer. */
-export interface JoinedEntries { joined: Buffer; count: number }
+export interface JoinedEntries {
+  joined: Buffer;
+  count: number;
+}
 
 export type TimestampKind = 'producer' | 'server';
 

@@ -14,15 +14,25 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-export interface LockHolder { pid: number; host: string; command: string; sinceMs: number }
+export interface LockHolder {
+  pid: number;
+  host: string;
+  command: string;
+  sinceMs: number;
+}
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly holder: LockHolder | undefined) {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder | undefined,
+  ) {
     const who = holder
       ? `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${new Date(holder.sinceMs).toISOString()})`
       : 'another process';
-    super(`the data directory ${dataDir} is in use by ${who}. One kvsd process owns a data directory at a time: `
-      + 'stop that process, or give this one another --data-dir (to seed a running server, use kvsd seed --endpoint URL).');
+    super(
+      `the data directory ${dataDir} is in use by ${who}. One kvsd process owns a data directory at a time: ` +
+        'stop that process, or give this one another --data-dir (to seed a running server, use kvsd seed --endpoint URL).',
+    );
   }
 }
 
@@ -45,7 +55,12 @@ export class DataDirLock {
       if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DataDirLockedError(dataDir, readHolder(dataDir));
       throw err;
     }
-    const holder: LockHolder = { pid: process.pid, host: hostname(), command: `kvsd ${command}`.trim(), sinceMs: Date.now() };
+    const holder: LockHolder = {
+      pid: process.pid,
+      host: hostname(),
+      command: `kvsd ${command}`.trim(),
+      sinceMs: Date.now(),
+    };
     const file = join(dataDir, 'kvsd.lock.json');
     writeFileSync(`${file}.tmp`, `${JSON.stringify(holder)}\n`);
     renameSync(`${file}.tmp`, file);

@@ -29,7 +29,11 @@ export function makeDurableDir(path: string, mode = 0o700): void {
 /** fsync(2) on a directory: makes the entries created in it durable. */
 export function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** True for a directory, false for nothing there; a file in the way is an error at mkdir. */

@@ -49,7 +49,11 @@ export class StorageUrlError extends Error {}
 
 export type CatalogPlan = { kind: 'sqlite'; file: string; readers: number };
 export type MediaPlan = { kind: 'file'; root: string };
-export interface StoragePlan { dataDir: string; catalog: CatalogPlan; media: MediaPlan }
+export interface StoragePlan {
+  dataDir: string;
+  catalog: CatalogPlan;
+  media: MediaPlan;
+}
 
 /** Backends that other kvsd issues will add: named so that the error says "not yet", not "what is that". */
 const LATER = { catalog: ['postgres', 'postgresql'], media: ['s3'] } as const;
@@ -58,11 +62,18 @@ const MAX_READERS = 64;
 export const defaultCatalogUrl = (dataDir: string) => `sqlite:${join(dataDir, 'catalog.sqlite')}`;
 export const defaultMediaUrl = (dataDir: string) => `file:${join(dataDir, 'media')}`;
 
-interface ParsedUrl { scheme: string; path: string; params: URLSearchParams }
+interface ParsedUrl {
+  scheme: string;
+  path: string;
+  params: URLSearchParams;
+}
 
 function parseUrl(what: 'catalog' | 'media', url: string): ParsedUrl {
   const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(url);
-  if (!m) throw new StorageUrlError(`--${what} must be a URL such as ${what === 'catalog' ? 'sqlite:PATH' : 'file:PATH'}, got '${url}'`);
+  if (!m)
+    throw new StorageUrlError(
+      `--${what} must be a URL such as ${what === 'catalog' ? 'sqlite:PATH' : 'file:PATH'}, got '${url}'`,
+    );
   const scheme = m[1]!.toLowerCase();
   const rest = m[2]!;
   const q = rest.indexOf('?');
@@ -72,9 +83,11 @@ function parseUrl(what: 'catalog' | 'media', url: string): ParsedUrl {
 
 function unknownScheme(what: 'catalog' | 'media', scheme: string, available: string): StorageUrlError {
   const later = (LATER[what] as readonly string[]).includes(scheme);
-  return new StorageUrlError(later
-    ? `--${what} ${scheme}: is not available yet: this kvsd stores its ${what} with ${available} only`
-    : `--${what} has an unknown scheme '${scheme}:'; this kvsd knows ${available}`);
+  return new StorageUrlError(
+    later
+      ? `--${what} ${scheme}: is not available yet: this kvsd stores its ${what} with ${available} only`
+      : `--${what} has an unknown scheme '${scheme}:'; this kvsd knows ${available}`,
+  );
 }
 
 function onlyParams(what: 'catalog' | 'media', u: ParsedUrl, allowed: string[]) {
@@ -89,11 +102,14 @@ function onlyParams(what: 'catalog' | 'media', u: ParsedUrl, allowed: string[]) 
 
 function readersOf(text: string | null, shortcut: number | undefined): number {
   if (text !== null && shortcut !== undefined) {
-    throw new StorageUrlError('give the SQLite reader threads once: --catalog-readers or ?readers= in --catalog, not both');
+    throw new StorageUrlError(
+      'give the SQLite reader threads once: --catalog-readers or ?readers= in --catalog, not both',
+    );
   }
   if (text === null) return shortcut ?? Math.min(4, availableParallelism() - 1);
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n <= MAX_READERS)) throw new StorageUrlError(`--catalog sqlite: readers must be an integer 0..${MAX_READERS}, got '${text}'`);
+  if (!(n <= MAX_READERS))
+    throw new StorageUrlError(`--catalog sqlite: readers must be an integer 0..${MAX_READERS}, got '${text}'`);
   return n;
 }
 
@@ -102,7 +118,11 @@ export function planStorage(config: StorageConfig): StoragePlan {
   const c = parseUrl('catalog', config.catalog ?? defaultCatalogUrl(config.dataDir));
   if (c.scheme !== 'sqlite') throw unknownScheme('catalog', c.scheme, 'sqlite:');
   onlyParams('catalog', c, ['readers']);
-  const catalog: CatalogPlan = { kind: 'sqlite', file: resolve(c.path), readers: readersOf(c.params.get('readers'), config.catalogReaders) };
+  const catalog: CatalogPlan = {
+    kind: 'sqlite',
+    file: resolve(c.path),
+    readers: readersOf(c.params.get('readers'), config.catalogReaders),
+  };
 
   const m = parseUrl('media', config.media ?? defaultMediaUrl(config.dataDir));
   if (m.scheme !== 'file') throw unknownScheme('media', m.scheme, 'file:');

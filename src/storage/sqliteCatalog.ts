@@ -9,7 +9,15 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  Catalog, FragmentRange, FragmentRecord, JoinedEntries, ListedFragment, NewStream, SegmentRecord, StreamPatch, StreamRecord,
+  Catalog,
+  FragmentRange,
+  FragmentRecord,
+  JoinedEntries,
+  ListedFragment,
+  NewStream,
+  SegmentRecord,
+  StreamPatch,
+  StreamRecord,
   TimestampKind,
 } from './catalog.js';
 import { NameTakenError, TooManyTagsError } from './catalog.js';
@@ -87,35 +95,82 @@ const SPAN = (fn: 'min' | 'max') =>
 const SET_SPAN = `first_server_ms = ${SPAN('min')}, last_server_ms = ${SPAN('max')}`;
 
 interface StreamRow {
-  id: number; name: string; arn: string; device_name: string | null; media_type: string | null; kms_key_id: string;
-  version: string; status: StreamRecord['status']; creation_ms: number; retention_hours: number; storage_tier: string;
+  id: number;
+  name: string;
+  arn: string;
+  device_name: string | null;
+  media_type: string | null;
+  kms_key_id: string;
+  version: string;
+  status: StreamRecord['status'];
+  creation_ms: number;
+  retention_hours: number;
+  storage_tier: string;
 }
 interface FragmentRow {
-  stream_id: number; seq: number; producer_ms: number; server_ms: number; length_ms: number; size: number; nonce: number;
-  header_id: number; segment: number; offset: number; entry: string;
+  stream_id: number;
+  seq: number;
+  producer_ms: number;
+  server_ms: number;
+  length_ms: number;
+  size: number;
+  nonce: number;
+  header_id: number;
+  segment: number;
+  offset: number;
+  entry: string;
 }
 
 interface SegmentRow {
-  id: number; stream_id: number; state: SegmentRecord['state']; owner: string | null; opened_ms: number | null;
-  sealed_ms: number | null; bytes: number | null; first_server_ms: number | null; last_server_ms: number | null;
+  id: number;
+  stream_id: number;
+  state: SegmentRecord['state'];
+  owner: string | null;
+  opened_ms: number | null;
+  sealed_ms: number | null;
+  bytes: number | null;
+  first_server_ms: number | null;
+  last_server_ms: number | null;
 }
 /** The row's non-null columns, camel-cased: absent, not null, as the interface says. */
 function toSegment(r: SegmentRow): SegmentRecord {
-  const optional = { owner: r.owner, openedMs: r.opened_ms, sealedMs: r.sealed_ms, bytes: r.bytes,
-    firstServerMs: r.first_server_ms, lastServerMs: r.last_server_ms };
+  const optional = {
+    owner: r.owner,
+    openedMs: r.opened_ms,
+    sealedMs: r.sealed_ms,
+    bytes: r.bytes,
+    firstServerMs: r.first_server_ms,
+    lastServerMs: r.last_server_ms,
+  };
   const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null));
   return { id: r.id, streamId: r.stream_id, state: r.state, ...present };
 }
 
 const toStream = (r: StreamRow): StreamRecord => ({
-  id: r.id, name: r.name, arn: r.arn, kmsKeyId: r.kms_key_id, version: r.version, status: r.status,
-  creationMs: r.creation_ms, retentionHours: r.retention_hours, storageTier: r.storage_tier,
+  id: r.id,
+  name: r.name,
+  arn: r.arn,
+  kmsKeyId: r.kms_key_id,
+  version: r.version,
+  status: r.status,
+  creationMs: r.creation_ms,
+  retentionHours: r.retention_hours,
+  storageTier: r.storage_tier,
   ...(r.device_name !== null && { deviceName: r.device_name }),
   ...(r.media_type !== null && { mediaType: r.media_type }),
 });
 const toFragment = (r: FragmentRow): FragmentRecord => ({
-  streamId: r.stream_id, seq: r.seq, producerMs: r.producer_ms, serverMs: r.server_ms, lengthMs: r.length_ms,
-  size: r.size, nonce: r.nonce, headerId: r.header_id, segment: r.segment, offset: r.offset, entry: r.entry,
+  streamId: r.stream_id,
+  seq: r.seq,
+  producerMs: r.producer_ms,
+  serverMs: r.server_ms,
+  lengthMs: r.length_ms,
+  size: r.size,
+  nonce: r.nonce,
+  headerId: r.header_id,
+  segment: r.segment,
+  offset: r.offset,
+  entry: r.entry,
 });
 
 export interface SqliteCatalogOptions {
@@ -152,10 +207,12 @@ export class SqliteCatalog implements Catalog {
     if ((opts.readers ?? 0) > 0 && SqliteReadPool.available(opts.readerScript)) {
       this.readers = new SqliteReadPool(file, opts.readers!, opts.readerScript);
     }
-    const lastAtOrBefore = (column: string) => db.prepare(
-      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} <= ? ORDER BY ${column} DESC, seq DESC LIMIT 1`);
-    const firstAt = (column: string) => db.prepare(
-      `SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY ${column}, seq LIMIT 1`);
+    const lastAtOrBefore = (column: string) =>
+      db.prepare(
+        `SELECT * FROM fragments WHERE stream_id = ? AND ${column} <= ? ORDER BY ${column} DESC, seq DESC LIMIT 1`,
+      );
+    const firstAt = (column: string) =>
+      db.prepare(`SELECT * FROM fragments WHERE stream_id = ? AND ${column} >= ? ORDER BY ${column}, seq LIMIT 1`);
     this.stmt = {
       insertStream: db.prepare(`INSERT INTO streams (name, arn, device_name, media_type, kms_key_id, version, status,
         creation_ms, retention_hours, storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -164,21 +221,28 @@ export class SqliteCatalog implements Catalog {
       streamByArn: db.prepare('SELECT * FROM streams WHERE arn = ? AND deleted = 0'),
       listStreams: db.prepare(`SELECT * FROM streams WHERE deleted = 0 AND name > ? AND substr(name, 1, length(?)) = ?
         ORDER BY name LIMIT ?`),
-      updateStream: db.prepare(`UPDATE streams SET device_name = coalesce(?, device_name), media_type = coalesce(?, media_type),
+      updateStream:
+        db.prepare(`UPDATE streams SET device_name = coalesce(?, device_name), media_type = coalesce(?, media_type),
         retention_hours = coalesce(?, retention_hours), version = ? WHERE id = ? AND version = ? AND deleted = 0`),
-      markDeleted: db.prepare('UPDATE streams SET deleted = 1, status = \'DELETING\' WHERE id = ? AND deleted = 0'),
+      markDeleted: db.prepare("UPDATE streams SET deleted = 1, status = 'DELETING' WHERE id = ? AND deleted = 0"),
       deletedStreams: db.prepare('SELECT id FROM streams WHERE deleted = 1'),
       // Every statement checks that the stream is marked deleted: a live stream is never purged.
-      purge: ['fragments', 'stream_tags', 'track_headers', 'segments'].map((table) => db.prepare(
-        `DELETE FROM ${table} WHERE stream_id = ? AND EXISTS (SELECT 1 FROM streams WHERE id = stream_id AND deleted = 1)`))
+      purge: ['fragments', 'stream_tags', 'track_headers', 'segments']
+        .map((table) =>
+          db.prepare(
+            `DELETE FROM ${table} WHERE stream_id = ? AND EXISTS (SELECT 1 FROM streams WHERE id = stream_id AND deleted = 1)`,
+          ),
+        )
         .concat(db.prepare('DELETE FROM streams WHERE id = ? AND deleted = 1')),
       tags: db.prepare('SELECT key, value FROM stream_tags WHERE stream_id = ? ORDER BY key'),
-      putTag: db.prepare('INSERT INTO stream_tags (stream_id, key, value) VALUES (?, ?, ?) ON CONFLICT (stream_id, key) DO UPDATE SET value = excluded.value'),
+      putTag: db.prepare(
+        'INSERT INTO stream_tags (stream_id, key, value) VALUES (?, ?, ?) ON CONFLICT (stream_id, key) DO UPDATE SET value = excluded.value',
+      ),
       countTags: db.prepare('SELECT count(*) AS n FROM stream_tags WHERE stream_id = ?'),
       removeTag: db.prepare('DELETE FROM stream_tags WHERE stream_id = ? AND key = ?'),
       addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
       getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
-      newSegment: db.prepare('INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, \'open\', ?, ?)'),
+      newSegment: db.prepare("INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, 'open', ?, ?)"),
       sealSegment: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, bytes = ?, ${SET_SPAN}
         WHERE id = ? AND state = 'open'`),
       sealAbandoned: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, ${SET_SPAN}
@@ -198,13 +262,17 @@ export class SqliteCatalog implements Catalog {
       lastAtOrBeforeProducer: lastAtOrBefore('producer_ms'),
       lastAtOrBeforeServer: lastAtOrBefore('server_ms'),
       last: db.prepare('SELECT * FROM fragments WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
-      expire: db.prepare('DELETE FROM fragments WHERE stream_id = ? AND seq IN (SELECT seq FROM fragments INDEXED BY fragments_by_server WHERE stream_id = ? AND server_ms < ?)'),
+      expire: db.prepare(
+        'DELETE FROM fragments WHERE stream_id = ? AND seq IN (SELECT seq FROM fragments INDEXED BY fragments_by_server WHERE stream_id = ? AND server_ms < ?)',
+      ),
       emptySegments: db.prepare(`SELECT id FROM segments s WHERE stream_id = ? AND state = 'sealed'
         AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.stream_id = s.stream_id AND f.segment = s.id)`),
       dropSegment: db.prepare('DELETE FROM segments WHERE id = ?'),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
       initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-      setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      setSetting: db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
     };
     this.fillListingEntries(opts.log ?? (() => {}));
   }
@@ -222,11 +290,14 @@ export class SqliteCatalog implements Catalog {
     for (;;) {
       const rows = this.fragmentsWithoutEntry(after, 5000);
       if (rows.length === 0) break;
-      this.db.transaction(() => { for (const f of rows) this.stmt.setEntry.run(renderEntry(f), f.streamId, f.seq); })();
+      this.db.transaction(() => {
+        for (const f of rows) this.stmt.setEntry.run(renderEntry(f), f.streamId, f.seq);
+      })();
       const last = rows[rows.length - 1]!;
       after = { streamId: last.streamId, seq: last.seq };
       filled += rows.length;
-      if (filled % 500_000 < rows.length) log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
+      if (filled % 500_000 < rows.length)
+        log({ level: 'info', msg: 'upgrading the catalog: listing entries', fragments: filled });
     }
     if (filled > 0) log({ level: 'info', msg: 'upgraded the catalog: listing entries', fragments: filled });
     this.stmt.setSetting.run(ENTRIES_COMPLETE, 'yes');
@@ -238,26 +309,42 @@ export class SqliteCatalog implements Catalog {
   }
 
   private migrate() {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)',
+    );
     // One IMMEDIATE transaction: two processes opening a fresh data directory must not both migrate.
-    this.db.transaction(() => {
-      const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
-      const current = row.v ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new Error(`catalog schema version ${current} is newer than this kvsd (${MIGRATIONS.length}); upgrade kvsd`);
-      }
-      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-        this.db.exec(MIGRATIONS[v - 1]!);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+        const current = row.v ?? 0;
+        if (current > MIGRATIONS.length) {
+          throw new Error(
+            `catalog schema version ${current} is newer than this kvsd (${MIGRATIONS.length}); upgrade kvsd`,
+          );
+        }
+        for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+          this.db.exec(MIGRATIONS[v - 1]!);
+          this.db.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
+        }
+      })
+      .immediate();
   }
 
   async createStream(s: NewStream): Promise<StreamRecord> {
     try {
       const id = this.db.transaction(() => {
-        const info = this.stmt.insertStream.run(s.name, s.arn, s.deviceName ?? null, s.mediaType ?? null, s.kmsKeyId,
-          s.version, s.status, s.creationMs, s.retentionHours, s.storageTier);
+        const info = this.stmt.insertStream.run(
+          s.name,
+          s.arn,
+          s.deviceName ?? null,
+          s.mediaType ?? null,
+          s.kmsKeyId,
+          s.version,
+          s.status,
+          s.creationMs,
+          s.retentionHours,
+          s.storageTier,
+        );
         const id = Number(info.lastInsertRowid);
         for (const [k, v] of Object.entries(s.tags)) this.stmt.putTag.run(id, k, v);
         return id;
@@ -270,10 +357,18 @@ export class SqliteCatalog implements Catalog {
     }
   }
 
-  async getStream(id: number) { return this.streamOf(this.stmt.streamById.get(id)); }
-  async findStreamByName(name: string) { return this.streamOf(this.stmt.streamByName.get(name)); }
-  async findStreamByArn(arn: string) { return this.streamOf(this.stmt.streamByArn.get(arn)); }
-  private streamOf(row: unknown) { return row ? toStream(row as StreamRow) : undefined; }
+  async getStream(id: number) {
+    return this.streamOf(this.stmt.streamById.get(id));
+  }
+  async findStreamByName(name: string) {
+    return this.streamOf(this.stmt.streamByName.get(name));
+  }
+  async findStreamByArn(arn: string) {
+    return this.streamOf(this.stmt.streamByArn.get(arn));
+  }
+  private streamOf(row: unknown) {
+    return row ? toStream(row as StreamRow) : undefined;
+  }
 
   async listStreams(opts: { prefix?: string; afterName?: string; limit: number }) {
     const prefix = opts.prefix ?? '';
@@ -281,20 +376,34 @@ export class SqliteCatalog implements Catalog {
   }
 
   async updateStream(id: number, expectedVersion: string, p: StreamPatch) {
-    const info = this.stmt.updateStream.run(p.deviceName ?? null, p.mediaType ?? null, p.retentionHours ?? null,
-      p.version, id, expectedVersion);
+    const info = this.stmt.updateStream.run(
+      p.deviceName ?? null,
+      p.mediaType ?? null,
+      p.retentionHours ?? null,
+      p.version,
+      id,
+      expectedVersion,
+    );
     return info.changes === 1;
   }
 
-  async markDeleted(id: number) { return this.stmt.markDeleted.run(id).changes === 1; }
-  async listDeletedStreams() { return (this.stmt.deletedStreams.all() as { id: number }[]).map((r) => r.id); }
+  async markDeleted(id: number) {
+    return this.stmt.markDeleted.run(id).changes === 1;
+  }
+  async listDeletedStreams() {
+    return (this.stmt.deletedStreams.all() as { id: number }[]).map((r) => r.id);
+  }
   async purgeStream(id: number) {
-    this.db.transaction(() => { for (const s of this.stmt.purge) s.run(id); })();
+    this.db.transaction(() => {
+      for (const s of this.stmt.purge) s.run(id);
+    })();
   }
 
   async getTags(id: number) {
     // fromEntries, not assignment: '__proto__' is a legal tag key.
-    return Object.fromEntries((this.stmt.tags.all(id) as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    return Object.fromEntries(
+      (this.stmt.tags.all(id) as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
   }
 
   async putTags(id: number, tags: Record<string, string>, max: number) {
@@ -305,7 +414,9 @@ export class SqliteCatalog implements Catalog {
   }
 
   async removeTags(id: number, keys: string[]) {
-    this.db.transaction(() => { for (const k of keys) this.stmt.removeTag.run(id, k); })();
+    this.db.transaction(() => {
+      for (const k of keys) this.stmt.removeTag.run(id, k);
+    })();
   }
 
   async addTrackHeader(streamId: number, bytes: Buffer) {
@@ -319,27 +430,46 @@ export class SqliteCatalog implements Catalog {
   async reserveSequence(count: number) {
     // IMMEDIATE: a read-then-write transaction must hold the write lock from the start, or a writer in
     // another process (kvsd seed) makes it fail with SQLITE_BUSY instead of waiting for busy_timeout.
-    return this.db.transaction(() => {
-      const next = Number((this.stmt.getSetting.get('next_seq') as { value: string } | undefined)?.value ?? '1');
-      this.stmt.setSetting.run('next_seq', String(next + count));
-      return next;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const next = Number((this.stmt.getSetting.get('next_seq') as { value: string } | undefined)?.value ?? '1');
+        this.stmt.setSetting.run('next_seq', String(next + count));
+        return next;
+      })
+      .immediate();
   }
 
   async newSegment(streamId: number, owner: string) {
     return Number(this.stmt.newSegment.run(streamId, owner, Date.now()).lastInsertRowid);
   }
-  async sealSegment(id: number, bytes: number) { this.stmt.sealSegment.run(Date.now(), bytes, id); }
-  async sealAbandonedSegments(liveOwner: string) { return this.stmt.sealAbandoned.run(Date.now(), liveOwner).changes; }
-  async listSegments(streamId: number) { return (this.stmt.listSegments.all(streamId) as SegmentRow[]).map(toSegment); }
+  async sealSegment(id: number, bytes: number) {
+    this.stmt.sealSegment.run(Date.now(), bytes, id);
+  }
+  async sealAbandonedSegments(liveOwner: string) {
+    return this.stmt.sealAbandoned.run(Date.now(), liveOwner).changes;
+  }
+  async listSegments(streamId: number) {
+    return (this.stmt.listSegments.all(streamId) as SegmentRow[]).map(toSegment);
+  }
 
   async insertFragments(rows: FragmentRecord[]) {
     this.db.transaction(() => {
       for (const f of rows) {
         // '' marks a fragment of an older kvsd still to be upgraded; a new one always has its entry.
         if (!f.entry) throw new Error(`fragment ${f.seq} has no listing entry`);
-        this.stmt.insertFragment.run(f.streamId, f.seq, f.producerMs, f.serverMs, f.lengthMs, f.size, f.nonce,
-          f.headerId, f.segment, f.offset, f.entry);
+        this.stmt.insertFragment.run(
+          f.streamId,
+          f.seq,
+          f.producerMs,
+          f.serverMs,
+          f.lengthMs,
+          f.size,
+          f.nonce,
+          f.headerId,
+          f.segment,
+          f.offset,
+          f.entry,
+        );
       }
     })();
   }
@@ -355,9 +485,13 @@ export class SqliteCatalog implements Catalog {
   }
 
   /** Reader threads serving joinFragmentEntries (0: this thread). */
-  get readerThreads() { return this.readers?.size ?? 0; }
+  get readerThreads() {
+    return this.readers?.size ?? 0;
+  }
   /** Page reads the threads have answered. */
-  get threadReads() { return this.readers?.served ?? 0; }
+  get threadReads() {
+    return this.readers?.served ?? 0;
+  }
 
   async joinFragmentEntries(r: FragmentRange): Promise<JoinedEntries> {
     // A thread hop costs 0.1-0.2 ms of latency: a lone client paging sequentially is served here; reads
@@ -399,23 +533,29 @@ export class SqliteCatalog implements Catalog {
   }
 
   async dropEmptySegments(streamId: number) {
-    return this.db.transaction(() => {
-      const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id);
-      for (const id of empty) this.stmt.dropSegment.run(id);
-      return empty;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const empty = (this.stmt.emptySegments.all(streamId) as { id: number }[]).map((r) => r.id);
+        for (const id of empty) this.stmt.dropSegment.run(id);
+        return empty;
+      })
+      .immediate();
   }
 
   async getSetting(key: string) {
     return (this.stmt.getSetting.get(key) as { value: string } | undefined)?.value;
   }
-  async setSetting(key: string, value: string) { this.stmt.setSetting.run(key, value); }
+  async setSetting(key: string, value: string) {
+    this.stmt.setSetting.run(key, value);
+  }
   async initSetting(key: string, value: string) {
     // IMMEDIATE: the insert and the read see the same committed state, whatever other processes do.
-    return this.db.transaction(() => {
-      this.stmt.initSetting.run(key, value);
-      return (this.stmt.getSetting.get(key) as { value: string }).value;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.stmt.initSetting.run(key, value);
+        return (this.stmt.getSetting.get(key) as { value: string }).value;
+      })
+      .immediate();
   }
 
   async close() {

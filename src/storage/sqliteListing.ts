@@ -15,11 +15,15 @@ const where = (kind: 'producer' | 'server') =>
   ORDER BY ${COLUMN[kind]}, seq LIMIT ?`;
 
 type Kinds<T> = { producer: T; server: T };
-export interface ListingStatements { rows: Kinds<Database.Statement>; joined: Kinds<Database.Statement> }
+export interface ListingStatements {
+  rows: Kinds<Database.Statement>;
+  joined: Kinds<Database.Statement>;
+}
 
 export function listingStatements(db: Database.Database): ListingStatements {
   // Raw rows (arrays): better-sqlite3 builds row objects in C++ at about twice the cost of doing it in JS.
-  const rows = (kind: 'producer' | 'server') => db.prepare(`SELECT seq, producer_ms, server_ms, entry ${where(kind)}`).raw(true);
+  const rows = (kind: 'producer' | 'server') =>
+    db.prepare(`SELECT seq, producer_ms, server_ms, entry ${where(kind)}`).raw(true);
   // One value per page, built by SQLite: the entries joined, as a BLOB so that it reaches JS as a Buffer
   // that the response writes as is. (Strings measured 3x slower for 1000-fragment pages: copied between
   // threads, flattened, encoded again, and kept in V8's large-object space.)

@@ -13,8 +13,15 @@ import type { ReadReply, ReadRequest } from './sqliteReadWorker.js';
 /** The thread's script, next to this module once compiled. */
 export const READ_WORKER_SCRIPT = new URL('./sqliteReadWorker.js', import.meta.url);
 
-interface Pending { resolve: (v: JoinedEntries) => void; reject: (e: Error) => void; reader: Reader }
-interface Reader { worker: Worker; inFlight: number }
+interface Pending {
+  resolve: (v: JoinedEntries) => void;
+  reject: (e: Error) => void;
+  reader: Reader;
+}
+interface Reader {
+  worker: Worker;
+  inFlight: number;
+}
 
 export class SqliteReadPool {
   private readonly readers: Reader[] = [];
@@ -27,7 +34,11 @@ export class SqliteReadPool {
     return existsSync(fileURLToPath(script));
   }
 
-  constructor(private readonly file: string, count: number, private readonly script = READ_WORKER_SCRIPT) {
+  constructor(
+    private readonly file: string,
+    count: number,
+    private readonly script = READ_WORKER_SCRIPT,
+  ) {
     for (let i = 0; i < count; i++) this.readers.push(this.spawn());
   }
 
@@ -42,7 +53,8 @@ export class SqliteReadPool {
       reader.inFlight--;
       this.served++;
       if ('error' in m) p.reject(new Error(m.error));
-      else p.resolve({ joined: Buffer.from(m.joined.buffer, m.joined.byteOffset, m.joined.byteLength), count: m.count });
+      else
+        p.resolve({ joined: Buffer.from(m.joined.buffer, m.joined.byteOffset, m.joined.byteLength), count: m.count });
     });
     const lost = (why: string) => {
       // A thread that died takes its requests with it: fail them, and read on a fresh thread from now on.
@@ -55,15 +67,21 @@ export class SqliteReadPool {
       if (i >= 0 && !this.closed) this.readers[i] = this.spawn();
     };
     reader.worker.on('error', (err) => lost(`failed: ${err.message}`));
-    reader.worker.on('exit', (code) => { if (!this.closed) lost(`exited with code ${code}`); });
+    reader.worker.on('exit', (code) => {
+      if (!this.closed) lost(`exited with code ${code}`);
+    });
     return reader;
   }
 
-  get size() { return this.readers.length; }
+  get size() {
+    return this.readers.length;
+  }
   /** Reads answered by the threads so far. */
   served = 0;
   /** Some read is in flight on a thread. */
-  get busy() { return this.pending.size > 0; }
+  get busy() {
+    return this.pending.size > 0;
+  }
 
   join(range: FragmentRange): Promise<JoinedEntries> {
     if (this.closed) return Promise.reject(new Error('catalog is closed'));

@@ -8,7 +8,10 @@ import Database from 'better-sqlite3';
 import type { FragmentRange } from './catalog.js';
 import { joinEntries, listingStatements } from './sqliteListing.js';
 
-export interface ReadRequest { id: number; range: FragmentRange }
+export interface ReadRequest {
+  id: number;
+  range: FragmentRange;
+}
 export type ReadReply = { id: number; joined: Uint8Array; count: number } | { id: number; error: string };
 
 const port = parentPort!;

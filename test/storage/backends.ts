@@ -27,7 +27,12 @@ const MEDIA_URLS = {
 } as const;
 
 /** The backend `value` names among `known`; `fallback` when unset or empty; an Error for anything else. */
-export function chooseBackend<K extends string>(variable: string, value: string | undefined, known: readonly K[], fallback: K): K {
+export function chooseBackend<K extends string>(
+  variable: string,
+  value: string | undefined,
+  known: readonly K[],
+  fallback: K,
+): K {
   if (value === undefined || value === '') return fallback;
   if ((known as readonly string[]).includes(value)) return value as K;
   throw new Error(`${variable}=${value} names no test backend; known: ${known.join(', ')}`);

@@ -17,8 +17,15 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  NameTakenError, TooManyTagsError,
-  type Catalog, type FragmentRecord, type FragmentRange, type ListedFragment, type NewStream, type StreamRecord, type TimestampKind,
+  NameTakenError,
+  TooManyTagsError,
+  type Catalog,
+  type FragmentRecord,
+  type FragmentRange,
+  type ListedFragment,
+  type NewStream,
+  type StreamRecord,
+  type TimestampKind,
 } from '../../src/storage/catalog.js';
 import { countStreams } from './storageReads.js';
 
@@ -45,21 +52,46 @@ export function newStream(overrides: Partial<NewStream> = {}): NewStream {
 /** The node id segments are written under in these tests. */
 const WRITER = 'node-under-test';
 
-const summary = (f: FragmentRecord): ListedFragment => ({ seq: f.seq, producerMs: f.producerMs, serverMs: f.serverMs, entry: f.entry });
+const summary = (f: FragmentRecord): ListedFragment => ({
+  seq: f.seq,
+  producerMs: f.producerMs,
+  serverMs: f.serverMs,
+  entry: f.entry,
+});
 
 export function catalogConformance(name: string, make: () => Promise<Catalog>) {
   describe(`Catalog conformance: ${name}`, () => {
     let catalog: Catalog;
-    beforeEach(async () => { catalog = await make(); });
-    afterEach(async () => { await catalog.close(); });
+    beforeEach(async () => {
+      catalog = await make();
+    });
+    afterEach(async () => {
+      await catalog.close();
+    });
 
     const create = (o: Partial<NewStream> = {}) => catalog.createStream(newStream(o));
 
     /** A fragment row of `stream`; segment/header are created on demand by the caller. */
     let nonceCounter = 0;
-    const frag = (streamId: number, seq: number, producerMs: number, serverMs: number, o: Partial<FragmentRecord> = {}): FragmentRecord => ({
-      streamId, seq, producerMs, serverMs, lengthMs: 2000, size: 1000 + seq, nonce: (++nonceCounter * 7919) % (1 << 28),
-      headerId: 1, segment: 1, offset: seq * 1000, entry: `{"s":${streamId},"q":${seq},"x":"é,{"}`, ...o,
+    const frag = (
+      streamId: number,
+      seq: number,
+      producerMs: number,
+      serverMs: number,
+      o: Partial<FragmentRecord> = {},
+    ): FragmentRecord => ({
+      streamId,
+      seq,
+      producerMs,
+      serverMs,
+      lengthMs: 2000,
+      size: 1000 + seq,
+      nonce: (++nonceCounter * 7919) % (1 << 28),
+      headerId: 1,
+      segment: 1,
+      offset: seq * 1000,
+      entry: `{"s":${streamId},"q":${seq},"x":"é,{"}`,
+      ...o,
     });
 
     /** listFragments, checking that joinFragmentEntries gives the same rows' entries. */
@@ -68,7 +100,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       const joined = await catalog.joinFragmentEntries(range);
       assert.ok(Buffer.isBuffer(joined.joined), 'joined entries are a Buffer');
       assert.equal(joined.count, rows.length, 'joinFragmentEntries counts the same rows');
-      assert.equal(joined.joined.toString('utf8'), rows.map((r) => r.entry).join(','), 'joinFragmentEntries joins the same entries');
+      assert.equal(
+        joined.joined.toString('utf8'),
+        rows.map((r) => r.entry).join(','),
+        'joinFragmentEntries joins the same entries',
+      );
       return rows;
     }
 
@@ -96,7 +132,14 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
     }
 
     /** Every fragment of a range, read page by page with the keyset cursor. */
-    async function listAll(streamId: number, kind: TimestampKind, startMs: number, endMs: number, pageSize: number, minServerMs = 0) {
+    async function listAll(
+      streamId: number,
+      kind: TimestampKind,
+      startMs: number,
+      endMs: number,
+      pageSize: number,
+      minServerMs = 0,
+    ) {
       const all: ListedFragment[] = [];
       let afterMs = startMs - 1; // (startMs - 1, +inf) < (startMs, any seq): start is inclusive
       let afterSeq = Number.MAX_SAFE_INTEGER;
@@ -114,7 +157,13 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
     describe('streams', () => {
       it('createStream returns the record with an id, and every lookup returns the same record', async () => {
-        const input = newStream({ deviceName: 'cam-1', mediaType: 'video/h264', retentionHours: 24, storageTier: 'WARM', tags: { a: '1' } });
+        const input = newStream({
+          deviceName: 'cam-1',
+          mediaType: 'video/h264',
+          retentionHours: 24,
+          storageTier: 'WARM',
+          tags: { a: '1' },
+        });
         const s = await catalog.createStream(input);
         assert.equal(typeof s.id, 'number');
         assert.ok(Number.isSafeInteger(s.id));
@@ -138,7 +187,10 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.getStream(987654), undefined);
         assert.equal(await catalog.findStreamByName('unknown'), undefined);
         assert.equal(await catalog.findStreamByName('KNOWN'), undefined, 'names are case-sensitive');
-        assert.equal(await catalog.findStreamByArn('arn:aws:kinesisvideo:us-east-1:000000000000:stream/known/1'), undefined);
+        assert.equal(
+          await catalog.findStreamByArn('arn:aws:kinesisvideo:us-east-1:000000000000:stream/known/1'),
+          undefined,
+        );
       });
 
       it('refuses a second live stream of the same name with NameTakenError', async () => {
@@ -167,19 +219,30 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const gone = await create({ name: 'a_deleted' });
         await catalog.markDeleted(gone.id);
         const sorted = [...names].sort(); // JS sort = UTF-16 order = byte order for ASCII
-        const list = async (o: { prefix?: string; afterName?: string; limit: number }) => (await catalog.listStreams(o)).map((s) => s.name);
+        const list = async (o: { prefix?: string; afterName?: string; limit: number }) =>
+          (await catalog.listStreams(o)).map((s) => s.name);
         assert.deepEqual(await list({ limit: 100 }), sorted);
         assert.deepEqual(await list({ prefix: '', afterName: '', limit: 100 }), sorted);
         assert.deepEqual(await list({ limit: 3 }), sorted.slice(0, 3));
-        assert.deepEqual(await list({ afterName: 'a_', limit: 100 }), sorted.filter((n) => n > 'a_'));
+        assert.deepEqual(
+          await list({ afterName: 'a_', limit: 100 }),
+          sorted.filter((n) => n > 'a_'),
+        );
         assert.deepEqual(await list({ prefix: 'a_', limit: 100 }), ['a_', 'a_b'], "'_' is no wildcard");
         assert.deepEqual(await list({ prefix: 'a.', limit: 100 }), ['a.c'], "'.' is no wildcard");
-        assert.deepEqual(await list({ prefix: 'a', limit: 100 }), sorted.filter((n) => n.startsWith('a')), 'prefix is case-sensitive');
-        assert.deepEqual(await list({ prefix: 'a', afterName: 'a.c', limit: 2 }), sorted.filter((n) => n.startsWith('a') && n > 'a.c').slice(0, 2));
+        assert.deepEqual(
+          await list({ prefix: 'a', limit: 100 }),
+          sorted.filter((n) => n.startsWith('a')),
+          'prefix is case-sensitive',
+        );
+        assert.deepEqual(
+          await list({ prefix: 'a', afterName: 'a.c', limit: 2 }),
+          sorted.filter((n) => n.startsWith('a') && n > 'a.c').slice(0, 2),
+        );
         assert.deepEqual(await list({ prefix: 'zzz', limit: 100 }), []);
         // Keyset paging by name visits every live stream exactly once.
         const paged: string[] = [];
-        for (let after = ''; ;) {
+        for (let after = ''; ; ) {
           const page = await list({ afterName: after, limit: 4 });
           paged.push(...page);
           if (page.length < 4) break;
@@ -196,13 +259,34 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
       it('updateStream applies a patch only at the expected version of a live stream', async () => {
         const s = await create({ deviceName: 'dev', mediaType: 'video/h264', version: 'v1' });
-        assert.equal(await catalog.updateStream(s.id, 'v0', { version: 'v2', deviceName: 'other' }), false, 'wrong version');
+        assert.equal(
+          await catalog.updateStream(s.id, 'v0', { version: 'v2', deviceName: 'other' }),
+          false,
+          'wrong version',
+        );
         assert.deepEqual(await catalog.getStream(s.id), s, 'a refused update changes nothing');
         assert.equal(await catalog.updateStream(s.id, 'v1', { version: 'v2', mediaType: 'video/h265' }), true);
-        assert.deepEqual(await catalog.getStream(s.id), { ...s, version: 'v2', mediaType: 'video/h265' }, 'absent patch members keep their values');
-        assert.equal(await catalog.updateStream(s.id, 'v2', { version: 'v3', retentionHours: 48, deviceName: 'dev2' }), true);
-        assert.deepEqual(await catalog.getStream(s.id), { ...s, version: 'v3', mediaType: 'video/h265', deviceName: 'dev2', retentionHours: 48 });
-        assert.equal(await catalog.updateStream(s.id, 'v3', { version: 'v4', retentionHours: 0 }), true, 'retention can go back to 0');
+        assert.deepEqual(
+          await catalog.getStream(s.id),
+          { ...s, version: 'v2', mediaType: 'video/h265' },
+          'absent patch members keep their values',
+        );
+        assert.equal(
+          await catalog.updateStream(s.id, 'v2', { version: 'v3', retentionHours: 48, deviceName: 'dev2' }),
+          true,
+        );
+        assert.deepEqual(await catalog.getStream(s.id), {
+          ...s,
+          version: 'v3',
+          mediaType: 'video/h265',
+          deviceName: 'dev2',
+          retentionHours: 48,
+        });
+        assert.equal(
+          await catalog.updateStream(s.id, 'v3', { version: 'v4', retentionHours: 0 }),
+          true,
+          'retention can go back to 0',
+        );
         assert.equal((await catalog.getStream(s.id))?.retentionHours, 0);
         assert.equal(await catalog.updateStream(s.id, 'v3', { version: 'v5' }), false, 'the old version is stale now');
         assert.equal(await catalog.updateStream(987654, 'v4', { version: 'v5' }), false, 'unknown id');
@@ -213,7 +297,15 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('purgeStream removes every trace of a deleted stream and nothing of the others', async () => {
         const a = await streamWithSegment({ tags: { t: '1' } });
         const b = await streamWithSegment({ tags: { t: '2' } });
-        const fa = await insert(a.s.id, [[1000, 1000], [2000, 2000]], a.segment, a.headerId);
+        const fa = await insert(
+          a.s.id,
+          [
+            [1000, 1000],
+            [2000, 2000],
+          ],
+          a.segment,
+          a.headerId,
+        );
         const fb = await insert(b.s.id, [[1000, 1000]], b.segment, b.headerId);
         await catalog.markDeleted(a.s.id);
         assert.deepEqual(await catalog.listDeletedStreams(), [a.s.id]);
@@ -246,8 +338,8 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
     describe('tags', () => {
       it('stores the tags given at creation and answers {} for a stream without tags', async () => {
-        const s = await create({ tags: { env: 'prod', 'clé': 'été', empty: '' } });
-        assert.deepEqual(await catalog.getTags(s.id), { env: 'prod', 'clé': 'été', empty: '' });
+        const s = await create({ tags: { env: 'prod', clé: 'été', empty: '' } });
+        assert.deepEqual(await catalog.getTags(s.id), { env: 'prod', clé: 'été', empty: '' });
         const bare = await create();
         assert.deepEqual(await catalog.getTags(bare.id), {});
       });
@@ -270,10 +362,14 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.deepEqual(await catalog.getTags(s.id), fifty, 'the overwrite in the refused batch was rolled back');
         await catalog.putTags(s.id, { k0: 'changed' }, 50); // overwriting at the maximum is fine
         assert.equal((await catalog.getTags(s.id)).k0, 'changed');
-        await assert.rejects(catalog.putTags(s.id, { x: '1', y: '2' }, 3), TooManyTagsError, 'the max argument is honoured');
+        await assert.rejects(
+          catalog.putTags(s.id, { x: '1', y: '2' }, 3),
+          TooManyTagsError,
+          'the max argument is honoured',
+        );
       });
 
-      it('keeps each stream\'s tags apart', async () => {
+      it("keeps each stream's tags apart", async () => {
         const a = await create({ tags: { k: 'a' } });
         const b = await create({ tags: { k: 'b' } });
         await catalog.removeTags(a.id, ['k']);
@@ -286,7 +382,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const tags = JSON.parse('{"__proto__":"p","constructor":"c","toString":"t"}') as Record<string, string>;
         await catalog.putTags(s.id, tags, 50);
         const back = await catalog.getTags(s.id);
-        assert.deepEqual(Object.entries(back).sort(), [['__proto__', 'p'], ['constructor', 'c'], ['toString', 't']]);
+        assert.deepEqual(Object.entries(back).sort(), [
+          ['__proto__', 'p'],
+          ['constructor', 'c'],
+          ['toString', 't'],
+        ]);
       });
     });
 
@@ -320,10 +420,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('reserveSequence never repeats under concurrent callers', async () => {
         const firsts = await Promise.all(Array.from({ length: 20 }, () => catalog.reserveSequence(10)));
         const seen = new Set<number>();
-        for (const f of firsts) for (let i = 0; i < 10; i++) {
-          assert.ok(!seen.has(f + i), `sequence ${f + i} handed out twice`);
-          seen.add(f + i);
-        }
+        for (const f of firsts)
+          for (let i = 0; i < 10; i++) {
+            assert.ok(!seen.has(f + i), `sequence ${f + i} handed out twice`);
+            seen.add(f + i);
+          }
       });
 
       it('newSegment hands out distinct ids, never reused after dropEmptySegments', async () => {
@@ -332,7 +433,10 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const ids = [await sealedSegment(a.id), await sealedSegment(b.id), await sealedSegment(a.id)];
         assert.equal(new Set(ids).size, 3);
         const dropped = await catalog.dropEmptySegments(a.id);
-        assert.deepEqual([...dropped].sort((x, y) => x - y), [ids[0]!, ids[2]!].sort((x, y) => x - y));
+        assert.deepEqual(
+          [...dropped].sort((x, y) => x - y),
+          [ids[0]!, ids[2]!].sort((x, y) => x - y),
+        );
         const next = await catalog.newSegment(a.id, WRITER);
         assert.ok(!ids.includes(next), `segment id ${next} was handed out again after it was dropped`);
       });
@@ -351,7 +455,9 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.initSetting('conformance.once', 'first'), 'first');
         assert.equal(await catalog.initSetting('conformance.once', 'second'), 'first');
         assert.equal(await catalog.getSetting('conformance.once'), 'first');
-        const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => catalog.initSetting('conformance.race', `v${i}`)));
+        const raced = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => catalog.initSetting('conformance.race', `v${i}`)),
+        );
         assert.equal(new Set(raced).size, 1, `one value for all: ${raced.join(' ')}`);
         assert.equal(await catalog.getSetting('conformance.race'), raced[0]);
       });
@@ -369,8 +475,16 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const { s, headerId, segment } = await streamWithSegment();
         const seq = await catalog.reserveSequence(1);
         const row: FragmentRecord = {
-          streamId: s.id, seq, producerMs: 1_705_489_836_421, serverMs: 1_705_489_837_000, lengthMs: 1999,
-          size: 5_000_000, nonce: (1 << 28) - 1, headerId, segment, offset: 2 ** 40 + 3, // offsets beyond 32 bits
+          streamId: s.id,
+          seq,
+          producerMs: 1_705_489_836_421,
+          serverMs: 1_705_489_837_000,
+          lengthMs: 1999,
+          size: 5_000_000,
+          nonce: (1 << 28) - 1,
+          headerId,
+          segment,
+          offset: 2 ** 40 + 3, // offsets beyond 32 bits
           entry: '{"FragmentNumber":"1","ServerTimestamp":1705489837}',
         };
         await catalog.insertFragments([row]);
@@ -383,9 +497,12 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('insertFragments refuses a fragment without a listing entry, and stores nothing of the batch', async () => {
         const { s, headerId, segment } = await streamWithSegment();
         const first = await catalog.reserveSequence(2);
-        await assert.rejects(catalog.insertFragments([
-          frag(s.id, first, 1000, 1000, { segment, headerId }), frag(s.id, first + 1, 2000, 2000, { segment, headerId, entry: '' }),
-        ]));
+        await assert.rejects(
+          catalog.insertFragments([
+            frag(s.id, first, 1000, 1000, { segment, headerId }),
+            frag(s.id, first + 1, 2000, 2000, { segment, headerId, entry: '' }),
+          ]),
+        );
         assert.equal(await catalog.getFragment(s.id, first), undefined);
       });
 
@@ -394,7 +511,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const [f1] = await insert(s.id, [[1000, 1000]], segment, headerId);
         const fresh = frag(s.id, await catalog.reserveSequence(1), 2000, 2000, { segment, headerId });
         await assert.rejects(catalog.insertFragments([fresh, { ...f1!, producerMs: 5 }]));
-        assert.equal(await catalog.getFragment(s.id, fresh.seq), undefined, 'the good row of the failed batch was rolled back');
+        assert.equal(
+          await catalog.getFragment(s.id, fresh.seq),
+          undefined,
+          'the good row of the failed batch was rolled back',
+        );
         assert.deepEqual(await catalog.getFragment(s.id, f1!.seq), f1, 'the existing row is unchanged');
         await catalog.insertFragments([]);
       });
@@ -402,13 +523,21 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       for (const kind of ['producer', 'server'] as const) {
         const ts = (f: ListedFragment | FragmentRecord) => (kind === 'producer' ? f.producerMs : f.serverMs);
         /** [producerMs, serverMs] so that the selected timestamp has ties and is not in ingestion order. */
-        const layout = (t: number[]): [number, number][] => t.map((v, i) =>
-          kind === 'producer' ? [v, 50_000 + i] : [90_000 - i, v]);
+        const layout = (t: number[]): [number, number][] =>
+          t.map((v, i) => (kind === 'producer' ? [v, 50_000 + i] : [90_000 - i, v]));
 
         it(`listFragments by ${kind} timestamp: ordered by (timestamp, seq), exactly the listing fields`, async () => {
           const { s, headerId, segment } = await streamWithSegment();
           const rows = await insert(s.id, layout([3000, 1000, 2000, 2000, 1000, 5000]), segment, headerId);
-          const got = await list({ streamId: s.id, kind, afterMs: -1, afterSeq: 0, endMs: 10_000, minServerMs: 0, limit: 100 });
+          const got = await list({
+            streamId: s.id,
+            kind,
+            afterMs: -1,
+            afterSeq: 0,
+            endMs: 10_000,
+            minServerMs: 0,
+            limit: 100,
+          });
           const expected = [...rows].sort((a, b) => ts(a) - ts(b) || a.seq - b.seq).map(summary);
           assert.deepEqual(got, expected);
           for (const g of got) assert.deepEqual(Object.keys(g).sort(), ['entry', 'producerMs', 'seq', 'serverMs']);
@@ -425,7 +554,15 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           }
           // A cursor in the middle of a tie: strictly after (ts, seq).
           const mid = expected[6]!;
-          const rest = await list({ streamId: s.id, kind, afterMs: ts(mid), afterSeq: mid.seq, endMs: 1_000_000, minServerMs: 0, limit: 100 });
+          const rest = await list({
+            streamId: s.id,
+            kind,
+            afterMs: ts(mid),
+            afterSeq: mid.seq,
+            endMs: 1_000_000,
+            minServerMs: 0,
+            limit: 100,
+          });
           assert.deepEqual(rest, expected.slice(7));
         });
 
@@ -435,8 +572,16 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           const rows = await insert(s.id, layout([10_000, 12_000, 14_000, 16_000]), segment, headerId);
           const pick = (...i: number[]) => i.map((k) => summary(rows[k]!));
           assert.deepEqual(await listAll(s.id, kind, 11_000, 14_000, 10), pick(1, 2));
-          assert.deepEqual(await listAll(s.id, kind, 12_000, 14_000, 10), pick(1, 2), 'a fragment exactly at the start is included');
-          assert.deepEqual(await listAll(s.id, kind, 12_000, 13_999, 10), pick(1), 'one ms before a fragment excludes it');
+          assert.deepEqual(
+            await listAll(s.id, kind, 12_000, 14_000, 10),
+            pick(1, 2),
+            'a fragment exactly at the start is included',
+          );
+          assert.deepEqual(
+            await listAll(s.id, kind, 12_000, 13_999, 10),
+            pick(1),
+            'one ms before a fragment excludes it',
+          );
           assert.deepEqual(await listAll(s.id, kind, 16_000, 16_000, 10), pick(3), 'a one-instant range');
           assert.deepEqual(await listAll(s.id, kind, 16_001, 99_999, 10), []);
           assert.deepEqual(await listAll(s.id, kind, 0, 9_999, 10), []);
@@ -444,7 +589,17 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
         it(`listFragments by ${kind} timestamp: the minServerMs horizon hides expired fragments`, async () => {
           const { s, headerId, segment } = await streamWithSegment();
-          const rows = await insert(s.id, [[100, 1000], [200, 2000], [300, 3000], [400, 4000]], segment, headerId);
+          const rows = await insert(
+            s.id,
+            [
+              [100, 1000],
+              [200, 2000],
+              [300, 3000],
+              [400, 4000],
+            ],
+            segment,
+            headerId,
+          );
           const got = await listAll(s.id, kind, 0, 1_000_000, 10, 2000);
           assert.deepEqual(got, rows.slice(1).map(summary), 'server timestamp >= horizon is kept, older is hidden');
           assert.deepEqual(await listAll(s.id, kind, 0, 1_000_000, 10, 4001), []);
@@ -455,9 +610,26 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           const b = await streamWithSegment();
           const ra = await insert(a.s.id, layout([1000, 2000, 3000]), a.segment, a.headerId);
           await insert(b.s.id, layout([1000, 2000, 3000]), b.segment, b.headerId);
-          const page = await list({ streamId: a.s.id, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 2 });
-          assert.deepEqual(page, [...ra].sort((x, y) => ts(x) - ts(y) || x.seq - y.seq).slice(0, 2).map(summary));
-          assert.deepEqual(await list({ streamId: 987654, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 10 }), []);
+          const page = await list({
+            streamId: a.s.id,
+            kind,
+            afterMs: -1,
+            afterSeq: 0,
+            endMs: 1e13,
+            minServerMs: 0,
+            limit: 2,
+          });
+          assert.deepEqual(
+            page,
+            [...ra]
+              .sort((x, y) => ts(x) - ts(y) || x.seq - y.seq)
+              .slice(0, 2)
+              .map(summary),
+          );
+          assert.deepEqual(
+            await list({ streamId: 987654, kind, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 10 }),
+            [],
+          );
         });
 
         it(`firstFragmentAt(${kind}) / lastFragmentAtOrBefore(${kind}): index seeks by timestamp, ties by seq`, async () => {
@@ -471,7 +643,11 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
           assert.equal(await catalog.firstFragmentAt(s.id, kind, 4001), undefined);
           assert.equal(await catalog.lastFragmentAtOrBefore(s.id, kind, 999), undefined);
           assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 1000), rows[0], 'inclusive');
-          assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 2999), rows[4], 'greatest timestamp, then greatest seq');
+          assert.deepEqual(
+            await catalog.lastFragmentAtOrBefore(s.id, kind, 2999),
+            rows[4],
+            'greatest timestamp, then greatest seq',
+          );
           assert.deepEqual(await catalog.lastFragmentAtOrBefore(s.id, kind, 1e13), rows[3]);
           const other = await create();
           assert.equal(await catalog.firstFragmentAt(other.id, kind, 0), undefined);
@@ -482,7 +658,17 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('fragmentsAfter returns full records in ingestion order after a seq, with a limit', async () => {
         const { s, headerId, segment } = await streamWithSegment();
         const other = await streamWithSegment();
-        const rows = await insert(s.id, [[5000, 1000], [1000, 2000], [3000, 3000], [2000, 4000]], segment, headerId);
+        const rows = await insert(
+          s.id,
+          [
+            [5000, 1000],
+            [1000, 2000],
+            [3000, 3000],
+            [2000, 4000],
+          ],
+          segment,
+          headerId,
+        );
         await insert(other.s.id, [[1, 1]], other.segment, other.headerId); // interleaved seq of another stream
         const more = await insert(s.id, [[9000, 5000]], segment, headerId);
         const all = [...rows, ...more];
@@ -494,7 +680,15 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('lastFragment is the highest seq of the stream, undefined when empty', async () => {
         const { s, headerId, segment } = await streamWithSegment();
         assert.equal(await catalog.lastFragment(s.id), undefined);
-        const rows = await insert(s.id, [[9000, 9000], [1000, 1000]], segment, headerId);
+        const rows = await insert(
+          s.id,
+          [
+            [9000, 9000],
+            [1000, 1000],
+          ],
+          segment,
+          headerId,
+        );
         const other = await streamWithSegment();
         await insert(other.s.id, [[1, 1]], other.segment, other.headerId);
         assert.deepEqual(await catalog.lastFragment(s.id), rows[1], 'highest seq, not highest timestamp');
@@ -503,7 +697,17 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
       it('expireFragments deletes strictly older server timestamps of that stream and counts them', async () => {
         const a = await streamWithSegment();
         const b = await streamWithSegment();
-        const ra = await insert(a.s.id, [[1, 1000], [2, 2000], [3, 3000], [4, 4000]], a.segment, a.headerId);
+        const ra = await insert(
+          a.s.id,
+          [
+            [1, 1000],
+            [2, 2000],
+            [3, 3000],
+            [4, 4000],
+          ],
+          a.segment,
+          a.headerId,
+        );
         const rb = await insert(b.s.id, [[1, 1000]], b.segment, b.headerId);
         assert.equal(await catalog.expireFragments(a.s.id, 3000), 2);
         assert.equal(await catalog.getFragment(a.s.id, ra[0]!.seq), undefined);
@@ -519,12 +723,20 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
 
       it('dropEmptySegments forgets sealed segments without fragments, never an open one', async () => {
         const { s, headerId } = await streamWithSegment(); // its first segment stays empty
-        const [empty] = await catalog.dropEmptySegments(s.id) as [number];
+        const [empty] = (await catalog.dropEmptySegments(s.id)) as [number];
         const used = await catalog.newSegment(s.id, WRITER);
         const writing = await catalog.newSegment(s.id, WRITER);
         const spare = await sealedSegment(s.id);
         const other = await streamWithSegment(); // another stream's empty segment
-        await insert(s.id, [[1000, 1000], [2000, 2000]], used, headerId);
+        await insert(
+          s.id,
+          [
+            [1000, 1000],
+            [2000, 2000],
+          ],
+          used,
+          headerId,
+        );
         await catalog.sealSegment(used, 100);
         assert.ok(empty !== undefined);
         const dropped = await catalog.dropEmptySegments(s.id);
@@ -546,8 +758,25 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const abandoned = await catalog.newSegment(s.id, 'node-that-died');
         const empty = await catalog.newSegment(s.id, WRITER);
         const other = await streamWithSegment();
-        await insert(s.id, [[10, 5000], [20, 3000], [30, 4000]], sealed, headerId);
-        await insert(s.id, [[40, 7000], [50, 6000]], open, headerId);
+        await insert(
+          s.id,
+          [
+            [10, 5000],
+            [20, 3000],
+            [30, 4000],
+          ],
+          sealed,
+          headerId,
+        );
+        await insert(
+          s.id,
+          [
+            [40, 7000],
+            [50, 6000],
+          ],
+          open,
+          headerId,
+        );
         await insert(s.id, [[60, 9000]], abandoned, headerId);
         await catalog.sealSegment(sealed, 1234);
         await catalog.sealSegment(empty, 0);
@@ -555,30 +784,67 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         const after = Date.now();
 
         const got = await catalog.listSegments(s.id);
-        assert.deepEqual(got.map((g) => g.id), [sealed, open, abandoned, empty], 'the stream\'s own, in id order');
+        assert.deepEqual(
+          got.map((g) => g.id),
+          [sealed, open, abandoned, empty],
+          "the stream's own, in id order",
+        );
         for (const g of got) {
           assert.equal(g.streamId, s.id);
           assert.ok(g.openedMs! >= before && g.openedMs! <= after, `opened at ${g.openedMs}`);
-          if (g.state === 'sealed') assert.ok(g.sealedMs! >= g.openedMs! && g.sealedMs! <= after, `sealed at ${g.sealedMs}`);
+          if (g.state === 'sealed')
+            assert.ok(g.sealedMs! >= g.openedMs! && g.sealedMs! <= after, `sealed at ${g.sealedMs}`);
         }
         const [a, b, c, d] = got.map(({ openedMs: _o, sealedMs: _s, ...rest }) => rest);
-        assert.deepEqual(a, { id: sealed, streamId: s.id, state: 'sealed', owner: WRITER, bytes: 1234, firstServerMs: 3000, lastServerMs: 5000 });
-        assert.deepEqual(b, { id: open, streamId: s.id, state: 'open', owner: WRITER, firstServerMs: 6000, lastServerMs: 7000 });
+        assert.deepEqual(a, {
+          id: sealed,
+          streamId: s.id,
+          state: 'sealed',
+          owner: WRITER,
+          bytes: 1234,
+          firstServerMs: 3000,
+          lastServerMs: 5000,
+        });
+        assert.deepEqual(b, {
+          id: open,
+          streamId: s.id,
+          state: 'open',
+          owner: WRITER,
+          firstServerMs: 6000,
+          lastServerMs: 7000,
+        });
         assert.ok(!('sealedMs' in got[1]!), 'an open segment has no seal time');
-        assert.deepEqual(c, { id: abandoned, streamId: s.id, state: 'sealed', owner: 'node-that-died', firstServerMs: 9000, lastServerMs: 9000 });
-        assert.deepEqual(d, { id: empty, streamId: s.id, state: 'sealed', owner: WRITER, bytes: 0 }, 'no span without fragments');
-        assert.deepEqual((await catalog.listSegments(other.s.id)).map((g) => g.id), [other.segment]);
+        assert.deepEqual(c, {
+          id: abandoned,
+          streamId: s.id,
+          state: 'sealed',
+          owner: 'node-that-died',
+          firstServerMs: 9000,
+          lastServerMs: 9000,
+        });
+        assert.deepEqual(
+          d,
+          { id: empty, streamId: s.id, state: 'sealed', owner: WRITER, bytes: 0 },
+          'no span without fragments',
+        );
+        assert.deepEqual(
+          (await catalog.listSegments(other.s.id)).map((g) => g.id),
+          [other.segment],
+        );
         assert.deepEqual(await catalog.listSegments(987654), []);
       });
 
-      it('sealAbandonedSegments seals the open segments of every other owner, not the live one\'s', async () => {
+      it("sealAbandonedSegments seals the open segments of every other owner, not the live one's", async () => {
         const s = await create();
         const mine = await catalog.newSegment(s.id, WRITER);
         const crashed = await catalog.newSegment(s.id, 'node-that-died');
         const alsoCrashed = await catalog.newSegment(s.id, 'another-that-died');
         assert.equal(await catalog.sealAbandonedSegments(WRITER), 2);
         assert.equal(await catalog.sealAbandonedSegments(WRITER), 0, 'already sealed');
-        assert.deepEqual([...await catalog.dropEmptySegments(s.id)].sort((x, y) => x - y), [crashed, alsoCrashed].sort((x, y) => x - y));
+        assert.deepEqual(
+          [...(await catalog.dropEmptySegments(s.id))].sort((x, y) => x - y),
+          [crashed, alsoCrashed].sort((x, y) => x - y),
+        );
         await catalog.sealSegment(mine, 0);
         assert.deepEqual(await catalog.dropEmptySegments(s.id), [mine]);
       });

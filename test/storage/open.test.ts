@@ -34,7 +34,10 @@ describe('storage URLs', () => {
 
   it('refuse unknown and not-yet-available schemes, unknown parameters and conflicting reader counts', () => {
     const refused = (config: Parameters<typeof planStorage>[0], message: RegExp) =>
-      assert.throws(() => planStorage(config), (err: unknown) => err instanceof StorageUrlError && message.test(err.message));
+      assert.throws(
+        () => planStorage(config),
+        (err: unknown) => err instanceof StorageUrlError && message.test(err.message),
+      );
     refused({ dataDir: 'd', catalog: 'postgres://db/kvsd' }, /--catalog postgres: is not available yet.*sqlite:/);
     refused({ dataDir: 'd', media: 's3://bucket/prefix' }, /--media s3: is not available yet.*file:/);
     refused({ dataDir: 'd', catalog: 'mysql://x' }, /unknown scheme 'mysql:'/);
@@ -54,7 +57,10 @@ describe('storage URLs', () => {
     try {
       assert.ok(existsSync(join(dir, 'elsewhere', 'nested', 'c.sqlite')), 'the catalog file is where the URL says');
       assert.ok(!existsSync(join(dataDir, 'catalog.sqlite')), 'not in the data directory');
-      await assert.rejects(openStorage({ dataDir, catalog: `sqlite:${join(dir, 'other.sqlite')}` }), DataDirLockedError);
+      await assert.rejects(
+        openStorage({ dataDir, catalog: `sqlite:${join(dir, 'other.sqlite')}` }),
+        DataDirLockedError,
+      );
     } finally {
       await storage.close();
     }

@@ -34,10 +34,32 @@ describe('SqliteCatalog reader threads', () => {
       const s = await c.createStream(newStream({ name: 'threads' }));
       const headerId = await c.addTrackHeader(s.id, Buffer.from('h'));
       const segment = await c.newSegment(s.id, 'node-a');
-      const range = { streamId: s.id, kind: 'producer' as const, afterMs: -1, afterSeq: 0, endMs: 1e13, minServerMs: 0, limit: 1000 };
+      const range = {
+        streamId: s.id,
+        kind: 'producer' as const,
+        afterMs: -1,
+        afterSeq: 0,
+        endMs: 1e13,
+        minServerMs: 0,
+        limit: 1000,
+      };
       for (let round = 1; round <= 20; round++) {
         const seq = await c.reserveSequence(1);
-        await c.insertFragments([{ streamId: s.id, seq, producerMs: round, serverMs: round, lengthMs: 1, size: 1, nonce: 0, headerId, segment, offset: 0, entry: `{"r":${round}}` }]);
+        await c.insertFragments([
+          {
+            streamId: s.id,
+            seq,
+            producerMs: round,
+            serverMs: round,
+            lengthMs: 1,
+            size: 1,
+            nonce: 0,
+            headerId,
+            segment,
+            offset: 0,
+            entry: `{"r":${round}}`,
+          },
+        ]);
         // Back to back, as concurrent requests come: the threads answer, and see the row committed above.
         const pages = await Promise.all(Array.from({ length: 8 }, () => c.joinFragmentEntries(range)));
         for (const p of pages) assert.equal(p.count, round);
@@ -58,7 +80,19 @@ describe('SqliteCatalog on disk', () => {
     const headerId = await c1.addTrackHeader(s.id, Buffer.from([1, 2, 3]));
     const segment = await c1.newSegment(s.id, 'node-a');
     const seq = await c1.reserveSequence(10);
-    const frag = { streamId: s.id, seq, producerMs: 1000, serverMs: 2000, lengthMs: 2000, size: 10, nonce: 5, headerId, segment, offset: 0, entry: '{}' };
+    const frag = {
+      streamId: s.id,
+      seq,
+      producerMs: 1000,
+      serverMs: 2000,
+      lengthMs: 2000,
+      size: 10,
+      nonce: 5,
+      headerId,
+      segment,
+      offset: 0,
+      entry: '{}',
+    };
     await c1.insertFragments([frag]);
     await c1.setSetting('k', 'v');
     assert.equal(await c1.updateStream(s.id, s.version, { version: 'v2', retentionHours: 12 }), true);
@@ -73,9 +107,13 @@ describe('SqliteCatalog on disk', () => {
       assert.deepEqual(await c2.getTrackHeader(headerId), Buffer.from([1, 2, 3]));
       assert.deepEqual(await c2.getFragment(s.id, seq), frag);
       assert.equal(await c2.getSetting('k'), 'v');
-      assert.deepEqual(await c2.listDeletedStreams(), [gone.id], 'a deletion not yet purged is still pending after a restart');
+      assert.deepEqual(
+        await c2.listDeletedStreams(),
+        [gone.id],
+        'a deletion not yet purged is still pending after a restart',
+      );
       assert.equal(await c2.findStreamByName('gone'), undefined);
-      assert.ok(await c2.reserveSequence(1) >= seq + 10, 'the sequence continues after the reserved range');
+      assert.ok((await c2.reserveSequence(1)) >= seq + 10, 'the sequence continues after the reserved range');
     } finally {
       await c2.close();
     }
@@ -90,7 +128,7 @@ describe('SqliteCatalog on disk', () => {
     const c2 = new SqliteCatalog(file);
     try {
       assert.deepEqual(await c2.getStream(s.id), s);
-      assert.ok(await c2.reserveSequence(1) >= seq + 3);
+      assert.ok((await c2.reserveSequence(1)) >= seq + 3);
     } finally {
       await c2.close();
       await crashed.close();
@@ -108,8 +146,16 @@ describe('SqliteCatalog on disk', () => {
     try {
       const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
       assert.ok(rows.length >= 1);
-      assert.deepEqual(rows.map((r) => r.version), rows.map((_, i) => i + 1), 'versions 1..n, each once');
-      assert.equal((db.prepare('SELECT count(*) AS n FROM streams').get() as { n: number }).n, 3, 'reopening kept the data');
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        rows.map((_, i) => i + 1),
+        'versions 1..n, each once',
+      );
+      assert.equal(
+        (db.prepare('SELECT count(*) AS n FROM streams').get() as { n: number }).n,
+        3,
+        'reopening kept the data',
+      );
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {
       db.close();

@@ -9,7 +9,8 @@ import type { MediaStore } from '../../src/storage/mediaStore.js';
 /** `length` bytes at `offset` of a segment, read with MediaStore.read. */
 export async function readBytes(media: MediaStore, streamId: number, segment: number, offset: number, length: number) {
   const chunks: Buffer[] = [];
-  for await (const chunk of await media.read(streamId, segment, offset, length) as Readable) chunks.push(chunk as Buffer);
+  for await (const chunk of (await media.read(streamId, segment, offset, length)) as Readable)
+    chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

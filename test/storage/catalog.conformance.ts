@@ -24,7 +24,6 @@ import {
   type FragmentRange,
   type ListedFragment,
   type NewStream,
-  type StreamRecord,
   type TimestampKind,
 } from '../../src/storage/catalog.js';
 import { countStreams } from './storageReads.js';

@@ -7,7 +7,7 @@
 import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { MediaUnavailableError, type MediaStore, type SegmentWriter } from './mediaStore.js';
+import { checkReadRange, MediaUnavailableError, type MediaStore, type SegmentWriter } from './mediaStore.js';
 
 /**
  * Appends are gathered into positional writes of at least 256 KiB, written with one pwritev of the
@@ -195,6 +195,8 @@ export class LocalMediaStore implements MediaStore {
   }
 
   async read(streamId: number, segment: number, offset: number, length: number): Promise<Readable> {
+    // Before open: createReadStream would throw a RangeError for these only after the file was opened.
+    checkReadRange(streamId, segment, offset, length);
     const where = `segment ${streamId}/${segment} bytes ${offset}..${offset + length}`;
     let fh: FileHandle;
     try {
@@ -204,15 +206,25 @@ export class LocalMediaStore implements MediaStore {
         throw new MediaUnavailableError(`${where}: no such segment file`);
       throw err;
     }
-    // Checked on the handle that is then read: once sized, the bytes stay readable even if the file is unlinked.
-    const { size } = await fh.stat();
-    if (size < offset + length) {
-      await fh.close();
-      throw new MediaUnavailableError(`${where}: the file holds only ${size} bytes`);
+    try {
+      // Checked on the handle that is then read: once sized, the bytes stay readable even if the file is unlinked.
+      const { size } = await fh.stat();
+      if (size < offset + length) throw new MediaUnavailableError(`${where}: the file holds only ${size} bytes`);
+      return fh.createReadStream({
+        start: offset,
+        end: offset + length - 1,
+        highWaterMark: 256 * 1024,
+        autoClose: true,
+      });
+    } catch (err) {
+      // Until the stream owns the handle (autoClose), it is ours to close.
+      await fh.close().catch(() => undefined);
+      throw err;
     }
-    return fh.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: 256 * 1024, autoClose: true });
   }
 
+  // No directory fsync after removing: a file that power loss brings back is one no catalog row points at
+  // (mediaStore.ts says so), and a sync per removal would cost retention a disk flush per segment.
   async removeSegments(streamId: number, segments: number[]) {
     for (const s of segments) await unlink(this.file(streamId, s)).catch(() => undefined);
   }

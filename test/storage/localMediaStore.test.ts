@@ -5,7 +5,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalMediaStore, skipBytes } from '../../src/storage/localMediaStore.js';
@@ -37,6 +38,49 @@ describe('LocalMediaStore segment writer', () => {
     const all = Buffer.concat(expected);
     const mid = await readBytes(store, 1, 1, 262_140, 100_000);
     assert.deepEqual(mid, all.subarray(262_140, 362_140));
+  });
+
+  it('a write that failed (ENOSPC on a full tmpfs) makes every later append and sync reject', async (t) => {
+    const mountPoint = mkdtempSync(join(tmpdir(), 'kvsd-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], { stdio: 'pipe' });
+    } catch (err) {
+      rmdirSync(mountPoint);
+      return t.skip(
+        `cannot mount a tmpfs here (needs root): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`,
+      );
+    }
+    try {
+      const store = new LocalMediaStore(mountPoint);
+      const w = await store.createSegment(1, 1);
+      const first = randomBytes(64 * 1024);
+      await w.append(first);
+      await w.sync();
+      // Appends are written behind: the failure shows at the latest on the next sync.
+      const failed = await (async () => {
+        for (let i = 0; i < 64; i++) {
+          try {
+            await w.append(randomBytes(64 * 1024));
+            await w.sync();
+          } catch (err) {
+            return err as Error;
+          }
+        }
+        return undefined;
+      })();
+      assert.ok(failed, 'the 1 MiB file system filled up');
+      // The writer stays unusable: the file's content past the last good sync is unknown.
+      await assert.rejects(
+        w.append(Buffer.from('x')).then(() => w.sync()),
+        /unusable after a failed write/,
+      );
+      await assert.rejects(w.sync(), /unusable after a failed write/);
+      assert.deepEqual(await readBytes(store, 1, 1, 0, first.length), first, 'what was synced before still reads');
+      await w.close().catch(() => undefined);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+      rmdirSync(mountPoint);
+    }
   });
 
   it('skipBytes leaves what a short write did not take', () => {

@@ -326,7 +326,7 @@ export function mediaStoreConformance(name: string, open: () => Promise<OpenedMe
         sameBytes(await read(3, 1, 0, synced.length, again), synced, 'the synced bytes');
       });
       // A failed append makes the writer refuse every later call: that needs a failing disk, so it is attacked
-      // in test/reliability/diskFull.test.ts (tmpfs) rather than here.
+      // in test/storage/localMediaStore.test.ts (a full tmpfs) rather than here.
     });
 
     describe('backpressure', () => {

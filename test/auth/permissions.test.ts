@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-kinesis-video';
 import { GetMediaForFragmentListCommand, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
+import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   ADMIN,
@@ -30,7 +31,6 @@ import {
   assertSdkError,
   authFile,
   controlPlane,
-  createStream,
   media,
   mkv,
   putMedia,

@@ -10,23 +10,22 @@ import type { Readable } from 'node:stream';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
+import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { sleep } from '../helpers/time.js';
 import {
   ADMIN,
   archived,
   assertSdkError,
   controlPlane,
-  createStream,
   media,
   mkv,
   mkvClusters,
   putMedia,
   putMediaClient,
-  sleep,
   writeJsonFile,
 } from './helpers.js';
-import type { PutMediaAck } from '../../src/client/putMediaClient.js';
-import { KvsServiceError } from '../../src/client/putMediaClient.js';
+import { KvsServiceError, type PutMediaAck } from '../../src/client/putMediaClient.js';
 
 const selector = {
   FragmentSelectorType: 'SERVER_TIMESTAMP' as const,

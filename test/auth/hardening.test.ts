@@ -14,7 +14,6 @@ import { CLI } from '../helpers/cli.js';
 import type { Readable } from 'node:stream';
 import { CreateStreamCommand, DescribeStreamCommand } from '@aws-sdk/client-kinesis-video';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
-import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { sleep } from '../helpers/time.js';
 import {
@@ -22,6 +21,7 @@ import {
   assertSdkError,
   authFile,
   controlPlane,
+  createStream,
   errorOf,
   media,
   mkvClusters,

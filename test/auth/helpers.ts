@@ -18,6 +18,7 @@ import { NodeSha256 } from '../../src/protocol/sha256.js';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
 import { craftCluster, craftHeader, frames } from '../helpers/putMedia.js';
 import { run as runTool, type Run } from '../helpers/cli.js';
+import { createStream as createStreamAs } from '../helpers/sdk.js';
 
 export type { Run };
 
@@ -42,6 +43,10 @@ export const VIEWER: Key = {
   secretAccessKey: 'v1ewer-Secret-abcdefghijklmnopqrstuvwxyz',
 };
 export const ALL_SECRETS = [ADMIN, CAMERA, VIEWER].map((k) => k.secretAccessKey);
+
+/** CreateStream signed by the admin principal: these servers run with --auth. Returns the ARN. */
+export const createStream = (url: string, name: string, retentionHours = 24) =>
+  createStreamAs(url, name, retentionHours, ADMIN);
 
 export const AUTH_CONFIG = {
   principals: [

@@ -13,9 +13,17 @@ import {
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { seed } from '../helpers/listing.js';
-import { createStream } from '../helpers/sdk.js';
 import { sleep } from '../helpers/time.js';
-import { ADMIN, archived, assertSdkError, authFile, controlPlane, mkv, putMediaClient } from './helpers.js';
+import {
+  ADMIN,
+  archived,
+  assertSdkError,
+  authFile,
+  controlPlane,
+  createStream,
+  mkv,
+  putMediaClient,
+} from './helpers.js';
 import type { PutMediaAck } from '../../src/client/putMediaClient.js';
 
 const FRAGMENTS = 240;

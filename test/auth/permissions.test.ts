@@ -21,20 +21,20 @@ import {
 } from '@aws-sdk/client-kinesis-video';
 import { GetMediaForFragmentListCommand, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
-import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   ADMIN,
-  CAMERA,
-  VIEWER,
   archived,
   assertSdkError,
   authFile,
+  CAMERA,
   controlPlane,
+  createStream,
+  type Key,
   media,
   mkv,
   putMedia,
-  type Key,
+  VIEWER,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 

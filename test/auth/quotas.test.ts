@@ -10,7 +10,6 @@ import type { Readable } from 'node:stream';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
-import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { sleep } from '../helpers/time.js';
 import {
@@ -18,6 +17,7 @@ import {
   archived,
   assertSdkError,
   controlPlane,
+  createStream,
   media,
   mkv,
   mkvClusters,

@@ -12,19 +12,20 @@ import { spawnSync } from 'node:child_process';
 import { CreateStreamCommand, DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { AWS, CLI, PYTHON } from '../helpers/cli.js';
-import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   ADMIN,
   ALL_SECRETS,
-  CAMERA,
+  archived,
   assertSdkError,
   authFile,
   awsEnvFor,
+  CAMERA,
   controlPlane,
-  archived,
+  createStream,
   curlJson,
   errorOf,
+  type Key,
   mkv,
   putMedia,
   rawRequest,
@@ -32,7 +33,6 @@ import {
   sha256Hex,
   signJson,
   writeTempFile,
-  type Key,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 import { tokenKeyOf } from '../helpers/storedState.js';

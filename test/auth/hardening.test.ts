@@ -9,11 +9,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI } from '../helpers/cli.js';
 import type { Readable } from 'node:stream';
 import { CreateStreamCommand, DescribeStreamCommand } from '@aws-sdk/client-kinesis-video';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { sleep } from '../helpers/time.js';
 import {
   ADMIN,
   assertSdkError,
@@ -25,11 +27,8 @@ import {
   mkvClusters,
   putMedia,
   rawRequest,
-  sleep,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 
 /** Runs `kvsd serve` expecting it to exit; returns its exit code and output. */
 function serveExits(

@@ -11,20 +11,18 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { KinesisVideoClient, CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
+import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
 import { NodeSha256 } from '../../src/protocol/sha256.js';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
 import { craftCluster, craftHeader, frames } from '../helpers/putMedia.js';
-import { run as runTool, type Run } from '../helpers/server.js';
+import { run as runTool, type Run } from '../helpers/cli.js';
+import { createStream as createStreamAs } from '../helpers/sdk.js';
 
 export type { Run };
 
-export const AWS = '/usr/bin/aws';
-export const PYTHON = '/usr/bin/python3';
 export const REGION = 'us-east-1';
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface Key {
   accessKeyId: string;
@@ -45,6 +43,10 @@ export const VIEWER: Key = {
   secretAccessKey: 'v1ewer-Secret-abcdefghijklmnopqrstuvwxyz',
 };
 export const ALL_SECRETS = [ADMIN, CAMERA, VIEWER].map((k) => k.secretAccessKey);
+
+/** CreateStream signed by the admin principal: these servers run with --auth. Returns the ARN. */
+export const createStream = (url: string, name: string, retentionHours = 24) =>
+  createStreamAs(url, name, retentionHours, ADMIN);
 
 export const AUTH_CONFIG = {
   principals: [
@@ -98,16 +100,6 @@ export const controlPlane = (url: string, key: Key, extra: Record<string, unknow
 export const archived = (url: string, key: Key, extra: Record<string, unknown> = {}) =>
   new KinesisVideoArchivedMediaClient(config(url, key, extra));
 export const media = (url: string, key: Key) => new KinesisVideoMediaClient(config(url, key));
-
-export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
-  const kv = controlPlane(url, ADMIN);
-  try {
-    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours })))
-      .StreamARN!;
-  } finally {
-    kv.destroy();
-  }
-}
 
 /** Runs `p`, expecting a service error; returns it. */
 export async function rejected(

@@ -13,6 +13,7 @@ import {
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { seed } from '../helpers/listing.js';
+import { sleep } from '../helpers/time.js';
 import {
   ADMIN,
   archived,
@@ -22,7 +23,6 @@ import {
   createStream,
   mkv,
   putMediaClient,
-  sleep,
 } from './helpers.js';
 import type { PutMediaAck } from '../../src/client/putMediaClient.js';
 

@@ -24,17 +24,17 @@ import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   ADMIN,
-  CAMERA,
-  VIEWER,
   archived,
   assertSdkError,
   authFile,
+  CAMERA,
   controlPlane,
   createStream,
+  type Key,
   media,
   mkv,
   putMedia,
-  type Key,
+  VIEWER,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 

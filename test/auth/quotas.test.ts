@@ -11,6 +11,7 @@ import { CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand } from '@aws-sdk/client-kinesis-video-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { sleep } from '../helpers/time.js';
 import {
   ADMIN,
   archived,
@@ -22,11 +23,9 @@ import {
   mkvClusters,
   putMedia,
   putMediaClient,
-  sleep,
   writeJsonFile,
 } from './helpers.js';
-import type { PutMediaAck } from '../../src/client/putMediaClient.js';
-import { KvsServiceError } from '../../src/client/putMediaClient.js';
+import { KvsServiceError, type PutMediaAck } from '../../src/client/putMediaClient.js';
 
 const selector = {
   FragmentSelectorType: 'SERVER_TIMESTAMP' as const,

@@ -9,25 +9,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import Database from 'better-sqlite3';
-import { resolve } from 'node:path';
 import { CreateStreamCommand, DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis-video';
 import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
+import { AWS, CLI, PYTHON } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   ADMIN,
   ALL_SECRETS,
-  AWS,
-  PYTHON,
-  CAMERA,
+  archived,
   assertSdkError,
   authFile,
   awsEnvFor,
+  CAMERA,
   controlPlane,
-  archived,
   createStream,
   curlJson,
   errorOf,
+  type Key,
   mkv,
   putMedia,
   rawRequest,
@@ -35,10 +33,9 @@ import {
   sha256Hex,
   signJson,
   writeTempFile,
-  type Key,
 } from './helpers.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
-import { TOKEN_KEY_SETTING } from '../../src/archive/tokens.js';
+import { tokenKeyOf } from '../helpers/storedState.js';
 
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. ' +
@@ -345,16 +342,6 @@ describe('PutMedia', () => {
   });
 });
 
-/** The pagination-token key, read from the running server's catalog beside it (read-only, WAL lets both in). */
-function readTokenKey(catalogFile: string): string {
-  const db = new Database(catalogFile, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT value FROM settings WHERE key = ?').get(TOKEN_KEY_SETTING) as { value: string }).value;
-  } finally {
-    db.close();
-  }
-}
-
 describe('secrets', () => {
   it('never appear in the log, nor does the token key; a broken auth file is reported without its content', async () => {
     // Some more traffic that fails in every way first.
@@ -372,7 +359,7 @@ describe('secrets', () => {
     assert.ok(log.includes('"principal":"admin"'), 'the log names principals');
     for (const secret of [...ALL_SECRETS, WRONG_SECRET.secretAccessKey])
       assert.ok(!log.includes(secret), 'a secret key is in the log');
-    const tokenKey = readTokenKey(join(kvsd.dataDir, 'catalog.sqlite'));
+    const tokenKey = tokenKeyOf(kvsd.dataDir);
     assert.ok(tokenKey.length >= 64);
     assert.ok(!log.includes(tokenKey), 'the token key is in the log');
     assert.ok(!/Signature=|authorization/i.test(log), 'no Authorization header in the log');
@@ -382,10 +369,9 @@ describe('secrets', () => {
       'broken.json',
       `{"principals":[{"name":"a","accessKeyId":"AKID","secretAccessKey":"${ADMIN.secretAccessKey}",}]}`,
     );
-    const cli = resolve(import.meta.dirname, '../../dist/src/cli.js');
     const r = spawnSync(
       process.execPath,
-      [cli, 'serve', '--port', '0', '--data-dir', join(kvsd.dataDir, 'other'), '--auth', broken],
+      [CLI, 'serve', '--port', '0', '--data-dir', join(kvsd.dataDir, 'other'), '--auth', broken],
       { encoding: 'utf8', timeout: 15_000 },
     );
     assert.notEqual(r.status, 0);

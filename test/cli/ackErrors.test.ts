@@ -6,8 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runKvsd } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { acksOf, kvsd as runKvsd, readmeRecipeFile } from './helpers.js';
+import { acksOf, readmeRecipeFile } from './helpers.js';
 
 let kvsd: KvsdProcess;
 before(async () => {

@@ -6,9 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnKvsd } from '../helpers/cli.js';
+import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { createStream, sleep } from '../helpers/putMedia.js';
-import { acksOf, readmeRecipeFile, spawnKvsd } from './helpers.js';
+import { sleep } from '../helpers/time.js';
+import { acksOf, readmeRecipeFile } from './helpers.js';
 
 const CHUNKS = 20;
 const PAUSE_MS = 250;

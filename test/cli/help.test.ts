@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { kvsd } from './helpers.js';
+import { runKvsd } from '../helpers/cli.js';
 
 /** Every flag of kvsd serve with its environment variable and default, as a new user needs to see them. */
 const SERVE_FLAGS: [flag: string, env: string, shownDefault: string | undefined][] = [
@@ -45,7 +45,7 @@ function optionEntries(usage: string): string[] {
 }
 
 async function assertHelp(args: string[], firstLine: RegExp) {
-  const r = await kvsd(args);
+  const r = await runKvsd(args);
   assert.equal(r.code, 0, `kvsd ${args.join(' ')}: exit ${r.code}, stderr: ${r.stderr}`);
   assert.equal(r.stderr, '', `kvsd ${args.join(' ')} writes nothing to stderr`);
   assert.match(r.stdout.split('\n')[0]!, firstLine, `kvsd ${args.join(' ')} prints its usage`);
@@ -54,7 +54,7 @@ async function assertHelp(args: string[], firstLine: RegExp) {
 
 /** A usage error: exit 2, nothing on stdout, one line on stderr naming the problem and where help is. */
 async function assertUsageError(args: string[], message: RegExp, see: string) {
-  const r = await kvsd(args);
+  const r = await runKvsd(args);
   assert.equal(r.code, 2, `kvsd ${args.join(' ')}: exit ${r.code}`);
   assert.equal(r.stdout, '');
   const lines = r.stderr.split('\n').filter((l) => l !== '');
@@ -172,10 +172,10 @@ describe('usage errors', () => {
   });
 
   it('environment variables are read through the same table and checked the same way', async () => {
-    const r = await kvsd(['serve'], { KVSD_PORT: 'abc' });
+    const r = await runKvsd(['serve'], { KVSD_PORT: 'abc' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^kvsd serve: --port must be 0\.\.65535, got 'abc'/);
-    const mode = await kvsd(['serve'], { KVSD_MODE: 'fast' });
+    const mode = await runKvsd(['serve'], { KVSD_MODE: 'fast' });
     assert.equal(mode.code, 2);
     assert.match(
       mode.stderr,

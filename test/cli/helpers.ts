@@ -1,51 +1,15 @@
 /**
- * Shared by the tests of the kvsd command line: the built CLI run as a process (its exit code, stdout and
- * stderr), the README's ffmpeg recipe, and ListFragments through the SDK with any selector.
+ * Shared by the tests of the kvsd command line (which run it with test/helpers/cli.ts): the README's ffmpeg
+ * recipe, ListFragments through the SDK with any selector, and the acks `kvsd put` prints.
  */
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import {
   KinesisVideoArchivedMediaClient,
   paginateListFragments,
   type Fragment,
   type FragmentSelectorType,
 } from '@aws-sdk/client-kinesis-video-archived-media';
-import { clientConfig, run, type Run } from '../helpers/server.js';
 import { cached } from '../helpers/media.js';
-
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
-
-export const CREDENTIALS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'kvsd-test-secret' };
-
-/** `kvsd ARGS` to completion. */
-export function kvsd(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return run(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...CREDENTIALS_ENV, ...env },
-    timeoutMs: 60_000,
-  });
-}
-
-/** A running `kvsd ARGS` whose stdin the test writes; `done` resolves when it exits. */
-export function spawnKvsd(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...CREDENTIALS_ENV },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin.on('error', () => undefined); // the command may stop reading before the test stops writing
-  const done = new Promise<Run>((resolveRun, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
-  });
-  return { child, done, stdout: () => stdout, stderr: () => stderr };
-}
+import { clientConfig } from '../helpers/sdk.js';
 
 /**
  * The README's "First steps" ffmpeg recipe (10 s of testsrc, a keyframe and so a fragment every 2 s), written

@@ -4,9 +4,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runKvsd } from '../helpers/cli.js';
+import { createStream } from '../helpers/sdk.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { createStream } from '../helpers/putMedia.js';
-import { kvsd as runKvsd, listFragments } from './helpers.js';
+import { listFragments } from './helpers.js';
 
 const FRAGMENTS = 5000;
 const START_S = 1_700_000_000;

@@ -5,10 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runKvsd, spawnKvsd } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegEpochMkvFile } from '../helpers/putMedia.js';
+import { listFragments, readmeRecipeFile } from './helpers.js';
 import { readFileSync } from 'node:fs';
-import { kvsd as runKvsd, listFragments, readmeRecipeFile, spawnKvsd } from './helpers.js';
 
 const FRAGMENTS = 5; // 10 s, a keyframe every 2 s
 const DAY = 86_400_000;

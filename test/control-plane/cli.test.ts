@@ -6,11 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { startKvsd, awsEnv, type KvsdProcess } from '../helpers/server.js';
+import { AWS, PYTHON, awsEnv, run as runTool, type Run } from '../helpers/cli.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 
-const AWS = '/usr/bin/aws';
-const PYTHON = '/usr/bin/python3';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_FOUND = 'The requested stream is not found or not active.';
 
@@ -22,26 +20,9 @@ after(async () => {
   await kvsd?.dispose();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      file,
-      args,
-      { env: awsEnv(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(err); // could not run at all
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-      },
-    );
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
-}
+/** The shared tool runner, with the AWS CLI's environment pointed at kvsd. */
+const run = (file: string, args: string[], stdin?: string): Promise<Run> =>
+  runTool(file, args, { stdin, env: awsEnv(), timeoutMs: 60_000 });
 
 /** `aws kinesisvideo <args> --endpoint-url <kvsd> --output json`. */
 const aws = (...args: string[]) => run(AWS, ['kinesisvideo', ...args, '--endpoint-url', kvsd.url, '--output', 'json']);

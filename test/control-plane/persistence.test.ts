@@ -4,10 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI, runKvsd } from '../helpers/cli.js';
+import { sleep, waitFor } from '../helpers/time.js';
 import {
   KinesisVideoClient,
   CreateStreamCommand,
@@ -21,33 +23,8 @@ import {
   GetDataEndpointCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis-video';
-import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
-
-/** Polls `cond` until it holds or `ms` pass. */
-async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Runs the CLI to completion (for the cases where it must refuse to start). */
-function runCli(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, ...env }, timeout: 15_000 },
-      (err, stdout, stderr) => {
-        if (err?.killed) return reject(new Error(`kvsd ${args.join(' ')} did not exit: ${stdout}${stderr}`));
-        done({ code: child.exitCode, stdout, stderr });
-      },
-    );
-  });
-}
+import { clientConfig } from '../helpers/sdk.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 
 /** Snapshot of everything the control plane knows about some streams. */
 async function snapshot(kv: KinesisVideoClient, prefix: string) {
@@ -283,7 +260,7 @@ describe('the kvsd command', () => {
         new GetDataEndpointCommand({ StreamName: 'env-stream', APIName: 'GET_MEDIA' }),
       );
       assert.equal(DataEndpoint, 'https://video.example.org');
-      await new Promise((r) => setTimeout(r, 300)); // a log line would have been written by now
+      await sleep(300); // a log line would have been written by now
       assert.doesNotMatch(k.output(), /"requestId"/, 'KVSD_QUIET=1 silences the request log');
       // An ARN of the default identity names nothing here.
       await expectNotFound(
@@ -340,7 +317,7 @@ describe('the kvsd command', () => {
       [['--no-such-option'], {}, /no-such-option/],
     ];
     const results = await Promise.all(
-      cases.map(([args, env]) => runCli(['serve', '--port', '0', '--data-dir', join(dir, 'data'), ...args], env)),
+      cases.map(([args, env]) => runKvsd(['serve', '--port', '0', '--data-dir', join(dir, 'data'), ...args], env)),
     );
     for (const [i, r] of results.entries()) {
       const [args, env, message] = cases[i]!;
@@ -351,11 +328,11 @@ describe('the kvsd command', () => {
       assert.doesNotMatch(r.stdout, /listening/, what);
     }
     assert.equal(existsSync(join(dir, 'data')), false, 'no data directory was created');
-    const unknown = await runCli(['frobnicate']);
+    const unknown = await runKvsd(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
     assert.match(unknown.stderr, /see kvsd --help/);
-    const help = await runCli(['help']);
+    const help = await runKvsd(['help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /kvsd serve/);
   });

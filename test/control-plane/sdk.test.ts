@@ -27,7 +27,8 @@ import {
   type StreamInfo,
   type APIName,
 } from '@aws-sdk/client-kinesis-video';
-import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
+import { clientConfig } from '../helpers/sdk.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { StreamRegistry } from '../../src/archive/streams.js';
 import { SqliteCatalog } from '../../src/storage/sqliteCatalog.js';
 import { ApiError } from '../../src/protocol/errors.js';

@@ -20,7 +20,9 @@ import {
   GetDataEndpointCommand,
   InvalidArgumentException,
 } from '@aws-sdk/client-kinesis-video';
-import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
+import { clientConfig } from '../helpers/sdk.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { sleep } from '../helpers/time.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PATTERN_MSG =
@@ -535,8 +537,7 @@ describe('validation', () => {
       'POST /describeStream HTTP/1.1\r\nHost: kvsd\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{"StreamName":"valid"}',
     );
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && !closed && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2)
-      await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && !closed && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2) await sleep(20);
     const closedByServer = closed;
     socket.destroy();
     const heads = received.match(/HTTP\/1\.1 \d+/g) ?? [];

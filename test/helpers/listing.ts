@@ -1,25 +1,22 @@
 /**
- * Helpers of the ListFragments tests: streams through the real control-plane SDK, bulk fragments through
- * `kvsd seed` (the real ingest path, in its own process), real PutMedia, ListFragments through the JS SDK,
+ * Helpers of the ListFragments tests: bulk fragments through `kvsd seed` (the real ingest path, in its own
+ * process), real PutMedia, ListFragments pages through the JS SDK,
  * raw HTTP (for what no SDK would send), the AWS CLI v2 (/usr/bin/aws) and boto3 (/usr/bin/python3).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
-  KinesisVideoArchivedMediaClient,
+  type KinesisVideoArchivedMediaClient,
   ListFragmentsCommand,
   type Fragment,
   type ListFragmentsCommandInput,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
-import { awsEnv, clientConfig, run, type Run } from './server.js';
+import { AWS, CLI, PYTHON, awsEnv, run, type Run } from './cli.js';
 import { mkvinfoClusters, type MkvinfoCluster } from './media.js';
+import { clientConfig } from './sdk.js';
+import { sleep } from './time.js';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
-export const AWS = '/usr/bin/aws';
-export const PYTHON = '/usr/bin/python3';
 export const NOT_FOUND = 'The requested stream is not found or not active.';
 export const FIVE_KEYS = [
   'FragmentLengthInMilliseconds',
@@ -29,12 +26,8 @@ export const FIVE_KEYS = [
   'ServerTimestamp',
 ];
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 // ---------------------------------------------------------------------------------------------------
-// Processes
-
-export { run, type Run };
+// Seeding
 
 export interface SeedOptions {
   fragments: number;
@@ -76,27 +69,7 @@ export async function seed(target: { url: string } | string, stream: string, o: 
 }
 
 // ---------------------------------------------------------------------------------------------------
-// SDK clients and streams
-
-export function sdk(url: string) {
-  return {
-    kv: new KinesisVideoClient(clientConfig(url)),
-    am: new KinesisVideoArchivedMediaClient(clientConfig(url)),
-  };
-}
-
-export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
-  const { kv } = sdk(url);
-  const out = await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours }));
-  kv.destroy();
-  return out.StreamARN!;
-}
-
-export async function deleteStream(url: string, arn: string): Promise<void> {
-  const { kv } = sdk(url);
-  await kv.send(new DeleteStreamCommand({ StreamARN: arn }));
-  kv.destroy();
-}
+// ListFragments through the SDK
 
 export const ms = (d: Date | undefined) => {
   assert.ok(d instanceof Date, `expected a Date, got ${String(d)}`);
@@ -257,8 +230,11 @@ export async function clusterChunks(file: string): Promise<{ chunks: Buffer[]; c
   return { chunks: cuts.slice(0, -1).map((from, i) => bytes.subarray(from, cuts[i + 1])), clusters };
 }
 
-/** Yields each chunk, pausing before all but the first (distinct arrival times, so distinct server timestamps). */
-export async function* paced(chunks: Buffer[], pauseMs: number): AsyncGenerator<Buffer> {
+/**
+ * Yields each chunk, pausing between consecutive ones (not after the last): distinct arrival times, so distinct
+ * server timestamps. (putMedia.ts's `paced` pauses after every chunk.)
+ */
+export async function* pausedBetween(chunks: Buffer[], pauseMs: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < chunks.length; i++) {
     if (i > 0) await sleep(pauseMs);
     yield chunks[i]!;

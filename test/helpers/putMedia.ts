@@ -1,27 +1,18 @@
 /**
  * Shared helpers of the PutMedia tests: real MKV with epoch timecodes, a crafted-MKV builder, PutMedia
- * over the real client and over raw node:http (crafted chunking, bad headers), ListFragments through the
- * SDK, and read-only access to what kvsd stored (catalog.sqlite and the .seg files).
+ * over the real client and over raw node:http (crafted chunking, bad headers), checking acks. What kvsd
+ * stored is read by storedState.ts.
  */
 import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
-import { KinesisVideoClient, CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
-import {
-  KinesisVideoArchivedMediaClient,
-  paginateListFragments,
-  type Fragment,
-} from '@aws-sdk/client-kinesis-video-archived-media';
 import { ID, UNKNOWN_SIZE_SEGMENT_HEADER, element, encodeId, stringElement, uintElement } from '../../src/mkv/index.js';
 import { PutMediaClient, type PutMediaAck, type PutMediaInput } from '../../src/client/putMediaClient.js';
-import { clientConfig } from './server.js';
 import { cached, mkvinfoClusters } from './media.js';
+import { TEST_CREDENTIALS } from './sdk.js';
+import { sleep } from './time.js';
 
 export type Ack = PutMediaAck;
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------------
 // Real MKV whose cluster timecodes are epoch milliseconds (what ABSOLUTE producers send)
@@ -94,8 +85,11 @@ export function gstEpochMkvFile(startMs: number): Promise<string> {
   ]);
 }
 
-/** One input cluster as mkvinfo sees it, with its exact bytes. */
-export interface InputCluster {
+/**
+ * One cluster of an input file as mkvinfo sees it, with its exact bytes and the time span of its frames
+ * (what ListFragments must report for the fragment made of it).
+ */
+export interface TimedCluster {
   offset: number;
   size: number;
   /** Raw Cluster Timecode in ms (TimecodeScale 1 ms in every file used here). */
@@ -110,7 +104,7 @@ export interface InputCluster {
  * The clusters of a file, from mkvinfo (the oracle): an unknown-size cluster runs to the next cluster or the
  * end of the file (neither muxer writes anything between or after clusters in live mode; checked below).
  */
-export async function clustersOf(file: string): Promise<{ input: Buffer; clusters: InputCluster[] }> {
+export async function clustersOf(file: string): Promise<{ input: Buffer; clusters: TimedCluster[] }> {
   const input = readFileSync(file);
   const infos = await mkvinfoClusters(file);
   assert.ok(infos.length > 0, `mkvinfo found no cluster in ${file}`);
@@ -264,8 +258,6 @@ export interface ClientRun {
   at: number[];
   error?: unknown;
 }
-
-export const TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'kvsd-test-secret' };
 
 /** Yields the chunks, pausing `pauseMs` after each (and calling `onChunk` first). */
 export async function* paced(
@@ -435,10 +427,6 @@ export function checkAckShapes(acks: Ack[]) {
   }
 }
 
-/** Fragment numbers of the acks of one type, in arrival order. */
-export const numbersOf = (acks: Ack[], type: Ack['EventType']) =>
-  acks.filter((a) => a.EventType === type).map((a) => a.FragmentNumber!);
-
 /**
  * Checks that the acks (IDLE aside) are exactly, for each expected cluster timecode in order:
  * BUFFERING, RECEIVED (before the next BUFFERING), PERSISTED (if `persisted`), with one fragment number per cluster,
@@ -488,109 +476,11 @@ export function checkAckSequence(acks: Ack[], timecodes: number[], persisted = t
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Control plane, ListFragments, stored bytes
-
-export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
-  const kv = new KinesisVideoClient(clientConfig(url));
-  try {
-    const out = await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours }));
-    return out.StreamARN!;
-  } finally {
-    kv.destroy();
-  }
-}
-
-/** Every fragment ListFragments lists (SERVER_TIMESTAMP over all time, all pages), by fragment number. */
-export async function listAll(url: string, stream: { StreamName?: string; StreamARN?: string }): Promise<Fragment[]> {
-  const client = new KinesisVideoArchivedMediaClient(clientConfig(url));
-  try {
-    const out: Fragment[] = [];
-    for await (const page of paginateListFragments(
-      { client, pageSize: 7 },
-      {
-        ...stream,
-        FragmentSelector: {
-          FragmentSelectorType: 'SERVER_TIMESTAMP',
-          TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
-        },
-      },
-    ))
-      out.push(...(page.Fragments ?? []));
-    return out.sort((a, b) => (a.FragmentNumber! < b.FragmentNumber! ? -1 : 1));
-  } finally {
-    client.destroy();
-  }
-}
-
-/** Fragment number from its parts, by the layout of spec §3.4 (2^156 + counter·2^92 + serverMs·2^28 + rand28). */
-export function fragmentNumberOf(seq: number, serverMs: number, nonce: number): string {
-  return ((1n << 156n) + (BigInt(seq) << 92n) + (BigInt(serverMs) << 28n) + BigInt(nonce)).toString();
-}
-
-export interface StoredFragment {
-  number: string;
-  segment: number;
-  offset: number;
-  size: number;
-  bytes: Buffer;
-}
-
-/**
- * What kvsd stored for a stream, read straight from its data directory: the catalog opened read-only, and
- * each fragment's bytes at (segment, offset, size) in <data-dir>/media/<streamId>/<segment>.seg.
- */
-export function storedFragments(dataDir: string, streamName: string): StoredFragment[] {
-  const db = new Database(join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    const stream = db.prepare('SELECT id FROM streams WHERE name = ? AND deleted = 0').get(streamName) as
-      | { id: number }
-      | undefined;
-    assert.ok(stream, `stream ${streamName} is in the catalog`);
-    const rows = db
-      .prepare('SELECT seq, server_ms, nonce, segment, offset, size FROM fragments WHERE stream_id = ? ORDER BY seq')
-      .all(stream.id) as {
-      seq: number;
-      server_ms: number;
-      nonce: number;
-      segment: number;
-      offset: number;
-      size: number;
-    }[];
-    const files = new Map<number, Buffer>();
-    return rows.map((r) => {
-      let file = files.get(r.segment);
-      if (!file)
-        files.set(r.segment, (file = readFileSync(join(dataDir, 'media', String(stream.id), `${r.segment}.seg`))));
-      assert.ok(r.offset + r.size <= file.length, `fragment ${r.seq} lies inside segment file ${r.segment}`);
-      return {
-        number: fragmentNumberOf(r.seq, r.server_ms, r.nonce),
-        segment: r.segment,
-        offset: r.offset,
-        size: r.size,
-        bytes: file.subarray(r.offset, r.offset + r.size),
-      };
-    });
-  } finally {
-    db.close();
-  }
-}
+// Health
 
 /** GET /health answers 200 {"status":"ok"}. */
 export async function assertHealthy(url: string) {
   const res = await fetch(new URL('/health', url));
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { status: 'ok' });
-}
-
-/** Polls `check` (which throws while the condition does not hold) until it passes or `ms` elapse. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
 }

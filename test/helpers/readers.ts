@@ -2,17 +2,14 @@
  * Helpers of the reader tests (GetMediaForFragmentList, GetMedia): a byte-level parser of the concatenated
  * KVS MKV documents these operations return (independent of src/mkv, so that it can catch the server's
  * writer), an incremental GetMedia consumer, real ingest with PutMediaClient (one cluster per write, paced),
- * the control plane and ListFragments through the SDKs, raw HTTP, child processes, and /proc probes.
+ * raw HTTP, the decoders as oracles (ffprobe, ffmpeg, mkvinfo), and /proc probes.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { KinesisVideoClient, CreateStreamCommand, DeleteStreamCommand } from '@aws-sdk/client-kinesis-video';
 import {
   KinesisVideoArchivedMediaClient,
   GetMediaForFragmentListCommand,
-  paginateListFragments,
-  type Fragment,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import {
   KinesisVideoMediaClient,
@@ -20,14 +17,10 @@ import {
   type GetMediaCommandInput,
 } from '@aws-sdk/client-kinesis-video-media';
 import { PutMediaClient, type PutMediaAck } from '../../src/client/putMediaClient.js';
-import { awsEnv, clientConfig, run, type Run } from './server.js';
-import { mkvinfoClusters } from './media.js';
-import { eventually } from './putMedia.js';
-export { eventually };
-
-export const AWS = '/usr/bin/aws';
-export const PYTHON = '/usr/bin/python3';
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { run } from './cli.js';
+import { mkvinfoClusters, mulberry32 } from './media.js';
+import { clientConfig } from './sdk.js';
+import { sleep } from './time.js';
 
 // ---------------------------------------------------------------------------------------------------
 // EBML, byte level
@@ -309,7 +302,8 @@ export function producerHeader(input: Buffer): { ebmlHeader: Buffer; info: Buffe
 // ---------------------------------------------------------------------------------------------------
 // Input files
 
-export interface InputCluster {
+/** One cluster of an input file as ingest() sends it (one write each) and as readers must return it, byte for byte. */
+export interface IngestCluster {
   offset: number;
   size: number;
   timecode: number;
@@ -320,7 +314,7 @@ export interface InputCluster {
 /** A file's clusters as mkvinfo (the oracle) finds them, with their exact bytes; `head` = everything before. */
 export async function inputOf(
   file: string,
-): Promise<{ input: Buffer; head: Buffer; clusters: InputCluster[]; frames: number }> {
+): Promise<{ input: Buffer; head: Buffer; clusters: IngestCluster[]; frames: number }> {
   const input = readFileSync(file);
   const infos = await mkvinfoClusters(file);
   assert.ok(infos.length > 1, `mkvinfo found clusters in ${file}`);
@@ -344,26 +338,7 @@ export async function inputOf(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Control plane, ingest, ListFragments
-
-export async function createStream(url: string, name: string, retentionHours = 24): Promise<string> {
-  const kv = new KinesisVideoClient(clientConfig(url));
-  try {
-    return (await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: retentionHours })))
-      .StreamARN!;
-  } finally {
-    kv.destroy();
-  }
-}
-
-export async function deleteStream(url: string, arn: string): Promise<void> {
-  const kv = new KinesisVideoClient(clientConfig(url));
-  try {
-    await kv.send(new DeleteStreamCommand({ StreamARN: arn }));
-  } finally {
-    kv.destroy();
-  }
-}
+// Ingest
 
 export interface Ingest {
   acks: PutMediaAck[];
@@ -384,7 +359,7 @@ export interface Ingest {
 export async function ingest(
   url: string,
   stream: string,
-  file: { head: Buffer; clusters: InputCluster[] },
+  file: { head: Buffer; clusters: IngestCluster[] },
   opts: {
     producerStartMs: number;
     pauseMs?: number;
@@ -421,33 +396,6 @@ export async function ingest(
   assert.deepEqual(r.errors, [], 'no ERROR acks');
   assert.equal(r.received.length, file.clusters.length, 'one RECEIVED per cluster');
   return r;
-}
-
-/** Every fragment ListFragments lists (all pages), in fragment-number order. */
-export async function listAll(url: string, stream: string): Promise<Fragment[]> {
-  const client = new KinesisVideoArchivedMediaClient(clientConfig(url));
-  try {
-    const out: Fragment[] = [];
-    for await (const page of paginateListFragments(
-      { client, pageSize: 100 },
-      {
-        StreamName: stream,
-        FragmentSelector: {
-          FragmentSelectorType: 'SERVER_TIMESTAMP',
-          TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) },
-        },
-      },
-    ))
-      out.push(...(page.Fragments ?? []));
-    return out.sort((a, b) => (a.FragmentNumber! < b.FragmentNumber! ? -1 : 1));
-  } finally {
-    client.destroy();
-  }
-}
-
-/** Fragment number from its parts (spec §3.4 layout, as kvsd issues them). */
-export function fragmentNumberOf(seq: bigint | number, serverMs: number, nonce: number): string {
-  return ((1n << 156n) + (BigInt(seq) << 92n) + (BigInt(serverMs) << 28n) + BigInt(nonce)).toString();
 }
 
 /** Seconds with exactly three decimals, as the KVS tags carry timestamps. */
@@ -621,11 +569,12 @@ export async function getMedia(
   }
 }
 
-/** Numbers of documents, from their FRAGMENT_NUMBER tag. */
-export const numbersOf = (docs: KvsDocument[]) => docs.map((d) => tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER'));
+/** The fragment numbers of documents, from their FRAGMENT_NUMBER tag. */
+export const documentNumbers = (docs: KvsDocument[]) =>
+  docs.map((d) => tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER'));
 
 // ---------------------------------------------------------------------------------------------------
-// Raw HTTP, processes, /proc
+// Raw HTTP, decoders, /proc
 
 export interface RawResponse {
   status: number;
@@ -659,10 +608,6 @@ export function assertWireError(r: RawResponse, status: number, code: string) {
   assert.equal(typeof r.json.message, 'string');
   assert.ok(r.json.message.length > 0);
 }
-
-export { run, type Run };
-
-export { awsEnv };
 
 /** Frames ffprobe decodes-and-counts in the first video stream (across concatenated documents). */
 export async function ffprobeFrames(file: string): Promise<number> {
@@ -744,14 +689,7 @@ export function rssBytes(pid: number): number {
 
 /** Deterministic shuffle (mulberry32). */
 export function shuffled<T>(list: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const out = [...list];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

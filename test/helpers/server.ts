@@ -2,13 +2,12 @@
  * Starts a real kvsd process (the built CLI) on a free loopback port, for integration tests.
  * Stopped by PID; `kill9()` simulates a crash, `restart()` starts again on the same data directory.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { once } from 'node:events';
-
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+import { CLI } from './cli.js';
 
 export interface KvsdProcess {
   url: string;
@@ -108,55 +107,4 @@ export async function startKvsd(
   };
   await launch();
   return proc;
-}
-
-/** SDK client configuration for a kvsd URL. */
-export function clientConfig(url: string) {
-  return {
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'kvsd-test-secret' },
-    maxAttempts: 1,
-  };
-}
-
-/** What a command-line tool (aws, python3, curl, ffprobe...) did: its exit code and output. */
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a tool to completion; rejects only if it could not be run (or timed out). */
-export function run(
-  file: string,
-  args: string[],
-  opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = execFile(
-      file,
-      args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number')
-          return reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`));
-        resolveRun({ code: err ? (err.code as number) : 0, stdout, stderr });
-      },
-    );
-    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
-  });
-}
-
-/** Environment for /usr/bin/aws and /usr/bin/python3 (boto3) pointed at kvsd. */
-export function awsEnv(): Record<string, string> {
-  return {
-    ...(process.env as Record<string, string>),
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'kvsd-test-secret',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_PAGER: '',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  };
 }

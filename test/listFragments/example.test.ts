@@ -13,8 +13,9 @@ import {
   ListFragmentsCommand,
   type Fragment,
 } from '@aws-sdk/client-kinesis-video-archived-media';
+import { clientConfig, createStream, sdk } from '../helpers/sdk.js';
 import { PutMediaClient } from '../../src/client/putMediaClient.js';
-import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, type MkvinfoCluster } from '../helpers/media.js';
 import {
   FIVE_KEYS,
@@ -23,14 +24,12 @@ import {
   botoOk,
   cliSelector,
   clusterChunks,
-  createStream,
   isoMs,
   ms,
-  paced,
+  pausedBetween,
   putMedia,
   rawFragments,
   rawList,
-  sdk,
   selector,
 } from '../helpers/listing.js';
 
@@ -67,7 +66,7 @@ before(async () => {
     streamName: STREAM,
     timecodeType: 'RELATIVE',
     producerStartTimestamp: new Date(T),
-    body: paced(chunks, 60),
+    body: pausedBetween(chunks, 60),
   });
   uploadEnd = Date.now();
   const errors = acks.filter((a) => a.EventType === 'ERROR');
@@ -174,7 +173,7 @@ describe('the seed example: fragments at 00:00:00, :02, :04, :06; range 00:00:01
       streamName: 'read-your-acks',
       timecodeType: 'RELATIVE',
       producerStartTimestamp: start,
-      body: paced(chunks, 100),
+      body: pausedBetween(chunks, 100),
     })) {
       if (ack.EventType !== 'PERSISTED') continue;
       n++;

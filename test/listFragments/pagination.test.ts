@@ -23,22 +23,20 @@ import {
   awsListJson,
   boto,
   clusterChunks,
-  createStream,
-  deleteStream,
   isoMs,
   ms,
-  paced,
+  pausedBetween,
   putMedia,
   rawFragments,
   rawList,
   rawWalk,
-  sdk,
   seed,
   selector,
-  sleep,
   walk,
   type RawFragment,
 } from '../helpers/listing.js';
+import { createStream, deleteStream, sdk } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 
 let kvsd: KvsdProcess;
 let clients: ReturnType<typeof sdk>;
@@ -455,7 +453,7 @@ describe('paging under concurrent ingest', () => {
             streamName: 'busy',
             timecodeType: 'RELATIVE',
             producerStartTimestamp: PUT0,
-            body: paced(chunks, 50),
+            body: pausedBetween(chunks, 50),
           }).then((acks) => {
             assert.deepEqual(
               acks.filter((a) => a.EventType === 'ERROR'),

@@ -17,7 +17,8 @@ import {
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { parseFragmentNumber } from '../../src/protocol/fragmentNumbers.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { ms, rawFragments, rawList, sdk, seed, selector } from '../helpers/listing.js';
+import { ms, rawFragments, rawList, seed, selector } from '../helpers/listing.js';
+import { sdk } from '../helpers/sdk.js';
 
 const N = 1_000_000;
 const T0 = 1_600_000_000_000;

@@ -18,18 +18,17 @@ import {
   boto,
   botoOk,
   cliSelector,
-  createStream,
   isoMs,
   ms,
   putMedia,
   rawFragments,
   rawList,
   rawWalk,
-  sdk,
   seed,
   selector,
   walk,
 } from '../helpers/listing.js';
+import { createStream, sdk } from '../helpers/sdk.js';
 
 let kvsd: KvsdProcess;
 let am: ReturnType<typeof sdk>['am'];

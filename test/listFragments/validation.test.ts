@@ -13,18 +13,8 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import {
-  NOT_FOUND,
-  assertWireError,
-  awsListFragments,
-  boto,
-  cliSelector,
-  createStream,
-  deleteStream,
-  rawList,
-  sdk,
-  seed,
-} from '../helpers/listing.js';
+import { NOT_FOUND, assertWireError, awsListFragments, boto, cliSelector, rawList, seed } from '../helpers/listing.js';
+import { createStream, deleteStream, sdk } from '../helpers/sdk.js';
 
 const STREAM = 'validation';
 const OTHER = 'validation-other';

@@ -7,20 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { CLI } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import {
-  checkAckSequence,
-  clustersOf,
-  createStream,
-  ffmpegEpochMkvFile,
-  listAll,
-  storedFragments,
-  type Ack,
-  type InputCluster,
-} from '../helpers/putMedia.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+import { checkAckSequence, clustersOf, ffmpegEpochMkvFile, type Ack, type TimedCluster } from '../helpers/putMedia.js';
+import { storedFragments } from '../helpers/storedState.js';
+import { createStream, listAll } from '../helpers/sdk.js';
 
 let kvsd: KvsdProcess;
 let scratch: string;
@@ -81,14 +73,14 @@ const parseAcks = (stdout: string): Ack[] =>
 async function checkStored(
   stream: string,
   acks: Ack[],
-  clusters: InputCluster[],
-  producerMs: (c: InputCluster) => number,
+  clusters: TimedCluster[],
+  producerMs: (c: TimedCluster) => number,
 ) {
   const numbers = checkAckSequence(
     acks,
     clusters.map((c) => c.timecode),
   );
-  const listed = await listAll(kvsd.url, { StreamName: stream });
+  const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
   assert.deepEqual(
     listed.map((f) => f.FragmentNumber),
     numbers,
@@ -150,7 +142,7 @@ describe('kvsd put', () => {
     // Run again with --create on the existing stream: it is reused.
     const again = await put(`--stream ${stream} --create --endpoint ${q(kvsd.url)} ${q(file)}`);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, 2 * clusters.length);
+    assert.equal((await listAll(kvsd.url, stream, { pageSize: 7 })).length, 2 * clusters.length);
   });
 
   it('reads stdin with -: an ffmpeg pipe, RELATIVE timecodes', async () => {

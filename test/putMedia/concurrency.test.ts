@@ -9,15 +9,14 @@ import { ffmpegMkvFile, gstMkvFile, splitRandom } from '../helpers/media.js';
 import {
   checkAckSequence,
   clustersOf,
-  createStream,
   ffmpegEpochMkvFile,
   gstEpochMkvFile,
-  listAll,
   paced,
   sendWithClient,
-  storedFragments,
-  type InputCluster,
+  type TimedCluster,
 } from '../helpers/putMedia.js';
+import { storedFragments } from '../helpers/storedState.js';
+import { createStream, listAll } from '../helpers/sdk.js';
 
 let kvsd: KvsdProcess;
 let counter = 0;
@@ -44,7 +43,7 @@ const SOURCES = [
 
 interface Session {
   stream: string;
-  clusters: InputCluster[];
+  clusters: TimedCluster[];
   input: Buffer;
   type: 'ABSOLUTE' | 'RELATIVE';
 }
@@ -81,7 +80,7 @@ async function runAll(sessions: Session[]) {
 
 /** ListFragments and the data directory hold exactly `expected` (number → cluster bytes) for `stream`. */
 async function checkStream(stream: string, expected: Map<string, Buffer>) {
-  const listed = await listAll(kvsd.url, { StreamName: stream });
+  const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
   assert.deepEqual(
     listed.map((f) => f.FragmentNumber).sort(),
     [...expected.keys()].sort(),

@@ -16,16 +16,15 @@ import {
   assertHealthy,
   checkAckSequence,
   clustersOf,
-  createStream,
   gstEpochMkvFile,
-  listAll,
   paced,
   sendWithClient,
-  storedFragments,
   type Ack,
   type ClientRun,
-  type InputCluster,
+  type TimedCluster,
 } from '../helpers/putMedia.js';
+import { storedFragments } from '../helpers/storedState.js';
+import { createStream, listAll } from '../helpers/sdk.js';
 
 let kvsd: KvsdProcess;
 let counter = 0;
@@ -47,7 +46,7 @@ interface Session {
   stream: string;
   type: 'ABSOLUTE' | 'RELATIVE';
   input: Buffer;
-  clusters: InputCluster[];
+  clusters: TimedCluster[];
   chunks: Buffer[];
 }
 
@@ -132,7 +131,7 @@ async function checkAfterRestart(live: Live) {
     persistedTotal += persisted.length;
     clustersTotal += s.clusters.length;
 
-    const listed = await listAll(kvsd.url, { StreamName: s.stream });
+    const listed = await listAll(kvsd.url, s.stream, { pageSize: 7 });
     const listedNumbers = listed.map((f) => f.FragmentNumber!);
     for (const n of persisted) assert.ok(listedNumbers.includes(n), `PERSISTED fragment ${n} survived the kill`);
     for (const f of listed) {
@@ -180,7 +179,7 @@ async function checkUsable(live: Live) {
       live.sessions[i]!.clusters.map((c) => c.timecode),
     );
     for (const n of numbers) assert.ok(!before.has(n), `fragment number ${n} is new`);
-    const listed = (await listAll(kvsd.url, { StreamName: live.sessions[i]!.stream })).map((f) => f.FragmentNumber);
+    const listed = (await listAll(kvsd.url, live.sessions[i]!.stream, { pageSize: 7 })).map((f) => f.FragmentNumber);
     for (const n of numbers) assert.ok(listed.includes(n));
   }
 }

@@ -24,27 +24,24 @@ import {
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
-import { startKvsd, clientConfig, type KvsdProcess } from '../helpers/server.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import {
   assertHealthy,
   checkAckSequence,
   checkAckShapes,
   craftCluster,
   craftHeader,
-  createStream,
-  eventually,
   frames,
   hugeCluster,
-  listAll,
   rawPutMedia,
   sendWithClient,
-  sleep,
-  storedFragments,
   type Ack,
   type CraftCluster,
 } from '../helpers/putMedia.js';
+import { fragmentRowCount, storedFragments, streamIdOf, streamRowExists } from '../helpers/storedState.js';
+import { eventually, sleep } from '../helpers/time.js';
 
 let kvsd: KvsdProcess;
 let counter = 0;
@@ -102,7 +99,7 @@ async function expectError(stream: string, acks: Ack[], clusters: Map<number, Bu
   }
   const rest = acks.filter((a) => a.EventType !== 'ERROR' && a.FragmentNumber !== error.FragmentNumber);
   const numbers = checkAckSequence(rest, e.persisted);
-  const listed = await listAll(kvsd.url, { StreamName: stream });
+  const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
   assert.deepEqual(
     listed.map((f) => f.FragmentNumber),
     numbers,
@@ -122,13 +119,13 @@ async function expectError(stream: string, acks: Ack[], clusters: Map<number, Bu
 /** The server is healthy and the stream takes a new, good session. */
 async function expectUsable(stream: string, tracks = [1]) {
   await assertHealthy(kvsd.url);
-  const before = (await listAll(kvsd.url, { StreamName: stream })).length;
+  const before = (await listAll(kvsd.url, stream, { pageSize: 7 })).length;
   const res = await rawPutMedia(kvsd.url, absolute(stream), {
     chunks: [craftHeader(tracks), craftCluster(good(100_000, tracks)), craftCluster(good(101_000, tracks))],
   });
   assert.equal(res.status, 200);
   checkAckSequence(res.acks, [100_000, 101_000]);
-  assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, before + 2);
+  assert.equal((await listAll(kvsd.url, stream, { pageSize: 7 })).length, before + 2);
 }
 
 describe('fragment-level ERROR acks drop the fragment; the session goes on', () => {
@@ -191,7 +188,7 @@ describe('fragment-level ERROR acks drop the fragment; the session goes on', () 
         errorTimecode: 1000,
       },
     );
-    const listed = await listAll(kvsd.url, { StreamName: stream });
+    const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
     assert.equal(listed[1]!.FragmentLengthInMilliseconds, 10_000);
     await expectUsable(stream);
   });
@@ -360,7 +357,7 @@ describe('session-ending ERROR acks', () => {
     checkAckSequence(ok.acks, [0, 1000]);
     const stored = storedFragments(kvsd.dataDir, whole);
     assert.ok(stored[1]!.bytes.equals(ninth));
-    assert.equal((await listAll(kvsd.url, { StreamName: whole }))[1]!.FragmentLengthInMilliseconds, 320);
+    assert.equal((await listAll(kvsd.url, whole, { pageSize: 7 }))[1]!.FragmentLengthInMilliseconds, 320);
   });
 
   it('4012 MORE_THAN_ALLOWED_TRACKS_FOUND: 4 tracks end the session (3 are fine)', async () => {
@@ -385,7 +382,7 @@ describe('session-ending ERROR acks', () => {
       },
     ]);
     // The earlier session's fragment is untouched.
-    const listed = await listAll(kvsd.url, { StreamName: stream });
+    const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
     assert.deepEqual(
       listed.map((f) => f.FragmentNumber),
       ok.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber),
@@ -478,9 +475,9 @@ describe('session-ending ERROR acks', () => {
 
     // A new stream of the same name starts empty and works.
     await createStream(kvsd.url, stream);
-    assert.deepEqual(await listAll(kvsd.url, { StreamName: stream }), []);
+    assert.deepEqual(await listAll(kvsd.url, stream, { pageSize: 7 }), []);
     await expectUsable(stream);
-    assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, 2);
+    assert.equal((await listAll(kvsd.url, stream, { pageSize: 7 })).length, 2);
     kv.destroy();
     archived.destroy();
   });
@@ -490,8 +487,7 @@ describe('4008 while one chunk of many clusters is being handled', () => {
   it('nothing after the ERROR but PERSISTED of fragments RECEIVED before it; the purge leaves no orphan', async () => {
     const stream = newName();
     const arn = await createStream(kvsd.url, stream);
-    const db = new Database(join(kvsd.dataDir, 'catalog.sqlite'), { readonly: true });
-    const { id } = db.prepare('SELECT id FROM streams WHERE name = ? AND deleted = 0').get(stream) as { id: number };
+    const id = streamIdOf(kvsd.dataDir, stream)!;
     const kv = new KinesisVideoClient(clientConfig(kvsd.url));
     // 1500 clusters in one chunk: the deletion lands while the server works through them.
     const many = Buffer.concat(
@@ -530,18 +526,10 @@ describe('4008 while one chunk of many clusters is being handled', () => {
       assert.ok(receivedBefore.has(a.FragmentNumber), 'PERSISTED for a fragment RECEIVED before the ERROR');
     }
     // The purge removes the stream with every fragment row and file; nothing lands after it.
-    await eventually(
-      () => assert.equal((db.prepare('SELECT count(*) AS n FROM streams WHERE id = ?').get(id) as { n: number }).n, 0),
-      10_000,
-    );
+    await eventually(() => assert.equal(streamRowExists(kvsd.dataDir, id), false), 10_000);
     await sleep(300);
-    assert.equal(
-      (db.prepare('SELECT count(*) AS n FROM fragments WHERE stream_id = ?').get(id) as { n: number }).n,
-      0,
-      'no orphan fragment rows',
-    );
+    assert.equal(fragmentRowCount(kvsd.dataDir, id), 0, 'no orphan fragment rows');
     assert.equal(existsSync(join(kvsd.dataDir, 'media', String(id))), false, 'no media left');
-    db.close();
     kv.destroy();
     await assertHealthy(kvsd.url);
   });
@@ -620,8 +608,8 @@ describe('header errors are JSON errors before any acknowledgement', () => {
     for (const [what, headers] of cases) {
       await assert.doesNotReject(expectRefused(headers, 400, 'InvalidArgumentException'), what);
     }
-    assert.deepEqual(await listAll(kvsd.url, { StreamName: stream }), []);
-    assert.deepEqual(await listAll(kvsd.url, { StreamName: other }), []);
+    assert.deepEqual(await listAll(kvsd.url, stream, { pageSize: 7 }), []);
+    assert.deepEqual(await listAll(kvsd.url, other, { pageSize: 7 }), []);
     await assertHealthy(kvsd.url);
     // Name and ARN of the same stream are fine.
     const res = await rawPutMedia(
@@ -670,7 +658,7 @@ describe('x-amzn-producer-start-timestamp forms (RELATIVE)', () => {
       );
       assert.equal(res.status, 200, `${value} (${userAgent}): ${res.body}`);
       checkAckSequence(res.acks, [0, 2000]);
-      const listed = await listAll(kvsd.url, { StreamName: stream });
+      const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
       assert.deepEqual(
         listed.map((f) => f.ProducerTimestamp!.getTime()),
         [ms, ms + 2000],

@@ -16,18 +16,17 @@ import {
   clustersOf,
   craftCluster,
   craftHeader,
-  createStream,
   ffmpegEpochMkvFile,
   frames,
   gstEpochMkvFile,
-  listAll,
   rawPutMedia,
-  sleep,
-  storedFragments,
   type Ack,
-  type InputCluster,
+  type TimedCluster,
   type RawResult,
 } from '../helpers/putMedia.js';
+import { storedFragments } from '../helpers/storedState.js';
+import { createStream, listAll } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 import { kvsTags } from '../../src/mkv/index.js';
 
 /** Epoch ms of the first frame in the ABSOLUTE files (cluster timecodes are this + media time). */
@@ -67,18 +66,18 @@ function checkWire(res: RawResult) {
  */
 async function checkIngested(opts: {
   stream: string;
-  clusters: InputCluster[];
+  clusters: TimedCluster[];
   acks: Ack[];
   ackAt: number[];
   t0: number;
-  producerMs: (c: InputCluster) => number;
+  producerMs: (c: TimedCluster) => number;
 }) {
   const { stream, clusters, acks, ackAt, t0, producerMs } = opts;
   const numbers = checkAckSequence(
     acks,
     clusters.map((c) => c.timecode),
   );
-  const listed = await listAll(kvsd.url, { StreamName: stream });
+  const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
   assert.deepEqual(
     listed.map((f) => f.FragmentNumber),
     numbers,
@@ -264,7 +263,7 @@ describe('PutMedia stores real muxer output as fragments', () => {
     );
     checkWire(res);
     const numbers = checkAckSequence(res.acks, [0, 2000, 4000]);
-    const listed = await listAll(kvsd.url, { StreamName: stream });
+    const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
     assert.deepEqual(
       listed.map((f) => f.FragmentNumber),
       numbers,
@@ -334,7 +333,7 @@ describe('a stream with DataRetentionInHours 0', () => {
         clusters.map((c) => c.timecode),
         false,
       );
-      assert.deepEqual(await listAll(kvsd.url, { StreamName: stream }), []);
+      assert.deepEqual(await listAll(kvsd.url, stream, { pageSize: 7 }), []);
       assert.deepEqual(storedFragments(kvsd.dataDir, stream), [], 'nothing in the catalog');
     }
   });
@@ -373,7 +372,7 @@ describe('IDLE acknowledgements', () => {
     checkAckSequence(res.acks, [0]);
     const received = res.acks.findIndex((a) => a.EventType === 'RECEIVED');
     assert.ok(res.at[received]! >= endedAt, 'the unknown-size cluster is RECEIVED when the body ends');
-    assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, 1);
+    assert.equal((await listAll(kvsd.url, stream, { pageSize: 7 })).length, 1);
   });
 });
 
@@ -425,7 +424,7 @@ describe('a client that disconnects in the middle of a cluster', () => {
       await sleep(500);
       const expected = res.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber);
       assert.equal(expected.length, complete);
-      const listed = await listAll(kvsd.url, { StreamName: stream });
+      const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
       assert.deepEqual(
         listed.map((f) => f.FragmentNumber),
         expected,
@@ -448,7 +447,7 @@ describe('a client that disconnects in the middle of a cluster', () => {
         again.acks,
         clusters.map((c) => c.timecode),
       );
-      const after = await listAll(kvsd.url, { StreamName: stream });
+      const after = await listAll(kvsd.url, stream, { pageSize: 7 });
       assert.equal(after.length, complete + clusters.length);
       assert.ok(!after.some((f) => f.FragmentNumber === cutNumber), 'the partial fragment is not listed');
       const stored = storedFragments(kvsd.dataDir, stream);

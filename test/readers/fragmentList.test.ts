@@ -24,35 +24,30 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
+import { AWS, PYTHON, awsEnv, run } from '../helpers/cli.js';
+import { fragmentNumberOf } from '../helpers/fragmentNumbers.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile } from '../helpers/media.js';
 import {
-  AWS,
-  PYTHON,
   assertDecodes,
   assertWireError,
-  awsEnv,
-  createStream,
-  deleteStream,
   EID,
   ffprobeFrames,
   fragmentList,
-  fragmentNumberOf,
   ingest,
   inputOf,
-  listAll,
   mkvinfoLevel1,
   parseDocuments,
   producerHeader,
   rawPost,
-  run,
   seconds3,
   shuffled,
   tag,
-  type InputCluster,
+  type IngestCluster,
   type Ingest,
   type KvsDocument,
 } from '../helpers/readers.js';
+import { createStream, deleteStream, listAll } from '../helpers/sdk.js';
 
 const SEGMENT_UNKNOWN = Buffer.from('18538067 01ffffffffffffff'.replace(/ /g, ''), 'hex');
 
@@ -114,7 +109,7 @@ after(async () => {
 });
 
 /** A success document for `f` (of `src`) whose cluster must be `cluster`. */
-function checkDocument(doc: KvsDocument, src: Source, f: Fragment, cluster: InputCluster, what: string) {
+function checkDocument(doc: KvsDocument, src: Source, f: Fragment, cluster: IngestCluster, what: string) {
   const head = producerHeader(src.input.input);
   assert.ok(doc.ebmlHeader.equals(head.ebmlHeader), `${what}: the producer's EBML header, byte for byte`);
   assert.ok(doc.segmentHeader.equals(SEGMENT_UNKNOWN), `${what}: Segment of unknown size (8-byte size field)`);

@@ -8,18 +8,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
+import { fragmentNumberOf } from '../helpers/fragmentNumbers.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { seed } from '../helpers/listing.js';
-import {
-  fragmentList,
-  fragmentNumberOf,
-  listAll,
-  numbersOf,
-  openFragmentList,
-  parseDocuments,
-  rssBytes,
-  tag,
-} from '../helpers/readers.js';
+import { fragmentList, documentNumbers, openFragmentList, parseDocuments, rssBytes, tag } from '../helpers/readers.js';
+import { listAll } from '../helpers/sdk.js';
 
 const STREAM = 'dups';
 const FRAME_BYTES = 1_000_000;
@@ -50,7 +43,7 @@ describe('GetMediaForFragmentList: a number listed several times', { timeout: 18
     const missing = fragmentNumberOf(2n ** 45n, 1_700_000_000_000, 1);
     const request = [a, b, a, missing, a, b, b];
     const docs = parseDocuments((await fragmentList(kvsd.url, { StreamName: STREAM, Fragments: request })).bytes);
-    assert.deepEqual(numbersOf(docs), request);
+    assert.deepEqual(documentNumbers(docs), request);
     assert.equal(tag(docs[3]!.tags, 'AWS_KINESISVIDEO_ERROR_CODE'), 'FRAGMENT_NOT_FOUND');
     for (const k of [2, 4])
       assert.ok(docs[k]!.bytes.equals(docs[0]!.bytes), `document ${k} is the same document as the first`);

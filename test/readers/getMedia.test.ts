@@ -33,32 +33,29 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
+import { AWS, awsEnv } from '../helpers/cli.js';
+import { fragmentNumberOf } from '../helpers/fragmentNumbers.js';
+import { clientConfig, createStream, deleteStream, listAll } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 import { PutMediaClient } from '../../src/client/putMediaClient.js';
-import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile, gstMkvFile } from '../helpers/media.js';
 import {
-  AWS,
   assertDecodes,
   assertWireError,
-  awsEnv,
-  createStream,
-  deleteStream,
   EID,
   ffprobeFrames,
-  fragmentNumberOf,
   getMedia,
   ingest,
   inputOf,
-  listAll,
   mkvinfoLevel1,
-  numbersOf,
+  documentNumbers,
   parseDocuments,
   producerHeader,
   rawPost,
   seconds3,
-  sleep,
   tag,
-  type InputCluster,
+  type IngestCluster,
   type KvsDocument,
   type MediaConsumer,
 } from '../helpers/readers.js';
@@ -76,7 +73,7 @@ const P2 = P1 + 60_000;
 const MAIN = 'gm-main';
 let listed: Fragment[];
 /** For each listed fragment: its input (for header bytes) and cluster. */
-let expected: { input: Input; cluster: InputCluster }[];
+let expected: { input: Input; cluster: IngestCluster }[];
 const consumers: MediaConsumer[] = [];
 
 async function open(input: Parameters<typeof getMedia>[1], opts?: { paused?: boolean }) {
@@ -125,7 +122,7 @@ function checkGetMediaDocument(
   doc: KvsDocument,
   f: Fragment,
   input: Input,
-  cluster: InputCluster,
+  cluster: IngestCluster,
   requestedAt: number,
   what: string,
 ) {
@@ -269,7 +266,9 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
   });
 
   it('CONTINUATION_TOKEN resumes after the last document read: no gap, no duplicate', async () => {
-    const full = numbersOf(await (await expectFrom({ StartSelectorType: 'EARLIEST' }, 0)).docs.slice(0, listed.length));
+    const full = documentNumbers(
+      await (await expectFrom({ StartSelectorType: 'EARLIEST' }, 0)).docs.slice(0, listed.length),
+    );
     assert.deepEqual(
       full,
       listed.map((f) => f.FragmentNumber),
@@ -281,7 +280,7 @@ describe('GetMedia: start selectors', { timeout: 120_000 }, () => {
       const c = await open({ StreamName: MAIN, StartSelector: selector });
       const docs = await c.waitFor(take);
       c.destroy();
-      got.push(...(numbersOf(docs) as string[]));
+      got.push(...(documentNumbers(docs) as string[]));
       const token = tag(docs.at(-1)!.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN')!;
       assert.match(token, /^[a-zA-Z0-9_.-]{1,128}$/, 'a token GetMedia accepts');
       selector = { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: token };
@@ -395,8 +394,8 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
     );
     assert.equal(run.persisted.length, clusters.length);
     const docs = await c.waitFor(clusters.length, 3000);
-    assert.deepEqual(numbersOf(docs), run.persisted, 'exactly the fragments ingested after NOW, in order');
-    assert.ok(!numbersOf(docs).some((n) => early.persisted.includes(n!)));
+    assert.deepEqual(documentNumbers(docs), run.persisted, 'exactly the fragments ingested after NOW, in order');
+    assert.ok(!documentNumbers(docs).some((n) => early.persisted.includes(n!)));
     const latencies = docs.map((d, k) => d.at! - run.persistedAt[k]!);
     t.diagnostic(`GetMedia NOW latency after PERSISTED (ms): ${latencies.join(', ')}`);
     docs.forEach((d, k) => {
@@ -431,7 +430,7 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
     );
     assert.equal(run.persisted.length, 0, 'nothing persisted');
     const docs = await now.waitFor(clusters.length, 3000);
-    assert.deepEqual(numbersOf(docs), run.received, 'the RECEIVED fragments, in order');
+    assert.deepEqual(documentNumbers(docs), run.received, 'the RECEIVED fragments, in order');
     const latencies = docs.map((d, k) => d.at! - receivedAt[k]!);
     t.diagnostic(`retention-0 GetMedia NOW latency after RECEIVED (ms): ${latencies.join(', ')}`);
     docs.forEach((d, k) => {
@@ -459,13 +458,13 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       StreamName: stream,
       StartSelector: { StartSelectorType: 'CONTINUATION_TOKEN', ContinuationToken: run.received[4]! },
     });
-    assert.deepEqual(numbersOf(await resumed.waitFor(3)), run.received.slice(5));
+    assert.deepEqual(documentNumbers(await resumed.waitFor(3)), run.received.slice(5));
     resumed.destroy();
     const after = await open({
       StreamName: stream,
       StartSelector: { StartSelectorType: 'FRAGMENT_NUMBER', AfterFragmentNumber: run.received[1]! },
     });
-    assert.deepEqual(numbersOf(await after.waitFor(6)), run.received.slice(2));
+    assert.deepEqual(documentNumbers(await after.waitFor(6)), run.received.slice(2));
     after.destroy();
     const at = await open({
       StreamName: stream,
@@ -475,7 +474,7 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       },
     });
     assert.deepEqual(
-      numbersOf(await at.waitFor(5)),
+      documentNumbers(await at.waitFor(5)),
       run.received.slice(3),
       'PRODUCER_TIMESTAMP: the last buffered fragment starting at or before it',
     );
@@ -532,7 +531,7 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
         { producerStartMs: P2 },
       );
       const bNumber = retention > 0 ? b.persisted[0]! : b.received[0]!;
-      assert.deepEqual(numbersOf(await c.waitFor(1)), [bNumber], 'B first: it completed first');
+      assert.deepEqual(documentNumbers(await c.waitFor(1)), [bNumber], 'B first: it completed first');
       release();
       await sessionA;
       assert.equal(aNumbers.length, 2);
@@ -541,7 +540,7 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
         "A's first fragment is numbered before B's, its second after",
       );
       const docs = await c.waitFor(3, 5000);
-      assert.deepEqual([...numbersOf(docs)].sort(), [...aNumbers, bNumber].sort(), 'every fragment, once');
+      assert.deepEqual([...documentNumbers(docs)].sort(), [...aNumbers, bNumber].sort(), 'every fragment, once');
       assert.ok(
         docs.find((d) => tag(d.tags, 'AWS_KINESISVIDEO_FRAGMENT_NUMBER') === aNumbers[0])?.cluster?.equals(a0),
         "A's first cluster, whole",
@@ -551,7 +550,7 @@ describe('GetMedia: live', { timeout: 120_000 }, () => {
       c.destroy();
       // A consumer from EARLIEST gets them in fragment-number order.
       const e = await open({ StreamName: stream, StartSelector: { StartSelectorType: 'EARLIEST' } });
-      assert.deepEqual(numbersOf(await e.waitFor(3)), [aNumbers[0], bNumber, aNumbers[1]]);
+      assert.deepEqual(documentNumbers(await e.waitFor(3)), [aNumbers[0], bNumber, aNumbers[1]]);
       e.destroy();
     });
   }

@@ -19,21 +19,20 @@ import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
 import { seed } from '../helpers/listing.js';
 import {
-  createStream,
   fdCount,
   fdTargets,
   fragmentList,
   getMedia,
   ingest,
   inputOf,
-  listAll,
-  numbersOf,
+  documentNumbers,
   openFragmentList,
   parseDocuments,
   rssBytes,
-  sleep,
   tag,
 } from '../helpers/readers.js';
+import { createStream, listAll } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 
 const BIG = 'res-big';
 const FRAGMENTS = 200;
@@ -108,7 +107,7 @@ async function assertServing() {
   assert.equal(await health(), 200);
   const r = await fragmentList(kvsd.url, { StreamName: BIG, Fragments: [numbers[7]!, numbers[3]!] });
   const docs = parseDocuments(r.bytes);
-  assert.deepEqual(numbersOf(docs), [numbers[7], numbers[3]]);
+  assert.deepEqual(documentNumbers(docs), [numbers[7], numbers[3]]);
   docs.forEach((d, k) => assert.equal(d.cluster?.length, listed[k === 0 ? 7 : 3]!.FragmentSizeInBytes));
 }
 
@@ -181,7 +180,7 @@ describe('client disconnects', { timeout: 120_000 }, () => {
       { head: file.head, clusters: file.clusters.slice(0, 2) },
       { producerStartMs: 1_700_000_000_000 },
     );
-    assert.deepEqual(numbersOf(await c.waitFor(2)), run.persisted);
+    assert.deepEqual(documentNumbers(await c.waitFor(2)), run.persisted);
     c.destroy();
     await assertFdsBack(baseline, t, 'after 10 GetMedia disconnects');
   });
@@ -269,7 +268,7 @@ describe('memory and backpressure', { timeout: 120_000 }, () => {
       // The stalled consumer was alive all along: reading now, it gets everything, the new fragments last.
       stalled.resume();
       const docs = await stalled.waitFor(FRAGMENTS + run.persisted.length, 30_000);
-      assert.deepEqual(numbersOf(docs), [...numbers, ...run.persisted]);
+      assert.deepEqual(documentNumbers(docs), [...numbers, ...run.persisted]);
       assert.equal(tag(docs.at(-1)!.trailer, 'AWS_KINESISVIDEO_CONTINUATION_TOKEN'), run.persisted.at(-1));
     } finally {
       stalled.destroy();

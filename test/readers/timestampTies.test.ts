@@ -9,10 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Fragment } from '@aws-sdk/client-kinesis-video-archived-media';
+import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
 import { PutMediaClient } from '../../src/client/putMediaClient.js';
-import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
-import { createStream, getMedia, listAll, numbersOf } from '../helpers/readers.js';
+import { getMedia, documentNumbers } from '../helpers/readers.js';
 
 const STREAM = 'ties';
 let kvsd: KvsdProcess;
@@ -64,7 +65,7 @@ async function checkEveryFragment(kind: Kind) {
     });
     try {
       const want = listed.slice(first, k + 1).map((f) => f.FragmentNumber);
-      const [start] = numbersOf(await c.waitFor(1));
+      const [start] = documentNumbers(await c.waitFor(1));
       if (start !== want[0]) {
         failures.push(
           `fragment ${k} (${kind} ${at}; first of that timestamp: ${first}): starts with listed ${listed.findIndex((f) => f.FragmentNumber === start)}`,
@@ -72,7 +73,7 @@ async function checkEveryFragment(kind: Kind) {
         continue;
       }
       // From the first of the tie up to the asked-for fragment: all of them, in order.
-      assert.deepEqual(numbersOf(await c.waitFor(want.length)), want, `fragment ${k}: served in ingestion order`);
+      assert.deepEqual(documentNumbers(await c.waitFor(want.length)), want, `fragment ${k}: served in ingestion order`);
     } finally {
       c.destroy();
     }

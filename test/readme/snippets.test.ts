@@ -25,8 +25,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { run, type Run } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { ffprobeFrames, listAll, mkvinfoLevel1, run, type Run } from '../helpers/readers.js';
+import { ffprobeFrames, mkvinfoLevel1 } from '../helpers/readers.js';
+import { listAll } from '../helpers/sdk.js';
 import { codeBlocks, type CodeBlock } from './blocks.js';
 
 const REPO = resolve(import.meta.dirname, '../..');

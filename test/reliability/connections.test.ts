@@ -10,10 +10,12 @@ import { readdirSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { KinesisVideoArchivedMediaClient, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
+import { clientConfig, createStream } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 import { CONNECTION_RESERVE, connectionsForFdLimit } from '../../src/protocol/limits.js';
 import { KvsServiceError, type PutMediaAck } from '../../src/client/putMediaClient.js';
-import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { ADMIN, createStream, mkvClusters, putMedia, sleep } from '../auth/helpers.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { ADMIN, mkvClusters, putMedia } from '../auth/helpers.js';
 
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 

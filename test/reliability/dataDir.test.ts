@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKvsd, run, type KvsdProcess } from '../helpers/server.js';
-import { CLI, sleep } from '../helpers/listing.js';
-import { createStream, fragmentList, ingest, inputOf, parseDocuments, tag } from '../helpers/readers.js';
+import { run, CLI } from '../helpers/cli.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
+import { fragmentList, ingest, inputOf, parseDocuments, tag } from '../helpers/readers.js';
 import { ffmpegMkvFile } from '../helpers/media.js';
 import { paced, sendWithClient } from '../helpers/putMedia.js';
+import { createStream } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 
 let kvsd: KvsdProcess;
 let file: Awaited<ReturnType<typeof inputOf>>;

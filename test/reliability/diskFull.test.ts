@@ -18,7 +18,9 @@ import { mkdtempSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { checkAckShapes, createStream, listAll, sleep } from '../helpers/putMedia.js';
+import { checkAckShapes } from '../helpers/putMedia.js';
+import { createStream, listAll } from '../helpers/sdk.js';
+import { sleep } from '../helpers/time.js';
 import { corruptFragments, persistedOf, runProducer, type Producer } from './ingestHelpers.js';
 
 const mountPoint = mkdtempSync(join(tmpdir(), 'kvsd-diskfull-'));
@@ -148,7 +150,7 @@ describe('disk full on the data directory', () => {
       }
       assert.deepEqual(bad, [], `${when}: PERSISTED fragments that differ from what was sent`);
       for (const p of producers) {
-        const listed = new Set((await listAll(server.url, { StreamName: p.stream })).map((f) => f.FragmentNumber));
+        const listed = new Set((await listAll(server.url, p.stream, { pageSize: 7 })).map((f) => f.FragmentNumber));
         for (const a of persistedOf(p))
           assert.ok(listed.has(a.FragmentNumber), `PERSISTED ${a.FragmentNumber} is listed (${when})`);
       }

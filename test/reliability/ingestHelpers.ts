@@ -4,8 +4,9 @@
  * back through GetMediaForFragmentList to compare it, byte for byte, with what was sent.
  */
 import assert from 'node:assert/strict';
-import { craftCluster, craftHeader, frames, sendWithClient, sleep, type Ack } from '../helpers/putMedia.js';
+import { craftCluster, craftHeader, frames, sendWithClient, type Ack } from '../helpers/putMedia.js';
 import { fragmentList, parseDocuments } from '../helpers/readers.js';
+import { sleep } from '../helpers/time.js';
 
 export interface SessionLog {
   acks: Ack[];

@@ -13,8 +13,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { craftHeader, eventually, hugeCluster, sendWithClient, sleep } from '../helpers/putMedia.js';
-import { createStream, getMedia, parseDocuments, rssBytes, tag } from '../helpers/readers.js';
+import { craftHeader, hugeCluster, sendWithClient } from '../helpers/putMedia.js';
+import { getMedia, parseDocuments, rssBytes, tag } from '../helpers/readers.js';
+import { createStream } from '../helpers/sdk.js';
+import { eventually, sleep } from '../helpers/time.js';
 
 const MB = 2 ** 20;
 const FRAGMENT_BYTES = 45 * MB;

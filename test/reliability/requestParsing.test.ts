@@ -10,9 +10,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KinesisVideoArchivedMediaClient, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
-import { clientConfig, startKvsd, type KvsdProcess } from '../helpers/server.js';
-import { assertWireError, createStream, rawPost } from '../helpers/readers.js';
+import { assertWireError, rawPost } from '../helpers/readers.js';
 import { assertHealthy } from '../helpers/putMedia.js';
+import { clientConfig, createStream } from '../helpers/sdk.js';
+import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 
 const STREAM = 'parsing';
 const LIMIT = 64;

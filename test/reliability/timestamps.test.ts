@@ -9,18 +9,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { AWS, PYTHON, awsEnv, run } from '../helpers/cli.js';
 import { KvsServiceError } from '../../src/client/putMediaClient.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
-import {
-  craftCluster,
-  craftHeader,
-  createStream,
-  frames,
-  listAll,
-  sendWithClient,
-  type Ack,
-} from '../helpers/putMedia.js';
-import { AWS, PYTHON, awsEnv, run } from '../helpers/readers.js';
+import { craftCluster, craftHeader, frames, sendWithClient, type Ack } from '../helpers/putMedia.js';
+import { createStream, listAll } from '../helpers/sdk.js';
 
 let kvsd: KvsdProcess;
 before(async () => {
@@ -90,7 +83,7 @@ describe('producer timestamps clients cannot represent', () => {
       'after (the session went on): stored',
     );
 
-    const listed = await listAll(kvsd.url, { StreamName: stream });
+    const listed = await listAll(kvsd.url, stream, { pageSize: 7 });
     assert.deepEqual(
       listed.map((f) => f.ProducerTimestamp!.toISOString()).sort(),
       ['2023-11-14T22:13:20.000Z', '9999-12-31T23:59:59.000Z'],
@@ -124,7 +117,7 @@ describe('producer timestamps clients cannot represent', () => {
       [0, 1000, 3000].map((tc) => outcome(r.acks, tc)),
       [['RECEIVED', 'PERSISTED'], ['RECEIVED', 'PERSISTED'], ['4007 INVALID_PRODUCER_TIMESTAMP']],
     );
-    assert.equal((await listAll(kvsd.url, { StreamName: stream })).length, 2);
+    assert.equal((await listAll(kvsd.url, stream, { pageSize: 7 })).length, 2);
     const boto = await listWithBoto3(stream);
     assert.equal(boto.code, 0, boto.stderr);
   });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStorage, planStorage, StorageUrlError } from '../../src/storage/open.js';
 import { DataDirLockedError } from '../../src/storage/dataDirLock.js';
-import { kvsd } from '../cli/helpers.js';
+import { runKvsd } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsd-open-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +75,7 @@ describe('kvsd serve with storage URLs', () => {
       [[], { KVSD_MEDIA: 's3://bucket' }, /^kvsd: --media s3: is not available yet/],
       [['--catalog', 'sqlite:x?readers=lots'], {}, /^kvsd: --catalog sqlite: readers must be an integer/],
     ] as const) {
-      const r = await kvsd(['serve', '--port', '0', '--data-dir', join(dir, 'never'), ...args], env);
+      const r = await runKvsd(['serve', '--port', '0', '--data-dir', join(dir, 'never'), ...args], env);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr.trim(), message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

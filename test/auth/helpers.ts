@@ -4,6 +4,7 @@
  * @smithy/signature-v4 (to sign at a chosen date or to tamper with a signed request), the Python clients
  * and curl, and crafted MKV for PutMedia.
  */
+// needs: curl
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';

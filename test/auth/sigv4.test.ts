@@ -4,6 +4,7 @@
  * status and wording: unknown key, wrong secret, a clock off by more than 5 minutes, a body altered after
  * signing or replayed under another body, no Authorization at all. Also: nothing secret reaches the log.
  */
+// needs: aws, boto3, curl
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

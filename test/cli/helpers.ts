@@ -2,6 +2,7 @@
  * Shared by the tests of the kvsd command line (which run it with test/helpers/cli.ts): the README's ffmpeg
  * recipe, ListFragments through the SDK with any selector, and the acks `kvsd put` prints.
  */
+// needs: ffmpeg
 import {
   KinesisVideoArchivedMediaClient,
   paginateListFragments,

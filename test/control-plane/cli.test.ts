@@ -4,6 +4,7 @@
  * of CPU, so the CLI covers each operation once (independent calls in parallel) and the finer error and
  * pagination checks run through boto3, as one script.
  */
+// needs: aws, boto3
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AWS, PYTHON, awsEnv, run as runTool, type Run } from '../helpers/cli.js';

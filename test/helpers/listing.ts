@@ -3,6 +3,7 @@
  * process), real PutMedia, ListFragments pages through the JS SDK,
  * raw HTTP (for what no SDK would send), the AWS CLI v2 (/usr/bin/aws) and boto3 (/usr/bin/python3).
  */
+// needs: aws, boto3
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {

@@ -1,3 +1,4 @@
+// needs: ffmpeg, gstreamer, mkvtoolnix
 // Real MKV made by real muxers (ffmpeg, GStreamer), cached across test runs, and mkvinfo as an oracle.
 
 import { execFile, spawn } from 'node:child_process';

@@ -3,6 +3,7 @@
  * over the real client and over raw node:http (crafted chunking, bad headers), checking acks. What kvsd
  * stored is read by storedState.ts.
  */
+// needs: ffmpeg, gstreamer, mkvtoolnix
 import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import assert from 'node:assert/strict';

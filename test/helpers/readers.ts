@@ -4,6 +4,7 @@
  * writer), an incremental GetMedia consumer, real ingest with PutMediaClient (one cluster per write, paced),
  * raw HTTP, the decoders as oracles (ffprobe, ffmpeg, mkvinfo), and /proc probes.
  */
+// needs: ffmpeg, mkvtoolnix
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';

@@ -1,3 +1,4 @@
+// needs: ffmpeg, mkvtoolnix
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';

@@ -2,6 +2,7 @@
  * PutMedia from real producers other than our own client code: curl signing with --aws-sigv4 and streaming an
  * ffmpeg pipe, and the `kvsd put` command (file, stdin, retention 0, unknown stream).
  */
+// needs: curl, ffmpeg
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

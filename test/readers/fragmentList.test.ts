@@ -18,6 +18,7 @@
  * - Success documents carry exactly FRAGMENT_NUMBER, SERVER_TIMESTAMP, PRODUCER_TIMESTAMP in that order and
  *   nothing after the Cluster (no MILLIS_BEHIND_NOW / CONTINUATION_TOKEN: those are GetMedia's).
  */
+// needs: aws, boto3, ffmpeg, mkvtoolnix
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

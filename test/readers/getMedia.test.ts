@@ -25,6 +25,7 @@
  *   that completes after one with a higher fragment number was sent is still sent to live consumers, once
  *   (late, so out of number order); reads of what is already there (EARLIEST, catch-up) are in number order.
  */
+// needs: aws, ffmpeg
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

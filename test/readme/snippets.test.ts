@@ -21,6 +21,7 @@
  * block has exactly one check and none installs or changes the machine (UNSAFE): an unmarked `npm ci`
  * would otherwise replace the clone's node_modules.
  */
+// needs: ffmpeg, gstreamer, mkvtoolnix, aws, boto3, curl
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -7,6 +7,7 @@
  * - a cluster at 9999-12-31 (the last second) is accepted, and boto3 and /usr/bin/aws list the stream;
  * - an x-amzn-producer-start-timestamp outside the range is an InvalidArgumentException before any ack.
  */
+// needs: aws, boto3
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AWS, PYTHON, awsEnv, run } from '../helpers/cli.js';

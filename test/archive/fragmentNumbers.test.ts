@@ -1,4 +1,4 @@
-/** Fragment numbers: the layout of spec §3.4 (checked on a real AWS number), and the round trip. */
+/** Fragment numbers: the layout of docs/kvs-wire.md (checked on a real AWS number), and the round trip. */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatFragmentNumber, parseFragmentNumber } from '../../src/protocol/fragmentNumbers.js';

@@ -111,7 +111,7 @@ export function childrenOf(payload: Buffer): { id: number; sizeWidth: number; by
 
 /**
  * A KVS Tags element: exactly one Tag without Targets, whose children are SimpleTags of TagName + TagString,
- * every size field 4 bytes wide (spec §7.2). Returns the pairs in order; fails on any other layout.
+ * every size field 4 bytes wide (docs/kvs-wire.md, GetMedia and GetMediaForFragmentList responses). Returns the pairs in order; fails on any other layout.
  */
 export function kvsTagPairs(tagsElement: Buffer): [string, string][] {
   const h = readHead(tagsElement, 0)!;
@@ -645,8 +645,7 @@ export async function assertDecodes(file: string, documents: number) {
 }
 
 /**
- * mkvinfo -a: exit 0 or 1 (1 on concatenated documents: it warns and resyncs at each new EBML header,
- * tooling notes §7.10). Counts the level-1 elements it printed.
+ * mkvinfo -a: exit 0 or 1 (1 on concatenated documents: it warns and resyncs at each new EBML header). Counts the level-1 elements it printed.
  */
 export async function mkvinfoLevel1(
   file: string,

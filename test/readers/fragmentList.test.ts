@@ -4,11 +4,11 @@
  * and boto3, and checked byte for byte (documents, tags, clusters) and with ffprobe, ffmpeg and mkvinfo.
  *
  * Behaviour the spec leaves open, as decided here (and asserted):
- * - Documents come in request order (spec §7.3: UNCONFIRMED), one per requested number; a number requested
+ * - Documents come in request order (AWS documents no order; docs/reading.md), one per requested number; a number requested
  *   twice is served twice.
  * - A number that names no fragment of this stream — well-formed but unknown, another stream's fragment, a
  *   right sequence with a wrong random part, a short all-digit string, a fragment of a stream that retains
- *   nothing (DataRetentionInHours 0, spec §5: nothing is archived) — yields, in its place, the error document
+ *   nothing (DataRetentionInHours 0: nothing is archived, docs/kvs-wire.md) — yields, in its place, the error document
  *   AWS sent in aws-sdk-js #3217: EBML header + Segment + Tags {FRAGMENT_NUMBER, ERROR_CODE FRAGMENT_NOT_FOUND,
  *   ERROR_ID 3000} and no Cluster; the response is still 200 and the other fragments are still served.
  *   (For another stream's numbers AWS was seen answering InvalidArgumentException, parser-library #50; kvsd
@@ -342,7 +342,7 @@ describe('GetMediaForFragmentList: fragments that cannot be served', { timeout: 
     docs.forEach((d, k) => checkErrorDocument(d, request[k]!, `document ${k}`));
   });
 
-  it('fragments of a stream that retains nothing are not served (spec §5)', async () => {
+  it('fragments of a stream that retains nothing are not served (docs/kvs-wire.md, Data retention)', async () => {
     assert.ok(zero.received.length > 0, 'the retention-0 stream received fragments');
     const r = await fragmentList(kvsd.url, { StreamName: zero.stream, Fragments: zero.received });
     assert.equal(r.status, 200);

@@ -8,17 +8,17 @@
  * - The response never ends by itself: after the archived fragments it waits for new ones (the real service's
  *   long-lived connection); it ends when the client goes away, or when the stream is deleted (then cleanly,
  *   after the last whole document).
- * - FRAGMENT_NUMBER starts with the fragment *after* AfterFragmentNumber (spec §7.1); a number that names no
+ * - FRAGMENT_NUMBER starts with the fragment *after* AfterFragmentNumber (docs/kvs-wire.md, Start selectors); a number that names no
  *   fragment of the stream → 404 ResourceNotFoundException.
  * - PRODUCER_TIMESTAMP / SERVER_TIMESTAMP start with the fragment *containing* StartTimestamp (timestamp <= T <=
  *   timestamp + FragmentLengthInMilliseconds; of several, the latest-starting one), else the first fragment
- *   starting after T (AWS: "the chunk containing a fragment with the specified timestamp", spec §7.1; commit
+ *   starting after T (AWS: "the chunk containing a fragment with the specified timestamp", docs/kvs-wire.md; commit
  *   a0a593e); if there is none yet, the response follows the live edge. On a stream that retains nothing
  *   (fragments buffered without a length) it starts with the last fragment starting at or before T.
  * - CONTINUATION_TOKEN = the fragment number of the last document read; resuming starts with the next fragment.
  *   A token that is not a kvsd fragment number → 400 InvalidArgumentException.
  * - MILLIS_BEHIND_NOW = (time the document is written) - (fragment's server timestamp), a non-negative integer.
- * - A stream that retains nothing (DataRetentionInHours 0) is served from the host buffer (spec §5): NOW follows
+ * - A stream that retains nothing (DataRetentionInHours 0) is served from the host buffer (docs/kvs-wire.md, Data retention): NOW follows
  *   live fragments, EARLIEST replays what is buffered; its fragment numbers are those of the RECEIVED acks.
  * - Each GetMedia document carries the producer header of its own fragment (a stream may change producer).
  * - Concurrent PutMedia sessions on one stream (kvsd interleaves them; AWS allows one connection): a fragment

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 const ALLOWED = {
   storage: ['protocol'], // a toolkit: the SQLite catalog renders listing entries when it upgrades old files
   archive: ['storage', 'protocol', 'mkv'],
-  api: ['archive', 'storage', 'protocol', 'mkv'],
+  api: ['archive', 'storage', 'protocol', 'mkv', 'playback'],
+  // Packaging for players (fMP4, MPEG-TS, MP4, playlists): a toolkit over the MKV toolkit.
+  playback: ['mkv', 'protocol'],
   auth: ['protocol'],
   protocol: [],
   mkv: [],

@@ -39,6 +39,13 @@ export const ID = {
   TrackType: 0x83,
   CodecID: 0x86,
   CodecPrivate: 0x63a2,
+  DefaultDuration: 0x23e383,
+  Video: 0xe0,
+  PixelWidth: 0xb0,
+  PixelHeight: 0xba,
+  Audio: 0xe1,
+  SamplingFrequency: 0xb5,
+  Channels: 0x9f,
   // Cluster
   Timecode: 0xe7,
   SilentTracks: 0x5854,
@@ -49,6 +56,7 @@ export const ID = {
   EncryptedBlock: 0xaf,
   Block: 0xa1,
   ReferenceBlock: 0xfb,
+  BlockDuration: 0x9b,
   // Tags
   Tag: 0x7373,
   Targets: 0x63c0,

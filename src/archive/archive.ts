@@ -2,6 +2,7 @@
  * The archive: the domain object the operations talk to. It owns the catalog and the media store and
  * runs the background work: purging deleted streams and expiring fragments past their retention.
  */
+import { PlaybackSelector } from './playback.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Catalog, FragmentRecord, StreamRecord } from '../storage/catalog.js';
@@ -33,6 +34,8 @@ export class Archive {
   readonly streams: StreamRegistry;
   readonly lister: SortedListing;
   readonly reader: FragmentReader;
+  /** What HLS and DASH sessions list (src/archive/playback.ts). */
+  readonly playback: PlaybackSelector;
   /** Recent fragments of streams that retain nothing, for GetMedia. */
   readonly liveBuffer: LiveBuffer;
   private sweepTimer?: NodeJS.Timeout;
@@ -66,6 +69,7 @@ export class Archive {
     this.streams = new StreamRegistry(catalog, identity, this.events);
     this.lister = new SortedListing(catalog, tokens);
     this.reader = new FragmentReader(catalog, media, this.liveBuffer, log);
+    this.playback = new PlaybackSelector(catalog);
     this.committer = new Committer(catalog);
     this.sequence = new SequenceAllocator(catalog);
     this.events.subscribe('streamDeleted', ({ stream }) => {

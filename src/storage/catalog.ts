@@ -115,7 +115,8 @@ export interface Catalog {
   removeTags(id: number, keys: string[]): Promise<void>;
 
   addTrackHeader(streamId: number, bytes: Buffer): Promise<number>;
-  getTrackHeader(id: number): Promise<Buffer | undefined>;
+  /** A track header by id; with `streamId`, only if it belongs to that stream (a session token names one). */
+  getTrackHeader(id: number, streamId?: number): Promise<Buffer | undefined>;
 
   /** Reserves `count` consecutive fragment sequence numbers that are never handed out again. */
   reserveSequence(count: number): Promise<number>;

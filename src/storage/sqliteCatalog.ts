@@ -241,7 +241,7 @@ export class SqliteCatalog implements Catalog {
       countTags: db.prepare('SELECT count(*) AS n FROM stream_tags WHERE stream_id = ?'),
       removeTag: db.prepare('DELETE FROM stream_tags WHERE stream_id = ? AND key = ?'),
       addHeader: db.prepare('INSERT INTO track_headers (stream_id, bytes) VALUES (?, ?)'),
-      getHeader: db.prepare('SELECT bytes FROM track_headers WHERE id = ?'),
+      getHeader: db.prepare('SELECT bytes, stream_id AS streamId FROM track_headers WHERE id = ?'),
       newSegment: db.prepare("INSERT INTO segments (stream_id, state, owner, opened_ms) VALUES (?, 'open', ?, ?)"),
       sealSegment: db.prepare(`UPDATE segments SET state = 'sealed', sealed_ms = ?, bytes = ?, ${SET_SPAN}
         WHERE id = ? AND state = 'open'`),
@@ -422,9 +422,9 @@ export class SqliteCatalog implements Catalog {
   async addTrackHeader(streamId: number, bytes: Buffer) {
     return Number(this.stmt.addHeader.run(streamId, bytes).lastInsertRowid);
   }
-  async getTrackHeader(id: number) {
-    const row = this.stmt.getHeader.get(id) as { bytes: Buffer } | undefined;
-    return row?.bytes;
+  async getTrackHeader(id: number, streamId?: number) {
+    const row = this.stmt.getHeader.get(id) as { bytes: Buffer; streamId: number } | undefined;
+    return row && (streamId === undefined || row.streamId === streamId) ? row.bytes : undefined;
   }
 
   async reserveSequence(count: number) {

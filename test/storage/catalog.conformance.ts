@@ -406,6 +406,14 @@ export function catalogConformance(name: string, make: () => Promise<Catalog>) {
         assert.equal(await catalog.getTrackHeader(987654), undefined);
       });
 
+      it('getTrackHeader with a stream id answers only a header of that stream', async () => {
+        const a = await create({ name: 'headers-a' });
+        const b = await create({ name: 'headers-b' });
+        const id = await catalog.addTrackHeader(a.id, Buffer.from('a header'));
+        assert.deepEqual(await catalog.getTrackHeader(id, a.id), Buffer.from('a header'));
+        assert.equal(await catalog.getTrackHeader(id, b.id), undefined, 'not through another stream');
+      });
+
       it('reserveSequence hands out consecutive, increasing, never overlapping ranges', async () => {
         let prevEnd = -Infinity;
         for (const count of [1, 5, 1000, 1, 3]) {

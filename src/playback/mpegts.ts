@@ -55,14 +55,17 @@ function crc32Mpeg2(buf: Uint8Array): number {
 /** Milliseconds to the 33-bit 90 kHz clock of PTS, DTS and PCR bases. */
 const ticks = (ms: number) => ((Math.round(ms * 90) % WRAP) + WRAP) % WRAP;
 
-/** A PSI section (given without its CRC) alone in one packet: pointer_field 0, 0xFF filling the rest. */
+/**
+ * A PSI section (given without its CRC) alone in one packet, 0xFF filling the rest. Its adaptation field
+ * holds only discontinuity_indicator: every segment restarts the counters of PAT and PMT too.
+ */
 function psiPacket(pid: number, section: number[]): Buffer {
   const packet = Buffer.alloc(PACKET, 0xff);
-  packet.set([0x47, 0x40 | (pid >> 8), pid & 0xff, 0x10, 0], 0);
+  packet.set([0x47, 0x40 | (pid >> 8), pid & 0xff, 0x30, 1, 0x80, 0], 0); // ..., pointer_field 0
   const body = Buffer.from(section);
   body.writeUInt16BE(0xb000 | (section.length + 1), 1); // section_length counts what follows it, CRC included
-  body.copy(packet, 5);
-  packet.writeUInt32BE(crc32Mpeg2(body), 5 + body.length);
+  body.copy(packet, 7);
+  packet.writeUInt32BE(crc32Mpeg2(body), 7 + body.length);
   return packet;
 }
 
@@ -151,7 +154,11 @@ function videoChunks(sample: Sample, hevc: boolean, lengthSize: number, paramete
 function videoUnits(media: TrackMedia, pid: number): Unit[] {
   const hevc = media.track.codec === 'hevc';
   const record = hevc ? parseHvcC(media.track.codecPrivate) : parseAvcC(media.track.codecPrivate);
-  const sets = 'parameterSets' in record ? record.parameterSets : [...record.sps, ...record.pps];
+  // hvcC may also hold SEI (x265 puts its 2 KB settings text there): only VPS, SPS, PPS, in that order.
+  const sets =
+    'parameterSets' in record
+      ? [32, 33, 34].flatMap((type) => record.parameterSets.filter((ps) => ((ps[0]! >> 1) & 0x3f) === type))
+      : [...record.sps, ...record.pps];
   return media.samples.map((s) => {
     const chunks = [
       pesHeader(0xe0, ticks(s.pts), ticks(s.dts), undefined),

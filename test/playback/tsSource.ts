@@ -26,13 +26,16 @@ export interface SourceOptions {
   gop?: number;
   /** x264 preset (the tests' default is x264's own, medium). */
   preset?: string;
+  /** Temporal noise over the test pattern: camera-like bitrates instead of a pattern that compresses away. */
+  noise?: boolean;
 }
 
 /** An MKV file made by ffmpeg from test sources, cached by its command line. */
 export async function mkvFile(opts: SourceOptions = {}): Promise<string> {
   const { video = 'h264', audio = true, seconds = 3, size = '320x240', fps = 25, gop = 25 } = opts;
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
-  if (video !== 'none') args.push('-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`);
+  const noise = opts.noise ? ',noise=alls=12:allf=t' : '';
+  if (video !== 'none') args.push('-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}${noise}`);
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   args.push('-t', String(seconds));
   if (video === 'h264') args.push('-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-g', String(gop), '-bf', '2');

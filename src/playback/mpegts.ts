@@ -70,20 +70,10 @@ function psiPacket(pid: number, section: number[]): Buffer {
 }
 
 function pat(): Buffer {
-  return psiPacket(0, [
-    0x00,
-    0,
-    0,
-    0,
-    1,
-    0xc1,
-    0,
-    0,
-    PROGRAM >> 8,
-    PROGRAM & 0xff,
-    0xe0 | (PMT_PID >> 8),
-    PMT_PID & 0xff,
-  ]);
+  // table 0, transport_stream_id 1, version 0 (current), section 0 of 0; then the one program and its PMT.
+  const section = [0x00, 0, 0, 0, 1, 0xc1, 0, 0];
+  section.push(PROGRAM >> 8, PROGRAM & 0xff, 0xe0 | (PMT_PID >> 8), PMT_PID & 0xff);
+  return psiPacket(0, section);
 }
 
 function pmt(pcrPid: number, streams: { type: number; pid: number }[]): Buffer {
@@ -344,5 +334,6 @@ export function tsSegment(media: TrackMedia[]): Buffer {
   packer.copy(pat());
   packer.copy(pmt(pcrPid, streams));
   for (const u of ordered) packer.write(u);
+  if (packer.pos !== packer.out.length) throw new Error('mpegts: packets counted and written differ'); // a bug here
   return packer.out;
 }

@@ -226,7 +226,7 @@ for (const [name, source] of [
       assert.ok(frags.length >= 3, 'several fragments');
     });
 
-    test('each segment decodes on its own, from its first (key) frame, at the samples times', async () => {
+    test('each segment decodes on its own, from its first (key) frame, at the sample times', async () => {
       await Promise.all(frags.map((f, i) => assertDecodes([f], `segment ${i}`)));
       const first = await ffprobe(write(tsSegment(frags[1]!)));
       const video = frags[1]!.find((m) => m.track.kind === 'video')!.samples;

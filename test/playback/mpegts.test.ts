@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
 import { MediaError, type Sample, type TrackMedia } from '../../src/playback/media.js';
 import { tsSegment } from '../../src/playback/mpegts.js';
 import {
@@ -245,6 +246,38 @@ for (const [name, source] of [
       for (const file of files) {
         const { code, stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
         assert.deepEqual({ code, stderr }, { code: 0, stderr: '' }, file);
+      }
+    });
+
+    test('a JavaScript demuxer, as players use, reads the same tracks, codecs and frames (mediabunny)', async () => {
+      for (const [i, f] of [...frags.map((f) => [f]), frags].entries()) {
+        const input = new Input({
+          source: new BufferSource(Buffer.concat(f.map((m) => tsSegment(m)))),
+          formats: ALL_FORMATS,
+        });
+        assert.equal((await input.getFormat()).name, 'MPEG Transport Stream');
+        const tracks = await input.getTracks();
+        assert.deepEqual(
+          tracks.map((t) => t.type),
+          ['video', 'audio'],
+        );
+        for (const t of tracks) {
+          const kind = t.type as 'video' | 'audio';
+          const samples = samplesOf(f, kind);
+          const codec = f[0]!.find((m) => m.track.kind === kind)!.track.codecString;
+          // In-band parameter sets make H.265 'hev1' where the MKV's hvcC said 'hvc1': same profile and level.
+          assert.equal((await t.getCodecParameterString())?.replace(/^hev1/, 'hvc1'), codec, `${i}: ${kind} codec`);
+          const got: { pts: number; key: boolean }[] = [];
+          for await (const p of new EncodedPacketSink(t).packets()) {
+            got.push({ pts: mod(Math.round(p.timestamp * 90000)), key: p.type === 'key' });
+          }
+          assert.equal(got.length, samples.length, `${i}: ${kind} packets`);
+          for (const [k, s] of samples.entries()) {
+            const slack = kind === 'audio' ? 90 : 0; // audio: 1024-sample steps within a PES, as above
+            assert.ok(Math.abs(diff(got[k]!.pts, t90(s.pts))) <= slack, `${i}: ${kind} packet ${k} at ${got[k]!.pts}`);
+            if (kind === 'video') assert.equal(got[k]!.key, s.key, `${i}: video packet ${k} key`);
+          }
+        }
       }
     });
 

@@ -4,9 +4,9 @@
  * Files are cached in the OS temp directory, keyed by the ffmpeg command line.
  */
 // needs: ffmpeg
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,4 +112,89 @@ async function cachedFfmpeg(args: string[]): Promise<string> {
   });
   renameSync(partial, file);
   return file;
+}
+
+/** An ISO-BMFF box as the tests read it back: where it is, its type and its payload. */
+export interface ParsedBox {
+  type: string;
+  /** Offset of the box's first byte in the buffer parsed. */
+  start: number;
+  size: number;
+  payload: Buffer;
+}
+
+/** The boxes one after the other in buf[start, end), checking that their sizes tile it exactly. */
+export function parseBoxes(buf: Buffer, start = 0, end = buf.length): ParsedBox[] {
+  const boxes: ParsedBox[] = [];
+  let pos = start;
+  while (pos < end) {
+    let size = buf.readUInt32BE(pos);
+    let header = 8;
+    if (size === 1) {
+      size = Number(buf.readBigUInt64BE(pos + 8));
+      header = 16;
+    }
+    if (size < header || pos + size > end) throw new Error(`box at ${pos} of size ${size} overruns ${end}`);
+    boxes.push({ type: buf.toString('latin1', pos + 4, pos + 8), start: pos, size, payload: buf.subarray(pos + header, pos + size) });
+    pos += size;
+  }
+  return boxes;
+}
+
+/** Container boxes whose payload is just boxes (stsd and the sample entries are not: they have fields first). */
+const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'dinf', 'mvex', 'moof', 'traf', 'edts']);
+
+/** The box at a path of types (`moov/trak/mdia/mdhd`), the n-th match of the last step. */
+export function findBox(boxes: ParsedBox[], path: string, nth = 0): ParsedBox | undefined {
+  return findAll(boxes, path)[nth];
+}
+
+export function findAll(boxes: ParsedBox[], path: string): ParsedBox[] {
+  const [first, ...rest] = path.split('/');
+  const here = boxes.filter((b) => b.type === first);
+  if (rest.length === 0) return here;
+  return here.flatMap((b) => {
+    if (!CONTAINERS.has(b.type)) throw new Error(`${b.type} is not a container box`);
+    return findAll(parseBoxes(b.payload), rest.join('/'));
+  });
+}
+
+export interface Probe {
+  /** ffprobe's JSON (streams, format, packets, frames: whichever the arguments asked for). */
+  json: any;
+  stderr: string;
+}
+
+/** ffprobe -v error -of json ARGS FILE: what it found and what it complained about. */
+export async function ffprobe(file: string, args: string[]): Promise<Probe> {
+  const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-of', 'json', ...args, file]);
+  return { json: JSON.parse(stdout), stderr };
+}
+
+/** ffmpeg decoding every stream of the file to nowhere: its complaints (none for a good file). */
+export async function decodeErrors(file: string): Promise<string> {
+  return (await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'])).stderr;
+}
+
+function run(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${command} ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+let scratch: string | undefined;
+
+/** Writes bytes to a fresh file in this process's scratch directory (for ffprobe), returns its path. */
+export function scratchFile(name: string, bytes: Buffer): string {
+  if (scratch === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsd-playback-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch = dir;
+  }
+  const path = join(scratch, name);
+  writeFileSync(path, bytes);
+  return path;
 }

@@ -82,7 +82,9 @@ function timesVersion(duration: number): 0 | 1 {
 /** Movie header; creation and modification times 0 (unknown), as the timestamps live in the tracks. */
 export function mvhd(durationMs: number, nextTrackId: number): Buffer {
   const v = timesVersion(durationMs);
-  const times = v ? [u64(0), u64(0), u32(TIMESCALE), u64(durationMs)] : [u32(0), u32(0), u32(TIMESCALE), u32(durationMs)];
+  const times = v
+    ? [u64(0), u64(0), u32(TIMESCALE), u64(durationMs)]
+    : [u32(0), u32(0), u32(TIMESCALE), u32(durationMs)];
   return fullBox(
     'mvhd',
     v,
@@ -133,7 +135,8 @@ function tkhd(track: Track, o: TrakOptions): Buffer {
 }
 
 /** 'und' packed as three 5-bit letters (ISO 639-2/T minus 0x60). */
-const LANGUAGE_UND = ((('u'.charCodeAt(0) - 0x60) << 10) | (('n'.charCodeAt(0) - 0x60) << 5) | ('d'.charCodeAt(0) - 0x60));
+const LANGUAGE_UND =
+  (('u'.charCodeAt(0) - 0x60) << 10) | (('n'.charCodeAt(0) - 0x60) << 5) | ('d'.charCodeAt(0) - 0x60);
 
 function mdhd(mediaDurationMs: number): Buffer {
   const v = timesVersion(mediaDurationMs);

@@ -165,7 +165,10 @@ describe('fMP4 segments of H.264 with B-frames and AAC', () => {
       const mdhd = findBox(top, 'moov/trak/mdia/mdhd')!.payload;
       assert.equal(mdhd.readUInt32BE(12), 1000, 'timescale');
       const lang = mdhd.readUInt16BE(20);
-      assert.equal(String.fromCharCode(((lang >> 10) & 31) + 0x60, ((lang >> 5) & 31) + 0x60, (lang & 31) + 0x60), 'und');
+      assert.equal(
+        String.fromCharCode(((lang >> 10) & 31) + 0x60, ((lang >> 5) & 31) + 0x60, (lang & 31) + 0x60),
+        'und',
+      );
       const hdlr = findBox(top, 'moov/trak/mdia/hdlr')!.payload;
       assert.equal(hdlr.toString('latin1', 8, 12), track.kind === 'video' ? 'vide' : 'soun');
       for (const table of ['stts', 'stsc', 'stco']) {
@@ -177,7 +180,10 @@ describe('fMP4 segments of H.264 with B-frames and AAC', () => {
       const config = track.kind === 'video' ? parseBoxes(entry.payload, 78)[0]! : parseBoxes(entry.payload, 28)[0]!;
       assert.equal(config.type, track.kind === 'video' ? 'avcC' : 'esds');
       if (track.kind === 'video') assert.ok(config.payload.equals(track.codecPrivate), 'avcC is CodecPrivate');
-      else assert.ok(config.payload.includes(Buffer.concat([Buffer.of(0x05, track.codecPrivate.length), track.codecPrivate])));
+      else
+        assert.ok(
+          config.payload.includes(Buffer.concat([Buffer.of(0x05, track.codecPrivate.length), track.codecPrivate])),
+        );
       const trex = findBox(top, 'moov/mvex/trex')!.payload;
       assert.equal(trex.readUInt32BE(4), 1, 'trex track ID');
     }

@@ -135,7 +135,12 @@ export function parseBoxes(buf: Buffer, start = 0, end = buf.length): ParsedBox[
       header = 16;
     }
     if (size < header || pos + size > end) throw new Error(`box at ${pos} of size ${size} overruns ${end}`);
-    boxes.push({ type: buf.toString('latin1', pos + 4, pos + 8), start: pos, size, payload: buf.subarray(pos + header, pos + size) });
+    boxes.push({
+      type: buf.toString('latin1', pos + 4, pos + 8),
+      start: pos,
+      size,
+      payload: buf.subarray(pos + header, pos + size),
+    });
     pos += size;
   }
   return boxes;

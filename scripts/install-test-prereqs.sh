@@ -7,9 +7,10 @@
 #   aws         /usr/bin/aws (AWS CLI v2 as Debian packages it)
 #   boto3       /usr/bin/python3 with boto3
 #   curl        curl, the plain-HTTP producer
+#   chromium    Debian's Chromium, the browser the playback tests play in (headless, via playwright-core)
 # With no argument, installs for every tool above.
 set -euo pipefail
-[ $# -gt 0 ] || set -- ffmpeg gstreamer mkvtoolnix aws boto3 curl
+[ $# -gt 0 ] || set -- ffmpeg gstreamer mkvtoolnix aws boto3 curl chromium
 need=()
 for tool in "$@"; do
   case "$tool" in
@@ -22,6 +23,7 @@ for tool in "$@"; do
     aws) [ -x /usr/bin/aws ] || need+=(awscli) ;;
     boto3) /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3) ;;
     curl) command -v curl >/dev/null || need+=(curl) ;;
+    chromium) [ -x /usr/bin/chromium ] || need+=(chromium) ;;
     *) echo "install-test-prereqs: unknown tool '$tool'" >&2; exit 2 ;;
   esac
 done

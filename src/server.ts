@@ -9,6 +9,8 @@ import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Context, ServerInfo } from './api/index.js';
 import { awsOperations, health, type KvsdRoute } from './api/routes.js';
+import { hls } from './api/hls.js';
+import { sessionTokenVerifier } from './api/playbackSession.js';
 import type { Archive } from './archive/archive.js';
 import type { FragmentListing } from './archive/fragmentListing.js';
 import { UnorderedListing } from './archive/unorderedListing.js';
@@ -217,7 +219,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
   };
 
-  const router = new Router<KvsdRoute>().add(awsOperations).add(health);
+  const router = new Router<KvsdRoute>().add(awsOperations).add(health).add(hls);
   const counters = new RequestCounters();
   const pipeline = new RequestPipeline({
     router,
@@ -225,6 +227,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(quotas && { quotas }),
     log,
     ready: () => (archive ? undefined : ready),
+    sessionTokens: sessionTokenVerifier(() => archive),
     bodyTimeoutMs: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     admitStreaming: (socket, operation) => connections.admitStreaming(socket, operation),
     context: (req, requestId, stop): Context => ({

@@ -12,7 +12,7 @@ import { fragmentSamples } from '../playback/demux.js';
 import { tsSegment } from '../playback/mpegts.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';
 import { formatFragmentNumber, parseFragmentNumber } from '../protocol/fragmentNumbers.js';
-import type { Infer, InputShape } from '../protocol/validator.js';
+import type { InputShape } from '../protocol/validator.js';
 import type { FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { Context } from './operation.js';
 import {
@@ -33,7 +33,8 @@ const TrackNumber = { type: 'string', pattern: '[1-9][0-9]{0,2}' } as const;
 const FragmentNumber = { type: 'string', min: 1, max: 128, pattern: '[0-9]+', required: true } as const;
 const SequenceNumber = { type: 'string', pattern: '[0-9]{1,15}', required: true } as const;
 
-export const numberOf = (f: FragmentRecord) => formatFragmentNumber({ seq: f.seq, serverMs: f.serverMs, nonce: f.nonce });
+export const numberOf = (f: FragmentRecord) =>
+  formatFragmentNumber({ seq: f.seq, serverMs: f.serverMs, nonce: f.nonce });
 
 /** Answers a session resource: its bytes, no caching by intermediaries (tokens expire), any origin. */
 export function sendResource(res: ServerResponse, type: string, body: Buffer | string) {
@@ -48,12 +49,15 @@ export function sendResource(res: ServerResponse, type: string, body: Buffer | s
 }
 
 /** A session-token route whose handler gets the opened session and its stream. */
-export function sessionRoute<const S extends InputShape>(route: {
+/** A session resource's query, validated against its shape (every value is a string). */
+export type SessionQuery = { SessionToken: string } & Partial<Record<string, string>>;
+
+export function sessionRoute(route: {
   path: string;
   name: string;
-  shape: S;
+  shape: InputShape;
   serve(call: {
-    input: Infer<S>;
+    input: SessionQuery;
     session: PlaybackSession;
     stream: StreamRecord;
     archive: Archive;
@@ -71,7 +75,7 @@ export function sessionRoute<const S extends InputShape>(route: {
     streaming: false,
     shape: route.shape,
     async handle({ input, res, ctx }: RouteCall) {
-      const query = input as Infer<S> & { SessionToken: string };
+      const query = input as SessionQuery;
       const session = openSession(ctx.archive, query.SessionToken);
       const stream = await sessionStream(ctx.archive, session);
       try {
@@ -111,10 +115,16 @@ const master = sessionRoute({
   async serve({ input, session, stream, archive, res }) {
     const window = await archive.playback.window(stream, session.id, session.selection);
     const newest = window.fragments[window.fragments.length - 1];
-    if (!newest) throw new ApiError('ResourceNotFoundException', 404, 'No fragments found in the stream for the streaming request.');
+    if (!newest)
+      throw new ApiError(
+        'ResourceNotFoundException',
+        404,
+        'No fragments found in the stream for the streaming request.',
+      );
     const { tracks } = await tracksOf(archive, stream, newest.headerId);
     const segments = segmentsOf(session, window.fragments, numberOf);
-    const bandwidth = Math.max(...segments.map((s) => (s.fragment.size * 8 * 1000) / Math.max(s.durationMs, 1)));
+    // Peak bits per second; a fragment shorter than a second counts as one (a stub would claim a peak it is not).
+    const bandwidth = Math.max(...segments.map((s) => (s.fragment.size * 8 * 1000) / Math.max(s.durationMs, 1000)));
     const container = session.container === 'MPEG_TS' ? 'ts' : 'fmp4';
     sendResource(res, M3U8, masterPlaylist({ container, token: input.SessionToken, tracks, bandwidth }));
   },
@@ -135,9 +145,10 @@ const media = sessionRoute({
       trackNumber,
       segments: segments.map((s) => ({ ...s, codecKey: s.fragment.headerId })),
       mediaSequence: window.firstIndex,
-      ...(session.discontinuity === 'ALWAYS' && session.selection.mode !== 'ON_DEMAND' && {
-        discontinuitySequence: window.firstIndex,
-      }),
+      ...(session.discontinuity === 'ALWAYS' &&
+        session.selection.mode !== 'ON_DEMAND' && {
+          discontinuitySequence: window.firstIndex,
+        }),
       vod: session.selection.mode === 'ON_DEMAND',
       ended: window.complete,
       programDateTime: session.displayTimestamp,
@@ -162,7 +173,7 @@ const mp4Fragment = sessionRoute({
   name: 'GetMP4MediaFragment',
   shape: { type: 'structure', members: { SessionToken, TrackNumber, FragmentNumber } },
   async serve({ input, stream, archive, res }) {
-    const f = await sessionFragment(archive, stream, input.FragmentNumber);
+    const f = await sessionFragment(archive, stream, input.FragmentNumber!);
     const { set, track } = await trackOf(archive, stream, f.headerId, input.TrackNumber);
     const part = fragmentSamples(await clusterOf(archive, stream, f), set).find((m) => m.track === track)!;
     // mfhd sequence numbers only need to increase along the stream: the ingestion sequence does.
@@ -175,7 +186,7 @@ const tsFragment = sessionRoute({
   name: 'GetTSFragment',
   shape: { type: 'structure', members: { SessionToken, FragmentNumber } },
   async serve({ input, stream, archive, res }) {
-    const f = await sessionFragment(archive, stream, input.FragmentNumber);
+    const f = await sessionFragment(archive, stream, input.FragmentNumber!);
     const set = await tracksOf(archive, stream, f.headerId);
     sendResource(res, 'video/MP2T', tsSegment(fragmentSamples(await clusterOf(archive, stream, f), set)));
   },

@@ -14,6 +14,7 @@ import { putMedia } from './putMedia.js';
 import { listFragments } from './listFragments.js';
 import { getMediaForFragmentList } from './getMediaForFragmentList.js';
 import { getMedia } from './getMedia.js';
+import { getHLSStreamingSessionURL } from './getHLSStreamingSessionURL.js';
 
 export const operations: Operation[] = [
   createStream,
@@ -30,6 +31,7 @@ export const operations: Operation[] = [
   listFragments,
   getMediaForFragmentList,
   getMedia,
+  getHLSStreamingSessionURL,
 ];
 
 export type { Operation, Context, ServerInfo } from './operation.js';

@@ -2,8 +2,8 @@
  * Playback sessions (HLS, DASH): what GetHLSStreamingSessionURL and GetDASHStreamingSessionURL check and
  * seal into a session token, and what the session resources (playlists, manifests, fragments) read back.
  *
- * A token is the session's whole state, sealed with the catalog's token key (tamper-proof; any node over
- * the catalog opens it), in base64url so that it travels in a query string unescaped. Nothing is stored
+ * A token is the session's whole state, encrypted and authenticated under the catalog's token key (opaque,
+ * tamper-proof; any node over the catalog opens it), in base64url so that it travels in a query string unescaped. Nothing is stored
  * per session, apart from a cache of playlist positions (src/archive/playback.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -69,9 +69,14 @@ export function selectionOf(input: SelectionInput, now: number): Omit<SessionSel
   }
   const start = range?.StartTimestamp;
   const end = range?.EndTimestamp;
-  if (start === undefined) throw invalidArgument(`${input.selectorName}.TimestampRange.StartTimestamp is required when PlaybackMode is ${mode}.`);
+  if (start === undefined)
+    throw invalidArgument(
+      `${input.selectorName}.TimestampRange.StartTimestamp is required when PlaybackMode is ${mode}.`,
+    );
   if (mode === 'ON_DEMAND' && end === undefined) {
-    throw invalidArgument(`${input.selectorName}.TimestampRange.EndTimestamp is required when PlaybackMode is ON_DEMAND.`);
+    throw invalidArgument(
+      `${input.selectorName}.TimestampRange.EndTimestamp is required when PlaybackMode is ON_DEMAND.`,
+    );
   }
   if (kind === 'server' && start > now) throw invalidArgument('StartTimestamp must be in the past.');
   if (end !== undefined) {
@@ -81,14 +86,8 @@ export function selectionOf(input: SelectionInput, now: number): Omit<SessionSel
   return { mode, kind, startMs: start, ...(end !== undefined && { endMs: end }), max };
 }
 
-const toUrlSafe = (b64: string) => b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-function fromUrlSafe(token: string): string {
-  const b64 = token.replace(/-/g, '+').replace(/_/g, '/');
-  return b64 + '='.repeat((4 - (b64.length % 4)) % 4);
-}
-
 export function sealSession(archive: Archive, session: Omit<PlaybackSession, 'id'>): string {
-  return toUrlSafe(archive.tokens.seal(TOKEN_KIND, { ...session, id: randomBytes(9).toString('base64url') }));
+  return archive.tokens.encrypt(TOKEN_KIND, { ...session, id: randomBytes(9).toString('base64url') });
 }
 
 export const sessionExpired = () => new ApiError('NotAuthorizedException', 403, 'Streaming session token is expired');
@@ -97,7 +96,7 @@ const sessionInvalid = () => new ApiError('NotAuthorizedException', 403, 'The st
 /** The session a token holds; 403 when it was not made by this catalog's key, was altered or has expired. */
 export function openSession(archive: Archive, token: string | null, now = Date.now()): PlaybackSession {
   if (!token || token.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(token)) throw sessionInvalid();
-  const session = archive.tokens.open<PlaybackSession>(TOKEN_KIND, fromUrlSafe(token));
+  const session = archive.tokens.decrypt<PlaybackSession>(TOKEN_KIND, token);
   if (!session) throw sessionInvalid();
   if (now >= session.expiresMs) throw sessionExpired();
   return session;
@@ -196,25 +195,33 @@ export interface WindowSegment {
 }
 
 /**
- * The segments of a window: each fragment's start in the selected timestamps, its duration (to the next
- * fragment's start; its own length when a gap follows, or for the last), and its discontinuity flag.
+ * The segments of a window: each fragment's start in the selected timestamps, its media duration, and its
+ * discontinuity flag. Durations and gaps are measured on producer timestamps, the media's own clock:
+ * server timestamps say when fragments arrived, which for an upload faster than real time is milliseconds
+ * apart. A fragment lasts until the next one starts, or, before a gap and for the last, its own length
+ * (FragmentLengthInMilliseconds, to its last frame's start) plus one frame as its neighbours show it.
  */
 export function segmentsOf(
   session: PlaybackSession,
   fragments: FragmentRecord[],
   numberOf: (f: FragmentRecord) => string,
 ): WindowSegment[] {
-  const ts = (f: FragmentRecord) => (session.selection.kind === 'producer' ? f.producerMs : f.serverMs);
-  return fragments.map((f, i) => {
-    const start = ts(f);
+  const selected = (f: FragmentRecord) => (session.selection.kind === 'producer' ? f.producerMs : f.serverMs);
+  const untilNext = (i: number) => {
     const next = fragments[i + 1];
-    const until = next ? ts(next) - start : undefined;
-    const own = f.lengthMs > 0 ? f.lengthMs : (until ?? 1000);
-    const durationMs = until !== undefined && until > 0 && until <= own + GAP_MS ? until : own;
+    const d = next ? next.producerMs - fragments[i]!.producerMs : undefined;
+    return d !== undefined && d > 0 && d <= fragments[i]!.lengthMs + GAP_MS ? d : undefined;
+  };
+  let frame = 0;
+  return fragments.map((f, i) => {
+    const until = untilNext(i);
+    if (until !== undefined && until - f.lengthMs > 0 && until - f.lengthMs < 200) frame = until - f.lengthMs;
+    const durationMs = until ?? Math.max(1, f.lengthMs + frame);
     const prev = fragments[i - 1];
-    const jump = prev ? start - (ts(prev) + prev.lengthMs) : 0;
+    const jump = prev ? f.producerMs - (prev.producerMs + prev.lengthMs) : 0;
     const broken = prev !== undefined && (jump > DISCONTINUITY_MS + LAST_FRAME_MS || jump < -DISCONTINUITY_MS);
-    const discontinuity = session.discontinuity === 'ALWAYS' || (session.discontinuity === 'ON_DISCONTINUITY' && broken);
-    return { fragment: f, fragmentNumber: numberOf(f), startMs: start, durationMs, discontinuity };
+    const discontinuity =
+      session.discontinuity === 'ALWAYS' || (session.discontinuity === 'ON_DISCONTINUITY' && broken);
+    return { fragment: f, fragmentNumber: numberOf(f), startMs: selected(f), durationMs, discontinuity };
   });
 }

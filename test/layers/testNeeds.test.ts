@@ -21,6 +21,7 @@ const USES: Record<string, RegExp> = {
   aws: /import \{[^}]*\bAWS\b[^}]*\} from '[^']*cli\.js'|'\/usr\/bin\/aws'|\baws kinesisvideo/,
   boto3: /import \{[^}]*\bPYTHON\b[^}]*\} from '[^']*cli\.js'|'\/usr\/bin\/python3'|\bimport boto3\b/,
   curl: /['"`]curl['"` ]|\bcurl -/,
+  chromium: /\/usr\/bin\/chromium/,
 };
 
 function tsFiles(dir: string): string[] {

@@ -360,7 +360,7 @@ describe('secrets', () => {
     assert.ok(log.includes('"principal":"admin"'), 'the log names principals');
     for (const secret of [...ALL_SECRETS, WRONG_SECRET.secretAccessKey])
       assert.ok(!log.includes(secret), 'a secret key is in the log');
-    const tokenKey = tokenKeyOf(kvsd.dataDir);
+    const tokenKey = await tokenKeyOf(kvsd.dataDir);
     assert.ok(tokenKey.length >= 64);
     assert.ok(!log.includes(tokenKey), 'the token key is in the log');
     assert.ok(!/Signature=|authorization/i.test(log), 'no Authorization header in the log');

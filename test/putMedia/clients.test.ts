@@ -91,7 +91,7 @@ async function checkStored(
     assert.equal(f.FragmentSizeInBytes, clusters[i]!.size);
     assert.equal(f.FragmentLengthInMilliseconds, clusters[i]!.lastFrameMs - clusters[i]!.firstFrameMs);
   });
-  const stored = storedFragments(kvsd.dataDir, stream);
+  const stored = await storedFragments(kvsd.dataDir, stream);
   assert.deepEqual(
     stored.map((s) => s.number),
     numbers,

@@ -87,7 +87,7 @@ async function checkStream(stream: string, expected: Map<string, Buffer>) {
     `ListFragments of ${stream}`,
   );
   for (const f of listed) assert.equal(f.FragmentSizeInBytes, expected.get(f.FragmentNumber!)!.length);
-  const stored = storedFragments(kvsd.dataDir, stream);
+  const stored = await storedFragments(kvsd.dataDir, stream);
   assert.equal(stored.length, expected.size);
   for (const s of stored)
     assert.ok(s.bytes.equals(expected.get(s.number)!), `fragment ${s.number} stored byte for byte`);

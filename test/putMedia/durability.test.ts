@@ -139,7 +139,7 @@ async function checkAfterRestart(live: Live) {
       assert.ok(c, `listed fragment ${f.FragmentNumber} was acknowledged BUFFERING`);
       assert.equal(f.FragmentSizeInBytes, c.size, 'listed fragment is a whole cluster');
     }
-    const stored = storedFragments(kvsd.dataDir, s.stream);
+    const stored = await storedFragments(kvsd.dataDir, s.stream);
     assert.deepEqual(
       stored.map((x) => x.number),
       listedNumbers,

@@ -105,7 +105,7 @@ async function expectError(stream: string, acks: Ack[], clusters: Map<number, Bu
     numbers,
     'exactly the good fragments are listed',
   );
-  const stored = storedFragments(kvsd.dataDir, stream);
+  const stored = await storedFragments(kvsd.dataDir, stream);
   assert.deepEqual(
     stored.map((s) => s.number),
     numbers,
@@ -355,7 +355,7 @@ describe('session-ending ERROR acks', () => {
     const ninth = c1.subarray(0, c1.length - (1 + 8 + 4 + 200)); // SimpleBlock: ID, 8-byte size, header, data
     const ok = await rawPutMedia(kvsd.url, absolute(whole), { chunks: [craftHeader(), c0, ninth] });
     checkAckSequence(ok.acks, [0, 1000]);
-    const stored = storedFragments(kvsd.dataDir, whole);
+    const stored = await storedFragments(kvsd.dataDir, whole);
     assert.ok(stored[1]!.bytes.equals(ninth));
     assert.equal((await listAll(kvsd.url, whole, { pageSize: 7 }))[1]!.FragmentLengthInMilliseconds, 320);
   });
@@ -387,7 +387,7 @@ describe('session-ending ERROR acks', () => {
       listed.map((f) => f.FragmentNumber),
       ok.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber),
     );
-    assert.ok(storedFragments(kvsd.dataDir, stream)[0]!.bytes.equals(three));
+    assert.ok((await storedFragments(kvsd.dataDir, stream))[0]!.bytes.equals(three));
     await expectUsable(stream, [1, 2, 3]);
   });
 
@@ -487,7 +487,7 @@ describe('4008 while one chunk of many clusters is being handled', () => {
   it('nothing after the ERROR but PERSISTED of fragments RECEIVED before it; the purge leaves no orphan', async () => {
     const stream = newName();
     const arn = await createStream(kvsd.url, stream);
-    const id = streamIdOf(kvsd.dataDir, stream)!;
+    const id = (await streamIdOf(kvsd.dataDir, stream))!;
     const kv = new KinesisVideoClient(clientConfig(kvsd.url));
     // 1500 clusters in one chunk: the deletion lands while the server works through them.
     const many = Buffer.concat(
@@ -526,9 +526,9 @@ describe('4008 while one chunk of many clusters is being handled', () => {
       assert.ok(receivedBefore.has(a.FragmentNumber), 'PERSISTED for a fragment RECEIVED before the ERROR');
     }
     // The purge removes the stream with every fragment row and file; nothing lands after it.
-    await eventually(() => assert.equal(streamRowExists(kvsd.dataDir, id), false), 10_000);
+    await eventually(async () => assert.equal(await streamRowExists(kvsd.dataDir, id), false), 10_000);
     await sleep(300);
-    assert.equal(fragmentRowCount(kvsd.dataDir, id), 0, 'no orphan fragment rows');
+    assert.equal(await fragmentRowCount(kvsd.dataDir, id), 0, 'no orphan fragment rows');
     assert.equal(existsSync(join(kvsd.dataDir, 'media', String(id))), false, 'no media left');
     kv.destroy();
     await assertHealthy(kvsd.url);

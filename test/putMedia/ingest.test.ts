@@ -106,7 +106,7 @@ async function checkIngested(opts: {
       'server timestamps follow arrival',
     );
   }
-  const stored = storedFragments(kvsd.dataDir, stream);
+  const stored = await storedFragments(kvsd.dataDir, stream);
   assert.deepEqual(
     stored.map((s) => s.number),
     numbers,
@@ -282,7 +282,7 @@ describe('PutMedia stores real muxer output as fragments', () => {
       listed.map((f) => f.FragmentSizeInBytes),
       clusters.map((c) => c.length),
     );
-    storedFragments(kvsd.dataDir, stream).forEach((s, i) =>
+    (await storedFragments(kvsd.dataDir, stream)).forEach((s, i) =>
       assert.ok(s.bytes.equals(clusters[i]!), `fragment ${i} stored byte for byte`),
     );
   });
@@ -334,7 +334,7 @@ describe('a stream with DataRetentionInHours 0', () => {
         false,
       );
       assert.deepEqual(await listAll(kvsd.url, stream, { pageSize: 7 }), []);
-      assert.deepEqual(storedFragments(kvsd.dataDir, stream), [], 'nothing in the catalog');
+      assert.deepEqual(await storedFragments(kvsd.dataDir, stream), [], 'nothing in the catalog');
     }
   });
 });
@@ -430,7 +430,7 @@ describe('a client that disconnects in the middle of a cluster', () => {
         expected,
         'exactly the complete fragments are listed',
       );
-      const before = storedFragments(kvsd.dataDir, stream);
+      const before = await storedFragments(kvsd.dataDir, stream);
       assert.deepEqual(
         before.map((s) => s.number),
         expected,
@@ -450,7 +450,7 @@ describe('a client that disconnects in the middle of a cluster', () => {
       const after = await listAll(kvsd.url, stream, { pageSize: 7 });
       assert.equal(after.length, complete + clusters.length);
       assert.ok(!after.some((f) => f.FragmentNumber === cutNumber), 'the partial fragment is not listed');
-      const stored = storedFragments(kvsd.dataDir, stream);
+      const stored = await storedFragments(kvsd.dataDir, stream);
       assert.equal(stored.length, complete + clusters.length);
       for (const s of stored)
         assert.ok(

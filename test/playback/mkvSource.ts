@@ -30,6 +30,10 @@ export interface SourceOptions {
   /** B-frames between references (x264 and x265 both take -bf). */
   bframes?: number;
   preset?: string;
+  /** Temporal noise (ffmpeg's noise filter strength): makes testsrc cost what a camera's picture costs. */
+  noise?: number;
+  /** Target video bitrate, e.g. '6M' (otherwise the encoder's default quality). */
+  bitrate?: string;
 }
 
 export interface Source {
@@ -48,6 +52,8 @@ export async function mkvSource(opts: SourceOptions = {}): Promise<Source> {
   const args = ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`];
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   args.push('-t', String(seconds), '-pix_fmt', 'yuv420p', '-bf', String(bframes), '-g', String(gop));
+  if (opts.noise) args.push('-vf', `noise=alls=${opts.noise}:allf=t`);
+  if (opts.bitrate) args.push('-b:v', opts.bitrate, '-maxrate', opts.bitrate, '-bufsize', opts.bitrate);
   if (codec === 'h264') args.push('-c:v', 'libx264', '-preset', preset, '-sc_threshold', '0');
   else args.push('-c:v', 'libx265', '-preset', preset, '-x265-params', `log-level=error:scenecut=0:keyint=${gop}`);
   if (audio) args.push('-c:a', 'aac');

@@ -15,6 +15,7 @@ import { listFragments } from './listFragments.js';
 import { getMediaForFragmentList } from './getMediaForFragmentList.js';
 import { getMedia } from './getMedia.js';
 import { getHLSStreamingSessionURL } from './getHLSStreamingSessionURL.js';
+import { getClip } from './getClip.js';
 
 export const operations: Operation[] = [
   createStream,
@@ -32,6 +33,7 @@ export const operations: Operation[] = [
   getMediaForFragmentList,
   getMedia,
   getHLSStreamingSessionURL,
+  getClip,
 ];
 
 export type { Operation, Context, ServerInfo } from './operation.js';

@@ -2,13 +2,17 @@
  * HLS sessions end to end: real MKV (ffmpeg, H.264, a key frame every 2 s) in through PutMedia, GetHLSStreamingSessionURL
  * through the JS SDK v3, and the session played by hls.js in headless Chromium (fMP4 and MPEG-TS), read by
  * ffprobe, and checked line by line against KVS's playlist shape; LIVE slides with ingest and keeps each
- * segment's media sequence number across reloads; AWS's errors for what cannot be played.
+ * segment's media sequence number across reloads; AWS's errors for what cannot be played. GetClip's MP4
+ * of the same fragments, read by ffprobe and decoded by ffmpeg.
  */
 // needs: ffmpeg
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  GetClipCommand,
   GetHLSStreamingSessionURLCommand,
   type GetHLSStreamingSessionURLCommandInput,
   KinesisVideoArchivedMediaClient,
@@ -230,5 +234,59 @@ describe('HLS errors', () => {
       assert.ok((await res.json()).__type);
     }
     assert.ok(!Buffer.from(token, 'base64url').toString('latin1').includes('streamId'), 'the token is opaque');
+  });
+});
+
+describe('GetClip', () => {
+  const range = () => ({ StartTimestamp: new Date(uploadedAt - 60_000), EndTimestamp: new Date() });
+
+  it('answers an ordinary MP4 of the range that ffprobe reads frame for frame and ffmpeg decodes cleanly', async () => {
+    const out = await am.send(
+      new GetClipCommand({
+        StreamName: 'cam',
+        ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range() },
+      }),
+    );
+    assert.equal(out.ContentType, 'video/mp4');
+    const bytes = Buffer.from(await out.Payload!.transformToByteArray());
+    assert.equal(bytes.subarray(4, 8).toString(), 'ftyp');
+    const file = join(mkdtempSync(join(tmpdir(), 'kvsd-clip-')), 'clip.mp4');
+    writeFileSync(file, bytes);
+    const r = await run('/usr/bin/ffprobe', [
+      '-v',
+      'error',
+      '-count_packets',
+      '-show_entries',
+      'stream=codec_name,nb_read_packets:format=duration',
+      '-of',
+      'json',
+      file,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const probe = JSON.parse(r.stdout) as {
+      streams: { codec_name: string; nb_read_packets: string }[];
+      format: { duration: string };
+    };
+    assert.equal(probe.streams[0]!.codec_name, 'h264');
+    assert.equal(Number(probe.streams[0]!.nb_read_packets), 250);
+    assert.ok(Math.abs(Number(probe.format.duration) - 10) < 0.1, `duration ${probe.format.duration}`);
+    const decode = await run('/usr/bin/ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+    assert.equal(decode.code, 0);
+    assert.equal(decode.stderr, '');
+  });
+
+  it("nothing in range: ResourceNotFoundException with AWS's message", async () => {
+    const past = { StartTimestamp: new Date(uploadedAt - 7_200_000), EndTimestamp: new Date(uploadedAt - 3_600_000) };
+    await assert.rejects(
+      am.send(
+        new GetClipCommand({
+          StreamName: 'cam',
+          ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: past },
+        }),
+      ),
+      (err: Error) =>
+        err.name === 'ResourceNotFoundException' &&
+        err.message === 'No fragments found in the stream for the clip request.',
+    );
   });
 });

@@ -6,7 +6,7 @@
 import { mp4Clip } from './clipMedia.js';
 import { streamingOperation } from './operation.js';
 import { checkSessionStart, selectionOf } from './playbackSession.js';
-import { streamRef } from './shapes.js';
+import { streamRef, timestampRangeSelector } from './shapes.js';
 import { ApiError } from '../protocol/errors.js';
 
 export const getClip = streamingOperation({
@@ -16,21 +16,7 @@ export const getClip = streamingOperation({
     type: 'structure',
     members: {
       ...streamRef.members,
-      ClipFragmentSelector: {
-        type: 'structure',
-        required: true,
-        members: {
-          FragmentSelectorType: { type: 'string', enum: ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'], required: true },
-          TimestampRange: {
-            type: 'structure',
-            required: true,
-            members: {
-              StartTimestamp: { type: 'timestamp', required: true },
-              EndTimestamp: { type: 'timestamp', required: true },
-            },
-          },
-        },
-      },
+      ClipFragmentSelector: { ...timestampRangeSelector, required: true },
     },
     anyOf: streamRef.anyOf,
   },

@@ -3,7 +3,7 @@
  * lies in [StartTimestamp, EndTimestamp], both ends inclusive, in pages of MaxResults (default 100).
  */
 import { jsonOperation } from './operation.js';
-import { streamRef } from './shapes.js';
+import { streamRef, timestampRangeSelector } from './shapes.js';
 import { JsonBytes } from '../protocol/http.js';
 
 export const DEFAULT_MAX_RESULTS = 100;
@@ -19,20 +19,7 @@ export const listFragments = jsonOperation({
       ...streamRef.members,
       MaxResults: { type: 'integer', min: 1, max: 1000 },
       NextToken: { type: 'string', min: 1, max: 4096, pattern: '[a-zA-Z0-9+/]+={0,2}' },
-      FragmentSelector: {
-        type: 'structure',
-        members: {
-          FragmentSelectorType: { type: 'string', enum: ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'], required: true },
-          TimestampRange: {
-            type: 'structure',
-            required: true,
-            members: {
-              StartTimestamp: { type: 'timestamp', required: true },
-              EndTimestamp: { type: 'timestamp', required: true },
-            },
-          },
-        },
-      },
+      FragmentSelector: timestampRangeSelector,
     },
     anyOf: streamRef.anyOf,
   },

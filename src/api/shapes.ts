@@ -37,3 +37,22 @@ export const streamRef = {
   members: { StreamName, StreamARN },
   anyOf: [['StreamName', 'StreamARN']] as const,
 };
+
+/**
+ * A selector of fragments by a required timestamp kind and a required, inclusive range: ListFragments'
+ * FragmentSelector and GetClip's ClipFragmentSelector have the same members and rules.
+ */
+export const timestampRangeSelector = {
+  type: 'structure',
+  members: {
+    FragmentSelectorType: { type: 'string', enum: ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'], required: true },
+    TimestampRange: {
+      type: 'structure',
+      required: true,
+      members: {
+        StartTimestamp: { type: 'timestamp', required: true },
+        EndTimestamp: { type: 'timestamp', required: true },
+      },
+    },
+  },
+} as const satisfies Member;

@@ -79,8 +79,8 @@ export async function gstMkvFile(opts: GstOptions = {}): Promise<string> {
   return cached('gst-launch-1.0', args);
 }
 
-/** Runs `command args` once with stdout to a file in the cache, keyed by the command line. */
-export async function cached(command: string, args: string[]): Promise<string> {
+/** The cache file of a command line, and a writer: runs it once, under a unique name, then renames it in place. */
+async function cachedRun(command: string, args: string[], write: (partial: string) => Promise<void>): Promise<string> {
   mkdirSync(CACHE_DIR, { recursive: true });
   const key = createHash('sha256')
     .update(JSON.stringify([command, ...args]))
@@ -89,24 +89,44 @@ export async function cached(command: string, args: string[]): Promise<string> {
   const file = join(CACHE_DIR, `${command}-${key}.mkv`);
   if (existsSync(file) && statSync(file).size > 0) return file;
   // Test files run in parallel processes: write under a unique name, then rename atomically.
-  const partial = `${file}.${process.pid}.partial`;
-  const out = openSync(partial, 'w');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', out, 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(`${command} exited with ${code}: ${stderr}`));
-      });
-    });
-  } finally {
-    closeSync(out);
-  }
+  const partial = `${file}.${process.pid}.partial.mkv`;
+  await write(partial);
   renameSync(partial, file);
   return file;
+}
+
+/** Runs `command args`, stderr kept for the error; rejects unless it exits 0. */
+function spawnChecked(command: string, args: string[], stdout: 'ignore' | number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+/** Runs `command args` once with stdout to a file in the cache, keyed by the command line. */
+export function cached(command: string, args: string[]): Promise<string> {
+  return cachedRun(command, args, async (partial) => {
+    const out = openSync(partial, 'w');
+    try {
+      await spawnChecked(command, args, out);
+    } finally {
+      closeSync(out);
+    }
+  });
+}
+
+/**
+ * ffmpeg `args OUTPUT` once, OUTPUT a file in the cache: unlike stdout, a file ffmpeg can seek in, so the
+ * muxer writes known sizes and cues (what a recorded file looks like).
+ */
+export function cachedFfmpegFile(args: string[]): Promise<string> {
+  return cachedRun('ffmpeg', args, (partial) => spawnChecked('ffmpeg', [...args, partial], 'ignore'));
 }
 
 export interface MkvinfoFrame {

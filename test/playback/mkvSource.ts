@@ -4,17 +4,15 @@
  * Files are cached in the OS temp directory, keyed by the ffmpeg command line.
  */
 // needs: ffmpeg
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ID, readElementHeader, readUint, UNKNOWN } from '../../src/mkv/index.js';
 import { fragmentSamples, parseTracks, type TrackSet } from '../../src/playback/demux.js';
 import type { TrackMedia } from '../../src/playback/media.js';
-
-const CACHE_DIR = join(tmpdir(), 'kvsd-test-media');
+import { cachedFfmpegFile } from '../helpers/media.js';
 
 /** A producer's start time, as KVS streams carry it: timestamps are epoch milliseconds. */
 export const EPOCH_START_S = 1_700_000_000;
@@ -58,7 +56,7 @@ export async function mkvSource(opts: SourceOptions = {}): Promise<Source> {
   else args.push('-c:v', 'libx265', '-preset', preset, '-x265-params', `log-level=error:scenecut=0:keyint=${gop}`);
   if (audio) args.push('-c:a', 'aac');
   args.push('-output_ts_offset', String(EPOCH_START_S), '-f', 'matroska');
-  const file = await cachedFfmpeg(args);
+  const file = await cachedFfmpegFile(['-y', ...args]);
   const { infoAndTracks, clusters } = splitMkv(await readFile(file));
   const set = parseTracks(infoAndTracks);
   const starts = clusters.map((c) => clusterTimeMs(c, set.timecodeScaleNs));
@@ -100,24 +98,6 @@ function clusterTimeMs(cluster: Buffer, timecodeScaleNs: number): number {
     pos += c.length + c.size;
   }
   throw new Error('a Cluster without a Timecode');
-}
-
-async function cachedFfmpeg(args: string[]): Promise<string> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16);
-  const file = join(CACHE_DIR, `playback-${key}.mkv`);
-  if (existsSync(file) && statSync(file).size > 0) return file;
-  // Test files run in parallel processes: write under a unique name, then rename atomically.
-  const partial = `${file}.${process.pid}.partial.mkv`;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-y', ...args, partial], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`))));
-  });
-  renameSync(partial, file);
-  return file;
 }
 
 /** An ISO-BMFF box as the tests read it back: where it is, its type and its payload. */

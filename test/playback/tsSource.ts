@@ -3,18 +3,16 @@
 // across runs) split into the track header and one Cluster per fragment, as the archive stores them; an
 // independent reading of the TS packets (PSI, PES, PCR); ffprobe and ffmpeg as the decoding oracle.
 
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ID, readElementHeader, UNKNOWN } from '../../src/mkv/index.js';
 import { fragmentSamples, parseTracks } from '../../src/playback/demux.js';
 import type { TrackMedia } from '../../src/playback/media.js';
+import { run } from '../helpers/cli.js';
+import { cachedFfmpegFile } from '../helpers/media.js';
+import { splitMkv } from './mkvSource.js';
 
-const CACHE_DIR = join(tmpdir(), 'kvsd-test-media');
+export { run };
 
 export interface SourceOptions {
   video?: 'h264' | 'hevc' | 'none';
@@ -46,38 +44,7 @@ export async function mkvFile(opts: SourceOptions = {}): Promise<string> {
     args.push('-x265-params', 'log-level=error:open-gop=0');
   }
   if (audio) args.push('-c:a', 'aac');
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16);
-  const file = join(CACHE_DIR, `ts-source-${key}.mkv`);
-  if (existsSync(file)) return file;
-  // Test files run in parallel processes: write under a unique name, then rename atomically.
-  const partial = `${file}.${process.pid}.partial.mkv`;
-  const made = await run('ffmpeg', [...args, '-f', 'matroska', partial]);
-  if (made.code !== 0) throw new Error(`ffmpeg exited with ${made.code}: ${made.stderr}`);
-  renameSync(partial, file);
-  return file;
-}
-
-/** The level-1 elements of an MKV file's Segment: Info ‖ Tracks as one buffer, and each Cluster. */
-export function splitMkv(mkv: Buffer): { infoAndTracks: Buffer; clusters: Buffer[] } {
-  const ebml = readElementHeader(mkv, 0, 0);
-  if (!ebml || ebml.id !== ID.EBML) throw new Error('not an EBML file');
-  let pos = ebml.length + ebml.size;
-  const segment = readElementHeader(mkv, pos, pos);
-  if (!segment || segment.id !== ID.Segment) throw new Error('no Segment after the EBML header');
-  pos += segment.length;
-  const end = segment.size === UNKNOWN ? mkv.length : Math.min(mkv.length, pos + segment.size);
-  const header: Buffer[] = [];
-  const clusters: Buffer[] = [];
-  while (pos < end) {
-    const h = readElementHeader(mkv, pos, pos);
-    if (!h || h.size === UNKNOWN) throw new Error(`unreadable level-1 element at ${pos}`);
-    const whole = mkv.subarray(pos, pos + h.length + h.size);
-    if (h.id === ID.Info || h.id === ID.Tracks) header.push(whole);
-    else if (h.id === ID.Cluster) clusters.push(whole);
-    pos += whole.length;
-  }
-  return { infoAndTracks: Buffer.concat(header), clusters };
+  return cachedFfmpegFile([...args, '-f', 'matroska']);
 }
 
 /** A source's fragments as tsSegment takes them, timestamps moved to `epochMs` (KVS keeps producer epochs). */
@@ -90,21 +57,6 @@ export async function fragments(opts: SourceOptions, epochMs: number): Promise<T
       samples: samples.map((s) => ({ ...s, dts: s.dts + epochMs, pts: s.pts + epochMs })),
     })),
   );
-}
-
-/** Runs a tool to its end, whatever its exit code. */
-export async function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
 }
 
 export interface ProbePacket {

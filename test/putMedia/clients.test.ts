@@ -5,11 +5,10 @@
 // needs: curl, ffmpeg
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from '../helpers/cli.js';
+import { CLI, run } from '../helpers/cli.js';
 import { startKvsd, type KvsdProcess } from '../helpers/server.js';
 import { checkAckSequence, clustersOf, ffmpegEpochMkvFile, type Ack, type TimedCluster } from '../helpers/putMedia.js';
 import { storedFragments } from '../helpers/storedState.js';
@@ -29,32 +28,9 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Runs a bash pipeline; resolves with its exit code and output. */
-function sh(script: string, env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out: ${script}\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs a bash pipeline; resolves with its exit code and output (the shared tool runner, 60 s at most). */
+const sh = (script: string, env: Record<string, string> = {}) =>
+  run('bash', ['-o', 'pipefail', '-c', script], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

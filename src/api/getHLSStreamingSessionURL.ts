@@ -4,7 +4,7 @@
  * resources are the HLS route group (src/api/hls.ts).
  */
 import { jsonOperation } from './operation.js';
-import { checkSessionStart, fragmentSelectorShape, sealSession, selectionOf } from './playbackSession.js';
+import { fragmentSelectorShape, sealSession, startSelection } from './playbackSession.js';
 import { streamRef } from './shapes.js';
 
 export const getHLSStreamingSessionURL = jsonOperation({
@@ -27,7 +27,9 @@ export const getHLSStreamingSessionURL = jsonOperation({
   async handle(input, { archive, server, host }) {
     const now = Date.now();
     const stream = await archive.streams.resolve(input);
-    const selection = selectionOf(
+    const { selection } = await startSelection(
+      archive,
+      stream,
       {
         selectorName: 'HLSFragmentSelector',
         ...(input.PlaybackMode !== undefined && { PlaybackMode: input.PlaybackMode }),
@@ -36,22 +38,14 @@ export const getHLSStreamingSessionURL = jsonOperation({
       },
       now,
     );
-    const first = await checkSessionStart(archive, stream, selection, now);
-    const kind = selection.kind;
-    // LIVE numbers its segments from the first window's first fragment; the others from StartTimestamp.
-    const anchor = selection.mode === 'LIVE' ? first[0]! : undefined;
     const token = sealSession(archive, {
       protocol: 'hls',
       streamId: stream.id,
-      selection: {
-        ...selection,
-        createdMs: now,
-        ...(anchor && { startMs: kind === 'producer' ? anchor.producerMs : anchor.serverMs, anchorSeq: anchor.seq }),
-      },
+      selection,
       expiresMs: now + (input.Expires ?? 300) * 1000,
       container: input.ContainerFormat ?? 'FRAGMENTED_MP4',
       // AWS's defaults: ALWAYS for server timestamps, NEVER for producer timestamps.
-      discontinuity: input.DiscontinuityMode ?? (kind === 'server' ? 'ALWAYS' : 'NEVER'),
+      discontinuity: input.DiscontinuityMode ?? (selection.kind === 'server' ? 'ALWAYS' : 'NEVER'),
       displayTimestamp: input.DisplayFragmentTimestamp === 'ALWAYS',
       displayNumber: false,
     });

@@ -35,6 +35,11 @@ export interface PlaybackSession {
   displayTimestamp: boolean;
   /** DASH: kvs:fn on each segment. */
   displayNumber: boolean;
+  /**
+   * DASH: the session's first fragment, the origin of its media timeline (producer ms), of its wall-clock
+   * mapping (server ms), and the codec data of its init segments (codec data may not change in a DASH session).
+   */
+  origin?: { mediaMs: number; serverMs: number; headerId: number };
 }
 
 /** The selector members HLS and DASH share (HLSFragmentSelector, DASHFragmentSelector). */
@@ -152,6 +157,32 @@ export async function clusterOf(archive: Archive, stream: StreamRecord, f: Fragm
   const chunks: Buffer[] = [];
   for await (const chunk of await served.body()) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * A session request checked as AWS checks it: the selection its token carries (LIVE numbers its segments
+ * from the first window's first fragment; the other modes from StartTimestamp), and its first fragment.
+ */
+export async function startSelection(
+  archive: Archive,
+  stream: StreamRecord,
+  input: SelectionInput,
+  now: number,
+): Promise<{ selection: SessionSelection; first: FragmentRecord }> {
+  const selection = selectionOf(input, now);
+  const first = (await checkSessionStart(archive, stream, selection, now))[0]!;
+  const live = selection.mode === 'LIVE';
+  return {
+    selection: {
+      ...selection,
+      createdMs: now,
+      ...(live && {
+        startMs: selection.kind === 'producer' ? first.producerMs : first.serverMs,
+        anchorSeq: first.seq,
+      }),
+    },
+    first,
+  };
 }
 
 /** Checks what AWS checks when a session is created: retention, fragments in range, playable codec data. */

@@ -44,7 +44,10 @@ const PAGE = 1000;
 const LIVE_LOOKBACK_MS = 60_000;
 /** LIVE needs a fragment this recent to start a session (AWS: nothing in the last 30 s is ResourceNotFound). */
 export const LIVE_RECENT_MS = 30_000;
-const COUNT_CACHE_MAX = 10_000;
+/** Sessions whose count and last window are remembered. */
+const SESSION_CACHE_MAX = 10_000;
+/** Sessions whose last window is remembered: fewer, a window holds up to 5000 fragment records. */
+const WINDOW_CACHE_MAX = 256;
 const LIVE_SCAN = 5000;
 
 const ts = (f: FragmentRecord, kind: TimestampKind) => keyOf(f, kind).ms;
@@ -52,6 +55,8 @@ const ts = (f: FragmentRecord, kind: TimestampKind) => keyOf(f, kind).ms;
 export class PlaybackSelector {
   /** Per session: the last counted position, so that counting resumes there. */
   private readonly counted = new Map<string, Key & { index: number }>();
+  /** Per session: its last window, where segment requests by number (DASH's `$Number$`) find their fragment. */
+  private readonly windows = new Map<string, PlaylistWindow>();
 
   constructor(private readonly catalog: Catalog) {}
 
@@ -101,22 +106,66 @@ export class PlaybackSelector {
     sel: SessionSelection,
     now = Date.now(),
   ): Promise<PlaylistWindow> {
-    const before: Key = { ms: sel.startMs - 1, seq: Number.MAX_SAFE_INTEGER };
+    const window = await this.compute(stream, sessionId, sel, now);
+    remember(this.windows, sessionId, window, WINDOW_CACHE_MAX);
+    return window;
+  }
+
+  /**
+   * The fragment at position `index` (from 0) of the session's list: from its last window when it is
+   * there, else counted in the catalog from the session's anchor (or from its last counted position).
+   */
+  async fragmentAt(
+    stream: StreamRecord,
+    sessionId: string,
+    sel: SessionSelection,
+    index: number,
+    now = Date.now(),
+  ): Promise<FragmentRecord | undefined> {
+    const last = this.windows.get(sessionId);
+    if (last && index >= last.firstIndex && index < last.firstIndex + last.fragments.length) {
+      return last.fragments[index - last.firstIndex];
+    }
+    if (sel.mode === 'ON_DEMAND' && index >= sel.max) return undefined;
+    const known = this.counted.get(sessionId);
+    let cursor = known && known.index <= index ? { ms: known.ms, seq: known.seq - 1 } : anchorOf(sel);
+    let skip = known && known.index <= index ? index - known.index : index;
+    const end = sel.mode === 'LIVE' ? Number.MAX_SAFE_INTEGER : this.reached(sel, now).end;
+    for (;;) {
+      const limit = Math.min(PAGE, skip + 1);
+      const rows = await this.catalog.listFragments(this.query(stream, sel.kind, cursor, end, limit, now));
+      if (rows.length > skip) return (await this.records(stream, [rows[skip]!]))[0];
+      if (rows.length < limit) return undefined;
+      skip -= rows.length;
+      cursor = keyOf(rows[rows.length - 1]!, sel.kind);
+    }
+  }
+
+  /** ON_DEMAND and LIVE_REPLAY: the last selected timestamp the session lists now, and whether it is final. */
+  private reached(sel: SessionSelection, now: number) {
+    if (sel.mode === 'ON_DEMAND') return { end: sel.endMs!, complete: true };
+    const reached = sel.startMs + (now - sel.createdMs);
+    return {
+      end: Math.min(reached, sel.endMs ?? Number.MAX_SAFE_INTEGER, now),
+      complete: sel.endMs !== undefined && reached >= sel.endMs,
+    };
+  }
+
+  private async compute(stream: StreamRecord, sessionId: string, sel: SessionSelection, now: number) {
+    const anchor = anchorOf(sel);
     if (sel.mode === 'ON_DEMAND') {
-      const fragments = await this.range(stream, sel.kind, before, sel.endMs!, sel.max, now);
+      const fragments = await this.range(stream, sel.kind, anchor, sel.endMs!, sel.max, now);
       return { fragments, firstIndex: 0, complete: true };
     }
     let fragments: FragmentRecord[];
     let complete = false;
-    const anchor: Key = sel.mode === 'LIVE' ? { ms: sel.startMs, seq: (sel.anchorSeq ?? 0) - 1 } : before;
     if (sel.mode === 'LIVE') {
       const newest = await this.newest(stream, sel.kind, sel.max, now, sel.startMs);
       fragments = newest.filter((f) => compare(keyOf(f, sel.kind), anchor) > 0);
     } else {
-      const reached = sel.startMs + (now - sel.createdMs);
-      const end = Math.min(reached, sel.endMs ?? Number.MAX_SAFE_INTEGER, now);
-      complete = sel.endMs !== undefined && reached >= sel.endMs;
-      fragments = await this.tail(stream, sessionId, sel, before, end, now);
+      const reached = this.reached(sel, now);
+      complete = reached.complete;
+      fragments = await this.tail(stream, sessionId, sel, anchor, reached.end, now);
     }
     if (fragments.length === 0) return { fragments, firstIndex: 0, complete };
     const firstIndex = await this.indexOf(stream, sessionId, sel.kind, anchor, fragments[0]!, now);
@@ -171,8 +220,7 @@ export class PlaybackSelector {
       if (rows.length < PAGE || lower.length < rows.length) break;
       from = keyOf(rows[rows.length - 1]!, kind);
     }
-    if (this.counted.size >= COUNT_CACHE_MAX) this.counted.delete(this.counted.keys().next().value!);
-    this.counted.set(sessionId, { ...target, index });
+    remember(this.counted, sessionId, { ...target, index });
     return index;
   }
 
@@ -192,6 +240,23 @@ export class PlaybackSelector {
     const full = await Promise.all(rows.map((r) => this.catalog.getFragment(stream.id, r.seq)));
     return full.filter((f): f is FragmentRecord => f !== undefined);
   }
+}
+
+/** Keeps `value` for the session in a bounded map (the oldest session's entry goes first). */
+function remember<V>(map: Map<string, V>, sessionId: string, value: V, max = SESSION_CACHE_MAX) {
+  map.delete(sessionId);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(sessionId, value);
+}
+
+/**
+ * The exclusive listing cursor just before the session's first fragment: LIVE's anchor fragment, or
+ * anything at or after StartTimestamp.
+ */
+function anchorOf(sel: SessionSelection): Key {
+  return sel.mode === 'LIVE'
+    ? { ms: sel.startMs, seq: (sel.anchorSeq ?? 0) - 1 }
+    : { ms: sel.startMs - 1, seq: Number.MAX_SAFE_INTEGER };
 }
 
 /** A listing position: (selected timestamp, seq), the catalog's keyset order. */

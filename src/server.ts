@@ -9,6 +9,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Context, ServerInfo } from './api/index.js';
 import { awsOperations, health, type KvsdRoute } from './api/routes.js';
+import { dash } from './api/dash.js';
 import { hls } from './api/hls.js';
 import { sessionTokenVerifier } from './api/playbackSession.js';
 import type { Archive } from './archive/archive.js';
@@ -219,7 +220,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
   };
 
-  const router = new Router<KvsdRoute>().add(awsOperations).add(health).add(hls);
+  const router = new Router<KvsdRoute>().add(awsOperations).add(health).add(hls).add(dash);
   const counters = new RequestCounters();
   const pipeline = new RequestPipeline({
     router,

@@ -4,7 +4,6 @@
  * playlist per track, fMP4 init and media fragments per track, and MPEG-TS fragments with every track.
  * Browsers fetch them from other origins (AWS's own viewer is a page elsewhere), hence CORS `*`.
  */
-import { mediaSegment } from '../playback/fmp4.js';
 import { masterPlaylist, mediaPlaylist } from '../playback/hls.js';
 import { fragmentSamples } from '../playback/demux.js';
 import { tsSegment } from '../playback/mpegts.js';
@@ -15,7 +14,9 @@ import type { KvsdRoute } from './routes.js';
 import {
   FragmentNumber,
   initFragmentRoute,
+  mp4MediaFragment,
   numberOf,
+  peakBandwidth,
   SessionToken,
   sendResource,
   sessionFragment,
@@ -27,6 +28,7 @@ import {
 const M3U8 = 'application/x-mpegURL';
 
 const master = sessionRoute({
+  protocol: 'hls',
   path: '/hls/v1/getHLSMasterPlaylist.m3u8',
   name: 'GetHLSMasterPlaylist',
   shape: { type: 'structure', members: { SessionToken } },
@@ -41,14 +43,14 @@ const master = sessionRoute({
       );
     const { tracks } = await tracksOf(archive, stream, newest.headerId);
     const segments = segmentsOf(session, window.fragments, numberOf);
-    // Peak bits per second; a fragment shorter than a second counts as one (a stub would claim a peak it is not).
-    const bandwidth = Math.max(...segments.map((s) => (s.fragment.size * 8 * 1000) / Math.max(s.durationMs, 1000)));
+    const bandwidth = peakBandwidth(segments);
     const container = session.container === 'MPEG_TS' ? 'ts' : 'fmp4';
     sendResource(res, M3U8, masterPlaylist({ container, token: input.SessionToken, tracks, bandwidth }));
   },
 });
 
 const media = sessionRoute({
+  protocol: 'hls',
   path: '/hls/v1/getHLSMediaPlaylist.m3u8',
   name: 'GetHLSMediaPlaylist',
   shape: { type: 'structure', members: { SessionToken, TrackNumber } },
@@ -75,22 +77,21 @@ const media = sessionRoute({
   },
 });
 
-const init = initFragmentRoute('/hls/v1');
+const init = initFragmentRoute('hls');
 
 const mp4Fragment = sessionRoute({
+  protocol: 'hls',
   path: '/hls/v1/getMP4MediaFragment.mp4',
   name: 'GetMP4MediaFragment',
   shape: { type: 'structure', members: { SessionToken, TrackNumber, FragmentNumber } },
   async serve({ input, stream, archive, res }) {
     const f = await sessionFragment(archive, stream, input.FragmentNumber!);
-    const { set, track } = await trackOf(archive, stream, f.headerId, input.TrackNumber);
-    const part = fragmentSamples(await clusterOf(archive, stream, f), set).find((m) => m.track === track)!;
-    // mfhd sequence numbers only need to increase along the stream: the ingestion sequence does.
-    sendResource(res, 'video/mp4', mediaSegment(part, f.seq % 2 ** 32 || 1));
+    sendResource(res, 'video/mp4', await mp4MediaFragment(archive, stream, f, input.TrackNumber));
   },
 });
 
 const tsFragment = sessionRoute({
+  protocol: 'hls',
   path: '/hls/v1/getTSFragment.ts',
   name: 'GetTSFragment',
   shape: { type: 'structure', members: { SessionToken, FragmentNumber } },

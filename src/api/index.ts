@@ -15,6 +15,7 @@ import { listFragments } from './listFragments.js';
 import { getMediaForFragmentList } from './getMediaForFragmentList.js';
 import { getMedia } from './getMedia.js';
 import { getHLSStreamingSessionURL } from './getHLSStreamingSessionURL.js';
+import { getDASHStreamingSessionURL } from './getDASHStreamingSessionURL.js';
 import { getClip } from './getClip.js';
 
 export const operations: Operation[] = [
@@ -33,6 +34,7 @@ export const operations: Operation[] = [
   getMediaForFragmentList,
   getMedia,
   getHLSStreamingSessionURL,
+  getDASHStreamingSessionURL,
   getClip,
 ];
 

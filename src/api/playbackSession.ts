@@ -37,9 +37,9 @@ export interface PlaybackSession {
   displayNumber: boolean;
   /**
    * DASH: the session's first fragment, the origin of its media timeline (producer ms), of its wall-clock
-   * mapping (server ms), and the codec data of its init segments (codec data may not change in a DASH session).
+   * mapping (the wall-clock ms at which its media starts), and the codec data of its init segments (codec data may not change in a DASH session).
    */
-  origin?: { mediaMs: number; serverMs: number; headerId: number };
+  origin?: { mediaMs: number; wallMs: number; headerId: number };
 }
 
 /** The selector members HLS and DASH share (HLSFragmentSelector, DASHFragmentSelector). */
@@ -96,7 +96,8 @@ export function sealSession(archive: Archive, session: Omit<PlaybackSession, 'id
 }
 
 export const sessionExpired = () => new ApiError('NotAuthorizedException', 403, 'Streaming session token is expired');
-const sessionInvalid = () => new ApiError('NotAuthorizedException', 403, 'The streaming session token is not valid.');
+export const sessionInvalid = () =>
+  new ApiError('NotAuthorizedException', 403, 'The streaming session token is not valid.');
 
 /** The session a token holds; 403 when it was not made by this catalog's key, was altered or has expired. */
 export function openSession(archive: Archive, token: string | null, now = Date.now()): PlaybackSession {
@@ -161,16 +162,18 @@ export async function clusterOf(archive: Archive, stream: StreamRecord, f: Fragm
 
 /**
  * A session request checked as AWS checks it: the selection its token carries (LIVE numbers its segments
- * from the first window's first fragment; the other modes from StartTimestamp), and its first fragment.
+ * from the first window's first fragment; the other modes from StartTimestamp), its first fragment, and
+ * the newest of the first fragments listed (LIVE: of its first window).
  */
 export async function startSelection(
   archive: Archive,
   stream: StreamRecord,
   input: SelectionInput,
   now: number,
-): Promise<{ selection: SessionSelection; first: FragmentRecord }> {
+): Promise<{ selection: SessionSelection; first: FragmentRecord; newest: FragmentRecord }> {
   const selection = selectionOf(input, now);
-  const first = (await checkSessionStart(archive, stream, selection, now))[0]!;
+  const listed = await checkSessionStart(archive, stream, selection, now);
+  const first = listed[0]!;
   const live = selection.mode === 'LIVE';
   return {
     selection: {
@@ -182,6 +185,7 @@ export async function startSelection(
       }),
     },
     first,
+    newest: listed[listed.length - 1]!,
   };
 }
 

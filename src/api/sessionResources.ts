@@ -5,13 +5,23 @@
 import type { ServerResponse } from 'node:http';
 import type { Archive } from '../archive/archive.js';
 import { retentionHorizon } from '../archive/retention.js';
-import { initSegment } from '../playback/fmp4.js';
+import { fragmentSamples } from '../playback/demux.js';
+import { initSegment, mediaSegment } from '../playback/fmp4.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';
 import { formatFragmentNumber, parseFragmentNumber } from '../protocol/fragmentNumbers.js';
 import type { InputShape } from '../protocol/validator.js';
 import type { FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import type { Context } from './operation.js';
-import { asApiError, openSession, type PlaybackSession, sessionStream, tracksOf } from './playbackSession.js';
+import {
+  asApiError,
+  clusterOf,
+  openSession,
+  sessionInvalid,
+  type PlaybackSession,
+  sessionStream,
+  tracksOf,
+  type WindowSegment,
+} from './playbackSession.js';
 import type { KvsdRoute, RouteCall } from './routes.js';
 
 export const SessionToken = { type: 'string', min: 1, max: 4096, required: true } as const;
@@ -39,6 +49,8 @@ export type SessionQuery = { SessionToken: string } & Partial<Record<string, str
 
 /** A session-token route whose handler gets the opened session and its stream. */
 export function sessionRoute(route: {
+  /** The protocol whose sessions this resource serves: an HLS token opens no DASH resource, and back. */
+  protocol: PlaybackSession['protocol'];
   path: string;
   name: string;
   shape: InputShape;
@@ -63,6 +75,7 @@ export function sessionRoute(route: {
     async handle({ input, res, ctx }: RouteCall) {
       const query = input as SessionQuery;
       const session = openSession(ctx.archive, query.SessionToken);
+      if (session.protocol !== route.protocol) throw sessionInvalid();
       const stream = await sessionStream(ctx.archive, session);
       try {
         await route.serve({ input: query, session, stream, archive: ctx.archive, res, ctx });
@@ -98,9 +111,10 @@ export async function trackOf(
 }
 
 /** getMP4InitFragment.mp4 under a protocol's prefix: ftyp + moov of one track of one codec configuration. */
-export const initFragmentRoute = (prefix: string) =>
+export const initFragmentRoute = (protocol: PlaybackSession['protocol']) =>
   sessionRoute({
-    path: `${prefix}/getMP4InitFragment.mp4`,
+    protocol,
+    path: `/${protocol}/v1/getMP4InitFragment.mp4`,
     name: 'GetMP4InitFragment',
     shape: { type: 'structure', members: { SessionToken, TrackNumber, SequenceNumber } },
     async serve({ input, stream, archive, res }) {
@@ -109,3 +123,20 @@ export const initFragmentRoute = (prefix: string) =>
       sendResource(res, 'video/mp4', initSegment(track));
     },
   });
+
+/** moof + mdat of one track of one fragment (HLS and DASH getMP4MediaFragment.mp4). */
+export async function mp4MediaFragment(
+  archive: Archive,
+  stream: StreamRecord,
+  f: FragmentRecord,
+  trackNumber: string | undefined,
+): Promise<Buffer> {
+  const { set, track } = await trackOf(archive, stream, f.headerId, trackNumber);
+  const part = fragmentSamples(await clusterOf(archive, stream, f), set).find((m) => m.track === track)!;
+  // mfhd sequence numbers only need to increase along the stream: the ingestion sequence does.
+  return mediaSegment(part, f.seq % 2 ** 32 || 1);
+}
+
+/** Peak bits per second of a window; a fragment shorter than a second counts as one (a stub would claim a peak it is not). */
+export const peakBandwidth = (segments: WindowSegment[]) =>
+  Math.max(1, ...segments.map((s) => (s.fragment.size * 8 * 1000) / Math.max(s.durationMs, 1000)));

@@ -1,6 +1,6 @@
 /**
  * Playing kvsd's HLS sessions in a real browser: Debian's Chromium, headless, driven by playwright-core,
- * with hls.js from node_modules. The page lives on its own origin (a static server started here), as
+ * with hls.js or dash.js from node_modules. The page lives on its own origin (a static server started here), as
  * AWS's viewer and every KVS web app do, so the session resources are fetched cross-origin.
  */
 // needs: chromium
@@ -11,9 +11,14 @@ import { createRequire } from 'node:module';
 import { type Browser, chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
-const HLS_JS = readFileSync(require.resolve('hls.js/dist/hls.min.js'));
+const SCRIPTS: Record<string, Buffer> = {
+  '/hls.min.js': readFileSync(require.resolve('hls.js/dist/hls.min.js')),
+  '/dash.all.min.js': readFileSync(require.resolve('dashjs/dist/modern/umd/dash.all.min.js')),
+};
 
-const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
+/** The player pages: hls.js or dash.js on a muted video element, reporting errors to window.report. */
+const PAGES = {
+  hls: `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script>
 <script>
   window.report = { errors: [], fatal: null };
@@ -23,11 +28,26 @@ const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video
   hls.loadSource(new URLSearchParams(location.search).get('src'));
   hls.attachMedia(video);
   hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
-</script></body></html>`;
+</script></body></html>`,
+  dash: `<!doctype html><html><body><video id="v" muted playsinline></video>
+<script src="/dash.all.min.js"></script>
+<script>
+  window.report = { errors: [], fatal: null };
+  const video = document.getElementById('v');
+  const player = dashjs.MediaPlayer().create();
+  // dash.js reports every error as fatal to the presentation; there is no recoverable kind.
+  player.on(dashjs.MediaPlayer.events.ERROR, (e) => { const m = JSON.stringify(e.error); window.report.errors.push(m); window.report.fatal = m; });
+  player.initialize(video, new URLSearchParams(location.search).get('src'), true);
+</script></body></html>`,
+};
+export type PlayerKind = keyof typeof PAGES;
 
 export interface Player {
-  /** Opens the page on `url` and resolves once the video has played `seconds` (or rejects with the page's report). */
-  play(url: string, seconds: number, timeoutMs?: number): Promise<PlayReport>;
+  /**
+   * Opens the page of `kind` (default hls.js) on `url` and resolves once the video has played `seconds` (or
+   * rejects with the page's report).
+   */
+  play(url: string, seconds: number, timeoutMs?: number, kind?: PlayerKind): Promise<PlayReport>;
   close(): Promise<void>;
 }
 
@@ -41,8 +61,10 @@ export interface PlayReport {
 
 export async function startPlayer(): Promise<Player> {
   const pages: Server = createServer((req, res) => {
-    if (req.url === '/hls.min.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(HLS_JS);
-    else res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const script = SCRIPTS[path];
+    if (script) res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
+    else res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGES[path === '/dash' ? 'dash' : 'hls']);
   });
   await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
@@ -60,10 +82,10 @@ export async function startPlayer(): Promise<Player> {
     ],
   });
   return {
-    async play(url, seconds, timeoutMs = 60_000) {
+    async play(url, seconds, timeoutMs = 60_000, kind = 'hls') {
       const page = await browser.newPage();
       try {
-        await page.goto(`${origin}/?src=${encodeURIComponent(url)}`);
+        await page.goto(`${origin}/${kind === 'dash' ? 'dash' : ''}?src=${encodeURIComponent(url)}`);
         const read = () =>
           page.evaluate(() => {
             const v = document.getElementById('v') as HTMLVideoElement;
@@ -80,7 +102,7 @@ export async function startPlayer(): Promise<Player> {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const r = await read();
-          if (r.fatal) throw new Error(`hls.js fatal error ${r.fatal} (errors: ${r.errors.join(', ')})`);
+          if (r.fatal) throw new Error(`${kind} fatal error ${r.fatal} (errors: ${r.errors.join(', ')})`);
           if (r.currentTime >= seconds) return r;
           if (Date.now() > deadline) throw new Error(`played only ${r.currentTime} s: ${JSON.stringify(r)}`);
           await new Promise((res) => setTimeout(res, 200));

@@ -5,15 +5,18 @@
  * which the playback selector maps back to a fragment.
  *
  * Codec data may not change within a DASH session (AWS's rule): the manifest lists fragments up to the
- * first one with other codec data, so a stream whose producer restarted with new codec data needs a new
+ * first one with other codec data (a producer's reconnection with the same codec data is no change), so a stream whose producer restarted with new codec data needs a new
  * session.
  */
-import { dashManifest } from '../playback/dash.js';
+import type { Archive } from '../archive/archive.js';
+import { dashManifest, mediaShift } from '../playback/dash.js';
+import { sameCodecData } from '../playback/demux.js';
 import { ApiError } from '../protocol/errors.js';
 import type { RouteGroup } from '../protocol/router.js';
 import { retentionHorizon } from '../archive/retention.js';
 import { segmentsOf, tracksOf } from './playbackSession.js';
 import type { KvsdRoute } from './routes.js';
+import type { FragmentRecord, StreamRecord } from '../storage/catalog.js';
 import {
   initFragmentRoute,
   mp4MediaFragment,
@@ -26,6 +29,21 @@ import {
   TrackNumber,
 } from './sessionResources.js';
 
+/** The index of the first fragment whose codec data differs from the session's (-1: none does). */
+async function firstOtherCodec(
+  archive: Archive,
+  stream: StreamRecord,
+  headerId: number,
+  fragments: FragmentRecord[],
+): Promise<number> {
+  const session = await tracksOf(archive, stream, headerId);
+  for (let i = 0; i < fragments.length; i++) {
+    const id = fragments[i]!.headerId;
+    if (id !== headerId && !sameCodecData(session, await tracksOf(archive, stream, id))) return i;
+  }
+  return -1;
+}
+
 const notFound = () => new ApiError('ResourceNotFoundException', 404, 'The requested fragment is not found.');
 
 const manifest = sessionRoute({
@@ -36,7 +54,7 @@ const manifest = sessionRoute({
   async serve({ input, session, stream, archive, res }) {
     const origin = session.origin!;
     const window = await archive.playback.window(stream, session.id, session.selection);
-    const other = window.fragments.findIndex((f) => f.headerId !== origin.headerId);
+    const other = await firstOtherCodec(archive, stream, origin.headerId, window.fragments);
     const fragments = other < 0 ? window.fragments : window.fragments.slice(0, other);
     if (fragments.length === 0 && session.selection.mode === 'ON_DEMAND') {
       throw new ApiError(
@@ -82,10 +100,15 @@ const mediaFragment = sessionRoute({
     const number = Number(input.SequenceNumber);
     if (number < 1) throw notFound();
     const f = await archive.playback.fragmentAt(stream, session.id, session.selection, number - 1);
-    if (!f || f.headerId !== session.origin!.headerId || f.serverMs < retentionHorizon(stream, Date.now())) {
+    if (
+      !f ||
+      f.serverMs < retentionHorizon(stream, Date.now()) ||
+      (await firstOtherCodec(archive, stream, session.origin!.headerId, [f])) >= 0
+    ) {
       throw notFound();
     }
-    sendResource(res, 'video/mp4', await mp4MediaFragment(archive, stream, f, input.TrackNumber));
+    const shift = mediaShift(session.origin!.mediaMs);
+    sendResource(res, 'video/mp4', await mp4MediaFragment(archive, stream, f, input.TrackNumber, shift));
   },
 });
 

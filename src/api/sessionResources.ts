@@ -124,17 +124,26 @@ export const initFragmentRoute = (protocol: PlaybackSession['protocol']) =>
     },
   });
 
-/** moof + mdat of one track of one fragment (HLS and DASH getMP4MediaFragment.mp4). */
+/**
+ * moof + mdat of one track of one fragment (HLS and DASH getMP4MediaFragment.mp4), its times moved by
+ * `shiftMs` onto the session's media timeline (DASH; HLS keeps the producer's epoch milliseconds).
+ */
 export async function mp4MediaFragment(
   archive: Archive,
   stream: StreamRecord,
   f: FragmentRecord,
   trackNumber: string | undefined,
+  shiftMs = 0,
 ): Promise<Buffer> {
   const { set, track } = await trackOf(archive, stream, f.headerId, trackNumber);
   const part = fragmentSamples(await clusterOf(archive, stream, f), set).find((m) => m.track === track)!;
+  const samples = part.samples.map((x) => ({
+    ...x,
+    dts: Math.max(0, x.dts + shiftMs),
+    pts: Math.max(0, x.pts + shiftMs),
+  }));
   // mfhd sequence numbers only need to increase along the stream: the ingestion sequence does.
-  return mediaSegment(part, f.seq % 2 ** 32 || 1);
+  return mediaSegment({ ...part, samples }, f.seq % 2 ** 32 || 1);
 }
 
 /** Peak bits per second of a window; a fragment shorter than a second counts as one (a stub would claim a peak it is not). */

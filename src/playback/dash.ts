@@ -4,12 +4,20 @@
  * session's fragments from 1), optionally annotated with each fragment's timestamp (`kvs:ts`) and KVS
  * fragment number (`kvs:fn`). Pure text: the session resources give the init and media segments.
  *
- * Times are milliseconds (timescale 1000, the timescale of every fMP4 track kvsd writes). `t` is the
- * fragment's media time (producer timestamps, which the media segments' tfdt carry) and the manifest's
- * presentationTimeOffset is the session's media origin, so a player's timeline starts at 0 and its
- * segments land where the tfdt says without any rewriting of the media.
+ * Times are milliseconds (timescale 1000, the timescale of every fMP4 track kvsd writes). The media
+ * timeline of a DASH session is its own, as KVS's is: producer timestamps shifted so that the session's
+ * first fragment starts at MEDIA_HEADROOM_MS, and the DASH media segments carry the same shift in their
+ * tfdt (a small timeline keeps players' second-based arithmetic exact). The headroom keeps a decode time
+ * that precedes the first presentation time (B-frames) positive; the presentationTimeOffset removes it,
+ * so a presentation starts at 0.
  */
 import type { Track } from './media.js';
+
+/** Where a DASH session's first fragment starts on the session's media timeline, ms. */
+export const MEDIA_HEADROOM_MS = 10_000;
+
+/** The shift from producer timestamps to a session's media timeline (add it to a producer timestamp). */
+export const mediaShift = (originMs: number) => MEDIA_HEADROOM_MS - originMs;
 
 export interface ManifestSegment {
   /** Media time of the fragment's start: producer timestamp, ms. */
@@ -28,7 +36,7 @@ export interface Manifest {
   /** `$Number$` of segments[0] (from 1). */
   startNumber: number;
   segments: ManifestSegment[];
-  /** Media time at presentation time 0. */
+  /** The producer timestamp at presentation time 0: the session's first fragment's. */
   originMs: number;
   /** 'static': a fixed presentation (ON_DEMAND, or a LIVE_REPLAY past its end); 'dynamic': it grows. */
   type: 'static' | 'dynamic';
@@ -62,7 +70,7 @@ function timeline(m: Manifest): string[] {
   const lines = ['<SegmentTimeline>'];
   let expected: number | undefined;
   for (const s of m.segments) {
-    const t = s.mediaMs - m.originMs;
+    const t = s.mediaMs + mediaShift(m.originMs);
     lines.push(
       `<S${attributes([
         // `t` only where the timeline does not simply continue from the previous segment.
@@ -82,7 +90,7 @@ function adaptationSet(m: Manifest, track: Track, index: number): string[] {
   const q = `SessionToken=${m.token}&TrackNumber=${track.number}`;
   const template = attributes([
     ['timescale', 1000],
-    ['presentationTimeOffset', m.originMs],
+    ['presentationTimeOffset', MEDIA_HEADROOM_MS],
     ['startNumber', m.startNumber],
     ['initialization', `getMP4InitFragment.mp4?${q}&SequenceNumber=${m.headerId}`],
     ['media', `getMP4MediaFragment.mp4?${q}&SequenceNumber=$Number$`],
@@ -147,6 +155,11 @@ export function dashManifest(m: Manifest): string {
     '<Period id="0" start="PT0S">',
     ...m.tracks.flatMap((t, i) => adaptationSet(m, t, i)),
     '</Period>',
+    // Players of dynamic manifests sync their clock to the server's (dash.js asks a public time server
+    // otherwise): the server's time, right here.
+    ...(m.type === 'dynamic'
+      ? [`<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${iso(m.publishMs ?? Date.now())}"/>`]
+      : []),
     '</MPD>',
   ];
   return `${lines.join('\n')}\n`;

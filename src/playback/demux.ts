@@ -235,3 +235,17 @@ export function fragmentSamples(cluster: Buffer, set: TrackSet, endMs?: number):
     return { track, samples };
   });
 }
+
+/**
+ * Whether two track sets decode alike: the same tracks with the same codec data. Each PutMedia connection
+ * stores its own track header, so a producer that reconnects has a new header with, usually, the same codec data.
+ */
+export function sameCodecData(a: TrackSet, b: TrackSet): boolean {
+  return (
+    a.tracks.length === b.tracks.length &&
+    a.tracks.every((t, i) => {
+      const u = b.tracks[i]!;
+      return t.number === u.number && t.codecId === u.codecId && t.codecPrivate.equals(u.codecPrivate);
+    })
+  );
+}

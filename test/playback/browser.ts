@@ -13,7 +13,8 @@ import { type Browser, chromium } from 'playwright-core';
 const require = createRequire(import.meta.url);
 const SCRIPTS: Record<string, Buffer> = {
   '/hls.min.js': readFileSync(require.resolve('hls.js/dist/hls.min.js')),
-  '/dash.all.min.js': readFileSync(require.resolve('dashjs/dist/modern/umd/dash.all.min.js')),
+  // The UMD build: what the package exports to require().
+  '/dash.all.min.js': readFileSync(require.resolve('dashjs')),
 };
 
 /** The player pages: hls.js or dash.js on a muted video element, reporting errors to window.report. */

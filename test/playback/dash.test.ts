@@ -1,0 +1,256 @@
+/**
+ * DASH sessions end to end: real MKV (ffmpeg, H.264, a key frame every 2 s) in through PutMedia,
+ * GetDASHStreamingSessionURL through the JS SDK v3 and the AWS CLI, the manifest played by dash.js in
+ * headless Chromium and read by ffmpeg's DASH demuxer, checked against KVS's shape (one Period, a
+ * SegmentTemplate with a SegmentTimeline per track, kvs:ts and kvs:fn when asked); LIVE is a dynamic
+ * manifest whose segment numbers hold across reloads; AWS's errors.
+ */
+// needs: ffmpeg aws
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import {
+  GetDASHStreamingSessionURLCommand,
+  type GetDASHStreamingSessionURLCommandInput,
+  GetHLSStreamingSessionURLCommand,
+  KinesisVideoArchivedMediaClient,
+} from '@aws-sdk/client-kinesis-video-archived-media';
+import { AWS, awsEnv, run } from '../helpers/cli.js';
+import { ffmpegEpochMkvFile, sendWithClient } from '../helpers/putMedia.js';
+import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
+import { type KvsdProcess, startKvsd } from '../helpers/server.js';
+import { type Player, startPlayer } from './browser.js';
+
+let kvsd: KvsdProcess;
+let am: KinesisVideoArchivedMediaClient;
+let player: Player;
+const uploadedAt = Date.now();
+
+async function upload(stream: string, startMs: number) {
+  const body = createReadStream(await ffmpegEpochMkvFile(startMs));
+  const sent = await sendWithClient(kvsd.url, { streamName: stream, timecodeType: 'ABSOLUTE', body });
+  assert.equal(sent.error, undefined);
+  assert.ok(sent.acks.filter((a) => a.EventType === 'PERSISTED').length >= 5);
+}
+
+const session = async (input: Omit<GetDASHStreamingSessionURLCommandInput, 'StreamName'>, stream = 'cam') =>
+  (await am.send(new GetDASHStreamingSessionURLCommand({ StreamName: stream, ...input }))).DASHStreamingSessionURL!;
+
+const range = () => ({ StartTimestamp: new Date(uploadedAt - 60_000), EndTimestamp: new Date() });
+const onDemand = (extra: Partial<GetDASHStreamingSessionURLCommandInput> = {}) =>
+  session({
+    PlaybackMode: 'ON_DEMAND',
+    DASHFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range() },
+    ...extra,
+  });
+
+const text = async (url: string) => {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `${url}: ${await res.clone().text()}`);
+  assert.equal(res.headers.get('content-type'), 'application/dash+xml');
+  return res.text();
+};
+
+/** The attributes of every element named `name` in an MPD (the manifests are flat, one element per line). */
+const elements = (mpd: string, name: string) =>
+  [...mpd.matchAll(new RegExp(`<${name}((?:\\s+[\\w:]+="[^"]*")*)\\s*/?>`, 'g'))].map(
+    (m) =>
+      Object.fromEntries([...m[1]!.matchAll(/([\w:]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!])) as Record<
+        string,
+        string
+      >,
+  );
+const unescapeXml = (s: string) => s.replace(/&amp;/g, '&');
+
+before(async () => {
+  kvsd = await startKvsd({ args: ['--quiet'] });
+  am = new KinesisVideoArchivedMediaClient(clientConfig(kvsd.url));
+  await createStream(kvsd.url, 'cam');
+  await upload('cam', uploadedAt - 30_000);
+  player = await startPlayer();
+});
+after(async () => {
+  await player?.close();
+  am?.destroy();
+  await kvsd?.dispose();
+});
+
+describe('DASH ON_DEMAND', () => {
+  it('dash.js in Chromium plays the session, decoding frames of the stored size', async () => {
+    const report = await player.play(await onDemand(), 6, 60_000, 'dash');
+    assert.ok(report.decodedFrames >= 100, JSON.stringify(report));
+    assert.equal(report.width, 640);
+    assert.equal(report.height, 360);
+  });
+
+  it("ffmpeg's DASH demuxer reads every stored frame through the manifest", async () => {
+    const r = await run('/usr/bin/ffprobe', [
+      '-v',
+      'error',
+      '-count_packets',
+      '-show_entries',
+      'stream=codec_type,nb_read_packets',
+      '-of',
+      'json',
+      await onDemand(),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const video = (JSON.parse(r.stdout).streams as { codec_type: string; nb_read_packets: string }[]).find(
+      (s) => s.codec_type === 'video',
+    );
+    assert.equal(Number(video?.nb_read_packets), 250, '10 s at 25 fps');
+  });
+
+  it('the manifest is shaped like KVS: static, one Period, a SegmentTemplate and one S per fragment, kvs:ts and kvs:fn', async () => {
+    const url = await onDemand({ DisplayFragmentTimestamp: 'ALWAYS', DisplayFragmentNumber: 'ALWAYS' });
+    const mpd = await text(url);
+    const [root] = elements(mpd, 'MPD');
+    assert.equal(root!.type, 'static');
+    assert.equal(root!.xmlns, 'urn:mpeg:dash:schema:mpd:2011');
+    assert.ok(root!['xmlns:kvs'], 'the kvs namespace is declared');
+    assert.match(root!.mediaPresentationDuration!, /^PT(9\.\d+|10(\.\d+)?)S$/);
+    assert.equal(elements(mpd, 'Period').length, 1);
+    assert.equal(elements(mpd, 'AdaptationSet').length, 1, 'video only');
+    const [rep] = elements(mpd, 'Representation');
+    assert.match(rep!.codecs!, /^avc1\.[0-9a-f]{6}$/);
+    assert.equal(rep!.width, '640');
+    const [template] = elements(mpd, 'SegmentTemplate');
+    assert.equal(template!.timescale, '1000');
+    assert.equal(template!.startNumber, '1');
+    assert.match(
+      unescapeXml(template!.media!),
+      /^getMP4MediaFragment\.mp4\?SessionToken=[\w-]+&TrackNumber=1&SequenceNumber=\$Number\$$/,
+    );
+    const s = elements(mpd, 'S');
+    assert.equal(s.length, 5, 'one S per fragment (2 s each)');
+    assert.equal(s[0]!.t, template!.presentationTimeOffset, 'the presentation starts at the first segment');
+    assert.ok(Number(s[0]!.t) < 60_000, 'the session has its own media timeline, not epoch milliseconds');
+    for (const e of s) assert.match(e.d!, /^(19\d\d|20\d\d)$/);
+    const numbers = (await listAll(kvsd.url, 'cam')).map((f) => f.FragmentNumber).sort();
+    assert.deepEqual([...s.map((e) => e['kvs:fn'])].sort(), numbers, 'kvs:fn: the KVS fragment numbers');
+    for (const e of s) assert.match(e['kvs:ts']!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // Without the display options, no kvs attributes at all.
+    const plain = await text(await onDemand());
+    assert.ok(!plain.includes('kvs:'), plain);
+    // Segments by number: the fifth exists, the sixth does not.
+    const media = (n: number) => new URL(unescapeXml(template!.media!).replace('$Number$', String(n)), url).toString();
+    const fifth = await fetch(media(5));
+    assert.equal(fifth.status, 200);
+    assert.equal(fifth.headers.get('content-type'), 'video/mp4');
+    assert.equal(fifth.headers.get('access-control-allow-origin'), '*');
+    const sixth = await fetch(media(6));
+    assert.equal(sixth.status, 404);
+    assert.equal(sixth.headers.get('x-amzn-errortype')?.split(':')[0], 'ResourceNotFoundException');
+    const init = await fetch(new URL(unescapeXml(template!.initialization!), url));
+    assert.equal(init.status, 200);
+    assert.equal((await init.arrayBuffer()).byteLength > 100, true);
+  });
+
+  it('the AWS CLI gets a session URL of the same shape', async () => {
+    const r = await run(
+      AWS,
+      [
+        'kinesis-video-archived-media',
+        'get-dash-streaming-session-url',
+        '--endpoint-url',
+        kvsd.url,
+        '--stream-name',
+        'cam',
+        '--playback-mode',
+        'ON_DEMAND',
+        '--dash-fragment-selector',
+        JSON.stringify({
+          FragmentSelectorType: 'SERVER_TIMESTAMP',
+          TimestampRange: { StartTimestamp: (uploadedAt - 60_000) / 1000, EndTimestamp: Date.now() / 1000 },
+        }),
+        '--max-manifest-fragment-results',
+        '2',
+      ],
+      { env: awsEnv() },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const url = JSON.parse(r.stdout).DASHStreamingSessionURL as string;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/dash\/v1\/getDASHManifest\.mpd\?SessionToken=[\w-]+$/);
+    assert.equal(elements(await text(url), 'S').length, 2);
+  });
+});
+
+describe('DASH LIVE', () => {
+  it('a dynamic manifest of the newest fragments that keeps each segment number across reloads, played by dash.js', async () => {
+    await createStream(kvsd.url, 'live');
+    await upload('live', Date.now() - 10_000);
+    const url = await session({ PlaybackMode: 'LIVE', MaxManifestFragmentResults: 3 }, 'live');
+    const first = await text(url);
+    assert.equal(elements(first, 'MPD')[0]!.type, 'dynamic');
+    assert.ok(elements(first, 'MPD')[0]!.availabilityStartTime);
+    assert.equal(elements(first, 'S').length, 3);
+    assert.equal(elements(first, 'SegmentTemplate')[0]!.startNumber, '1');
+    const firstT = elements(first, 'S')[0]!.t;
+    await upload('live', Date.now());
+    const second = await text(url);
+    const start = Number(elements(second, 'SegmentTemplate')[0]!.startNumber);
+    assert.equal(start, 6, 'five more fragments: the window moved by five, numbers count the session');
+    // The media timeline is the producer's: segment 6 starts five fragments (≈ 10 s) after segment 1.
+    const t6 = Number(elements(second, 'S')[0]!.t);
+    assert.ok(t6 - Number(firstT) > 9_000, `t ${firstT} -> ${t6}`);
+    const report = await player.play(url, 1, 60_000, 'dash');
+    // dash.js starts near the live edge, so the first second played holds few frames; it decodes them.
+    assert.ok(report.decodedFrames > 0 && report.width === 640, JSON.stringify(report));
+  });
+});
+
+describe('DASH errors', () => {
+  const expectError = async (p: Promise<unknown>, name: string, message?: string) => {
+    await assert.rejects(p, (err: Error) => {
+      assert.equal(err.name, name, err.message);
+      if (message) assert.equal(err.message, message);
+      return true;
+    });
+  };
+
+  it('AWS errors: nothing in range, no retention, TimestampRange on LIVE, limits', async () => {
+    const past = { StartTimestamp: new Date(uploadedAt - 7_200_000), EndTimestamp: new Date(uploadedAt - 3_600_000) };
+    await expectError(
+      session({
+        PlaybackMode: 'ON_DEMAND',
+        DASHFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: past },
+      }),
+      'ResourceNotFoundException',
+      'No fragments found in the stream for the streaming request.',
+    );
+    await createStream(kvsd.url, 'dash-no-retention', 0);
+    await expectError(session({ PlaybackMode: 'LIVE' }, 'dash-no-retention'), 'NoDataRetentionException');
+    await expectError(
+      session({ PlaybackMode: 'LIVE', DASHFragmentSelector: { TimestampRange: past } }),
+      'InvalidArgumentException',
+    );
+    await expectError(session({ MaxManifestFragmentResults: 0 }), 'InvalidArgumentException');
+    await expectError(session({ Expires: 43201 }), 'InvalidArgumentException');
+    await expectError(session({ DisplayFragmentNumber: 'SOMETIMES' as 'ALWAYS' }), 'InvalidArgumentException');
+  });
+
+  it('an HLS token opens no DASH resource, a DASH token no HLS resource', async () => {
+    const hls = (
+      await am.send(
+        new GetHLSStreamingSessionURLCommand({
+          StreamName: 'cam',
+          PlaybackMode: 'ON_DEMAND',
+          HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range() },
+        }),
+      )
+    ).HLSStreamingSessionURL!;
+    const hlsToken = new URL(hls).searchParams.get('SessionToken')!;
+    const dashUrl = await onDemand();
+    const dashToken = new URL(dashUrl).searchParams.get('SessionToken')!;
+    const crossed = [
+      dashUrl.replace(dashToken, hlsToken),
+      hls.replace(hlsToken, dashToken),
+      new URL(`getMP4MediaFragment.mp4?SessionToken=${hlsToken}&TrackNumber=1&SequenceNumber=1`, dashUrl).toString(),
+    ];
+    for (const url of crossed) {
+      const res = await fetch(url);
+      assert.equal(res.status, 403, url);
+      assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'NotAuthorizedException');
+    }
+  });
+});

@@ -119,7 +119,7 @@ export class RequestPipeline {
 
     const input = this.validate(route, req, body);
     const streams = route.auth === 'sigv4' ? this.authorize(route, req, caller, input) : [];
-    await this.admitAndDispatch(route, req, res, requestId, input, streams);
+    await this.admitAndDispatch(route, req, res, requestId, input, streams, caller.session);
   }
 
   /** Authentication, stage one: the header checks, before a byte of body is read. */
@@ -159,10 +159,12 @@ export class RequestPipeline {
     requestId: string,
     input: unknown,
     streams: string[],
+    session: string | undefined,
   ) {
     if (route.streaming) this.o.admitStreaming(req.socket, route.name);
     const evicted = new AbortController();
     const admission = this.o.quotas?.admit(route.name, streams[0], {
+      ...(session !== undefined && { session }),
       streaming: route.streaming,
       evict: () => evicted.abort(),
     });

@@ -116,7 +116,7 @@ export function sessionTokenVerifier(archive: () => Archive | undefined) {
       if (!a) throw new ApiError('ServiceUnavailableException', 503, 'kvsd is starting.');
       const session = openSession(a, token);
       // The token was issued to a caller that GetHLS/DASHStreamingSessionURL authorized for this stream.
-      return { name: `session:${session.protocol}`, allows: () => true };
+      return { name: `session:${session.protocol}`, allows: () => true, session: session.id };
     },
   };
 }

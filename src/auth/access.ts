@@ -12,6 +12,8 @@ export interface Caller {
   /** Principal name, or "anonymous". Safe to log. */
   name: string;
   allows(operation: string, streams: readonly string[]): boolean;
+  /** A playback session's id, when the caller is its session token (per-session quotas). */
+  session?: string;
 }
 
 const ANONYMOUS: Caller = { name: 'anonymous', allows: () => true };

@@ -26,6 +26,8 @@ export interface OperationQuota {
   tpsPerAccount?: number | null;
   burstPerAccount?: number | null;
   connectionsPerStream?: number | null;
+  /** Requests per second per playback session (HLS and DASH session resources, keyed by their token's session). */
+  tpsPerSession?: number | null;
   /** What a connection over the limit does: refused (default) or accepted by ending the oldest one. */
   onConnectionLimit?: 'reject' | 'replace-oldest';
   /** Upload bytes per second per stream (PutMedia): reading is paused, never refused. */
@@ -67,6 +69,13 @@ export const AWS_QUOTAS: QuotaConfig = {
     GetImages: { tpsPerStream: 5 },
     GetHLSStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5 },
     GetDASHStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5 },
+    // The session resources, per session (AWS's HLS and DASH quotas).
+    GetHLSMasterPlaylist: { tpsPerSession: 5 },
+    GetHLSMediaPlaylist: { tpsPerSession: 5 },
+    GetDASHManifest: { tpsPerSession: 5 },
+    GetMP4InitFragment: { tpsPerSession: 5 },
+    GetMP4MediaFragment: { tpsPerSession: 10 },
+    GetTSFragment: { tpsPerSession: 10 },
   },
 };
 
@@ -78,6 +87,7 @@ const QUOTA_KEYS = [
   'tpsPerAccount',
   'burstPerAccount',
   'connectionsPerStream',
+  'tpsPerSession',
   'onConnectionLimit',
   'bytesPerSecondPerStream',
 ];
@@ -169,14 +179,15 @@ export class QuotaEnforcer {
   }
 
   /**
-   * Admits one request of `operation` on `stream` (undefined for stream-less operations): checks the rates,
+   * Admits one request of `operation` on `stream` (undefined for stream-less operations) or in a playback
+   * `session`: checks the rates,
    * then takes a connection slot for streaming operations. Throws ClientLimitExceededException or
    * ConnectionLimitExceededException. `evict` ends this connection if a newer one replaces it.
    */
   admit(
     operation: string,
     stream: string | undefined,
-    opts: { streaming?: boolean; evict?: () => void } = {},
+    opts: { streaming?: boolean; evict?: () => void; session?: string } = {},
   ): Admission {
     const q = this.config.operations[operation];
     const none: Admission = { release: () => {} };
@@ -189,6 +200,16 @@ export class QuotaEnforcer {
         error: () =>
           clientLimitExceeded(
             `The rate of ${operation} requests on stream ${stream} exceeds the limit of ${rate} per second.`,
+          ),
+      });
+    }
+    if (q.tpsPerSession && opts.session !== undefined) {
+      const rate = q.tpsPerSession;
+      checks.push({
+        bucket: this.bucket(`p\0${operation}\0${opts.session}`, rate, Math.max(1, rate)),
+        error: () =>
+          clientLimitExceeded(
+            `The rate of ${operation} requests in this session exceeds the limit of ${rate} per second.`,
           ),
       });
     }

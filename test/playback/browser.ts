@@ -104,7 +104,8 @@ export async function startPlayer(): Promise<Player> {
         for (;;) {
           const r = await read();
           if (r.fatal) throw new Error(`${kind} fatal error ${r.fatal} (errors: ${r.errors.join(', ')})`);
-          if (r.currentTime >= seconds) return r;
+          // The frame counter can trail currentTime for a moment: a played second has decoded frames.
+          if (r.currentTime >= seconds && r.decodedFrames > 0) return r;
           if (Date.now() > deadline) throw new Error(`played only ${r.currentTime} s: ${JSON.stringify(r)}`);
           await new Promise((res) => setTimeout(res, 200));
         }

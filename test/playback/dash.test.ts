@@ -254,3 +254,38 @@ describe('DASH errors', () => {
     }
   });
 });
+
+describe('DASH and HLS session quotas (--quotas aws)', () => {
+  it('a session answers 5 manifests a second; the 6th is ClientLimitExceededException, other sessions are not affected', async () => {
+    const limited = await startKvsd({ args: ['--quotas', 'aws', '--quiet'] });
+    const client = new KinesisVideoArchivedMediaClient(clientConfig(limited.url));
+    try {
+      await createStream(limited.url, 'cam');
+      const body = createReadStream(await ffmpegEpochMkvFile(uploadedAt - 30_000));
+      assert.equal(
+        (await sendWithClient(limited.url, { streamName: 'cam', timecodeType: 'ABSOLUTE', body })).error,
+        undefined,
+      );
+      const open = async () =>
+        (
+          await client.send(
+            new GetDASHStreamingSessionURLCommand({
+              StreamName: 'cam',
+              PlaybackMode: 'ON_DEMAND',
+              DASHFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range() },
+            }),
+          )
+        ).DASHStreamingSessionURL!;
+      const [a, b] = [await open(), await open()];
+      const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(a)));
+      const statuses = answers.map((r) => r.status).sort();
+      assert.equal(statuses.filter((s) => s === 200).length, 5, `statuses ${statuses}`);
+      const refused = answers.find((r) => r.status === 400)!;
+      assert.equal(refused.headers.get('x-amzn-errortype')?.split(':')[0], 'ClientLimitExceededException');
+      assert.equal((await fetch(b)).status, 200, 'another session has its own quota');
+    } finally {
+      client.destroy();
+      await limited.dispose();
+    }
+  });
+});

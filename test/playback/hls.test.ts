@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import { run } from '../helpers/cli.js';
 import { ffmpegEpochMkvFile, sendWithClient } from '../helpers/putMedia.js';
-import { clientConfig, createStream } from '../helpers/sdk.js';
+import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
 import { type KvsdProcess, startKvsd } from '../helpers/server.js';
 import { type Player, startPlayer } from './browser.js';
 
@@ -182,6 +182,57 @@ describe('HLS LIVE', () => {
     for (const [f, n] of one.map) if (two.map.has(f)) assert.equal(two.map.get(f), n, 'same fragment, same number');
     const report = await player.play(master, 1, 30_000);
     assert.ok(report.decodedFrames > 0);
+  });
+});
+
+describe('HLS LIVE_REPLAY and ON_DISCONTINUITY', () => {
+  it('LIVE_REPLAY adds fragments at real-time pace from StartTimestamp and ends at EndTimestamp', async () => {
+    const first = Math.min(...(await listAll(kvsd.url, 'cam')).map((f) => f.ProducerTimestamp!.getTime()));
+    const master = await session({
+      PlaybackMode: 'LIVE_REPLAY',
+      HLSFragmentSelector: {
+        FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+        TimestampRange: { StartTimestamp: new Date(first), EndTimestamp: new Date(first + 3_000) },
+      },
+    });
+    const m = (await text(master)).trim().split('\n');
+    const mediaUrl = resolveIn(master, m[m.length - 1]!);
+    const segments = (p: string) => p.split('\n').filter((l) => l.startsWith('getMP4MediaFragment.mp4?')).length;
+    const early = await text(mediaUrl);
+    assert.equal(segments(early), 1, `only the fragment at StartTimestamp is reached:\n${early}`);
+    assert.ok(!early.includes('#EXT-X-ENDLIST') && !early.includes('#EXT-X-PLAYLIST-TYPE'), early);
+    await new Promise((r) => setTimeout(r, 3_200));
+    const late = await text(mediaUrl);
+    assert.equal(segments(late), 2, 'the fragment 2 s later, and nothing past EndTimestamp');
+    assert.ok(late.includes('#EXT-X-ENDLIST'), 'past EndTimestamp the playlist ends');
+  });
+
+  it('ON_DISCONTINUITY marks a gap between uploads, and only there; hls.js plays across it', async () => {
+    await createStream(kvsd.url, 'gap');
+    const start = Date.now() - 60_000;
+    await upload('gap', start);
+    await upload('gap', start + 30_000);
+    const master = await session(
+      {
+        PlaybackMode: 'ON_DEMAND',
+        DiscontinuityMode: 'ON_DISCONTINUITY',
+        HLSFragmentSelector: {
+          FragmentSelectorType: 'PRODUCER_TIMESTAMP',
+          TimestampRange: { StartTimestamp: new Date(start - 1_000), EndTimestamp: new Date() },
+        },
+      },
+      'gap',
+    );
+    const m = (await text(master)).trim().split('\n');
+    const lines = (await text(resolveIn(master, m[m.length - 1]!))).trim().split('\n');
+    const segmentLines = lines.filter((l) => l.startsWith('getMP4MediaFragment.mp4?'));
+    assert.equal(segmentLines.length, 10);
+    assert.equal(lines.filter((l) => l === '#EXT-X-DISCONTINUITY').length, 1, lines.join('\n'));
+    // The discontinuity comes right before the sixth segment (the second upload's first fragment).
+    const at = lines.indexOf('#EXT-X-DISCONTINUITY');
+    assert.equal(lines.slice(0, at).filter((l) => l.startsWith('getMP4MediaFragment.mp4?')).length, 5);
+    const report = await player.play(master, 12, 90_000);
+    assert.ok(report.decodedFrames > 200, JSON.stringify(report));
   });
 });
 

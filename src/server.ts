@@ -238,6 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       shutdown: stop ? AbortSignal.any([shutdown.signal, stop]) : shutdown.signal,
       ...(req.headers.host && { host: req.headers.host }),
       ...(lister && { lister }),
+      ...(quotas && { sessions: quotas }),
     }),
   })
     .onResponse(requestLog(log, access))

@@ -25,7 +25,8 @@ export const getDASHStreamingSessionURL = jsonOperation({
     },
     anyOf: streamRef.anyOf,
   },
-  async handle(input, { archive, server, host }) {
+  async handle(input, ctx) {
+    const { archive, server, host } = ctx;
     const now = Date.now();
     const stream = await archive.streams.resolve(input);
     const { selection, first, newest } = await startSelection(
@@ -46,9 +47,8 @@ export const getDASHStreamingSessionURL = jsonOperation({
       selection.mode === 'LIVE'
         ? now - (newest.producerMs + newest.lengthMs - first.producerMs)
         : now + Math.max(0, selected - selection.startMs);
-    const token = sealSession(archive, {
+    const token = sealSession(ctx, 'GetDASHStreamingSessionURL', stream, {
       protocol: 'dash',
-      streamId: stream.id,
       selection,
       expiresMs: now + (input.Expires ?? 300) * 1000,
       container: 'FRAGMENTED_MP4',

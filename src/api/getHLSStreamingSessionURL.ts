@@ -24,7 +24,8 @@ export const getHLSStreamingSessionURL = jsonOperation({
     },
     anyOf: streamRef.anyOf,
   },
-  async handle(input, { archive, server, host }) {
+  async handle(input, ctx) {
+    const { archive, server, host } = ctx;
     const now = Date.now();
     const stream = await archive.streams.resolve(input);
     const { selection } = await startSelection(
@@ -38,9 +39,8 @@ export const getHLSStreamingSessionURL = jsonOperation({
       },
       now,
     );
-    const token = sealSession(archive, {
+    const token = sealSession(ctx, 'GetHLSStreamingSessionURL', stream, {
       protocol: 'hls',
-      streamId: stream.id,
       selection,
       expiresMs: now + (input.Expires ?? 300) * 1000,
       container: input.ContainerFormat ?? 'FRAGMENTED_MP4',

@@ -15,6 +15,14 @@ export interface ServerInfo {
   dataEndpoint(hostHeader?: string): string;
 }
 
+/** Active playback sessions per stream: a new one past the limit revokes the oldest (src/auth/quotas.ts). */
+export interface SessionLimit {
+  /** Counts a new session of `operation` (GetHLS/DASHStreamingSessionURL) on the stream. */
+  issued(operation: string, stream: string, sessionId: string): void;
+  /** Whether a newer session took this one's place. */
+  revoked(sessionId: string): boolean;
+}
+
 export interface Context {
   requestId: string;
   /** The request's Host header, if any. */
@@ -23,6 +31,8 @@ export interface Context {
   server: ServerInfo;
   /** Aborted when the server shuts down, so that long-lived responses end cleanly. */
   shutdown: AbortSignal;
+  /** The limit of active playback sessions per stream, when quotas set one (AWS: 10, the newest wins). */
+  sessions?: SessionLimit;
   /** ListFragments lists through this when set (--mode aws, --visibility-delay-ms: src/archive/fragmentListing.ts), else archive.lister. */
   lister?: FragmentListing;
 }

@@ -16,6 +16,7 @@ import { parseTracks, type TrackSet } from '../playback/demux.js';
 import { MediaError } from '../playback/media.js';
 import { ApiError, invalidArgument } from '../protocol/errors.js';
 import type { FragmentRecord, StreamRecord } from '../storage/catalog.js';
+import type { Context } from './operation.js';
 
 const TOKEN_KIND = 'playback-session';
 const DAY_MS = 24 * 3_600_000;
@@ -91,11 +92,22 @@ export function selectionOf(input: SelectionInput, now: number): Omit<SessionSel
   return { mode, kind, startMs: start, ...(end !== undefined && { endMs: end }), max };
 }
 
-export function sealSession(archive: Archive, session: Omit<PlaybackSession, 'id'>): string {
-  return archive.tokens.encrypt(TOKEN_KIND, { ...session, id: randomBytes(9).toString('base64url') });
+/** Seals a new session into its token, and counts it against the stream's active sessions. */
+export function sealSession(
+  ctx: Pick<Context, 'archive' | 'sessions'>,
+  operation: string,
+  stream: StreamRecord,
+  session: Omit<PlaybackSession, 'id' | 'streamId'>,
+): string {
+  const id = randomBytes(9).toString('base64url');
+  ctx.sessions?.issued(operation, stream.name, id);
+  return ctx.archive.tokens.encrypt(TOKEN_KIND, { ...session, streamId: stream.id, id });
 }
 
 export const sessionExpired = () => new ApiError('NotAuthorizedException', 403, 'Streaming session token is expired');
+/** A session past the stream's limit of active sessions: a newer one took its place. */
+export const sessionRevoked = () =>
+  new ApiError('NotAuthorizedException', 403, 'The streaming session was ended by a newer session on the stream.');
 export const sessionInvalid = () =>
   new ApiError('NotAuthorizedException', 403, 'The streaming session token is not valid.');
 

@@ -17,6 +17,7 @@ import {
   clusterOf,
   openSession,
   sessionInvalid,
+  sessionRevoked,
   type PlaybackSession,
   sessionStream,
   tracksOf,
@@ -76,6 +77,7 @@ export function sessionRoute(route: {
       const query = input as SessionQuery;
       const session = openSession(ctx.archive, query.SessionToken);
       if (session.protocol !== route.protocol) throw sessionInvalid();
+      if (ctx.sessions?.revoked(session.id)) throw sessionRevoked();
       const stream = await sessionStream(ctx.archive, session);
       try {
         await route.serve({ input: query, session, stream, archive: ctx.archive, res, ctx });

@@ -26,6 +26,8 @@ export interface OperationQuota {
   tpsPerAccount?: number | null;
   burstPerAccount?: number | null;
   connectionsPerStream?: number | null;
+  /** Active playback sessions per stream (GetHLS/DASHStreamingSessionURL): a new one past it revokes the oldest. */
+  sessionsPerStream?: number | null;
   /** Requests per second per playback session (HLS and DASH session resources, keyed by their token's session). */
   tpsPerSession?: number | null;
   /** What a connection over the limit does: refused (default) or accepted by ending the oldest one. */
@@ -67,8 +69,8 @@ export const AWS_QUOTAS: QuotaConfig = {
     GetMediaForFragmentList: { tpsPerStream: 5, connectionsPerStream: 5 },
     GetClip: { tpsPerStream: 1, tpsPerAccount: 25 },
     GetImages: { tpsPerStream: 5 },
-    GetHLSStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5 },
-    GetDASHStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5 },
+    GetHLSStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5, sessionsPerStream: 10 },
+    GetDASHStreamingSessionURL: { tpsPerStream: 1, burstPerStream: 5, sessionsPerStream: 10 },
     // The session resources, per session (AWS's HLS and DASH quotas).
     GetHLSMasterPlaylist: { tpsPerSession: 5 },
     GetHLSMediaPlaylist: { tpsPerSession: 5 },
@@ -88,6 +90,7 @@ const QUOTA_KEYS = [
   'burstPerAccount',
   'connectionsPerStream',
   'tpsPerSession',
+  'sessionsPerStream',
   'onConnectionLimit',
   'bytesPerSecondPerStream',
 ];
@@ -121,8 +124,8 @@ export function parseQuotaConfig(value: unknown, source = 'quota configuration')
       } else if (typeof val !== 'number' || !(val > 0) || !Number.isFinite(val)) {
         fail(`operations.${name}.${key} must be a positive number, or null to remove the limit`);
       } else {
-        if (key === 'connectionsPerStream' && !Number.isInteger(val))
-          fail(`operations.${name}.connectionsPerStream must be an integer`);
+        if ((key === 'connectionsPerStream' || key === 'sessionsPerStream') && !Number.isInteger(val))
+          fail(`operations.${name}.${key} must be an integer`);
         (merged as Record<string, unknown>)[key] = val;
       }
     }
@@ -155,10 +158,15 @@ export interface Admission {
 }
 
 const MAX_BUCKETS = 50_000;
+/** Revoked session ids remembered (a revoked session's token stays valid until it expires, 12 h at most). */
+const MAX_REVOKED = 100_000;
 
 export class QuotaEnforcer {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly slots = new Map<string, Set<Slot>>();
+  /** Per operation and stream: its active playback sessions, oldest first. */
+  private readonly sessions = new Map<string, string[]>();
+  private readonly revokedSessions = new Set<string>();
 
   constructor(
     readonly config: QuotaConfig,
@@ -262,6 +270,29 @@ export class QuotaEnforcer {
       admission.bandwidth = this.bucket(`b\0${operation}\0${stream}`, rate, rate);
     }
     return admission;
+  }
+
+  /**
+   * Counts a new playback session on the stream; past the operation's sessionsPerStream, the oldest
+   * session is revoked (AWS: "the 11th session revokes the oldest"). In memory: per node.
+   */
+  issued(operation: string, stream: string, sessionId: string): void {
+    const max = this.config.operations[operation]?.sessionsPerStream;
+    if (!max) return;
+    const key = `${operation}\0${stream}`;
+    const active = this.sessions.get(key) ?? [];
+    active.push(sessionId);
+    while (active.length > max) {
+      if (this.revokedSessions.size >= MAX_REVOKED) {
+        this.revokedSessions.delete(this.revokedSessions.values().next().value!);
+      }
+      this.revokedSessions.add(active.shift()!);
+    }
+    this.sessions.set(key, active);
+  }
+
+  revoked(sessionId: string): boolean {
+    return this.revokedSessions.has(sessionId);
   }
 
   /** Open connections of an operation on a stream (for tests and logs). */

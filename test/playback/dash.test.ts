@@ -256,7 +256,7 @@ describe('DASH errors', () => {
 });
 
 describe('DASH and HLS session quotas (--quotas aws)', () => {
-  it('a session answers 5 manifests a second; the 6th is ClientLimitExceededException, other sessions are not affected', async () => {
+  it('a session answers 5 manifests a second (the 6th is ClientLimitExceededException, other sessions are not affected); the 11th session revokes the oldest', async () => {
     const limited = await startKvsd({ args: ['--quotas', 'aws', '--quiet'] });
     const client = new KinesisVideoArchivedMediaClient(clientConfig(limited.url));
     try {
@@ -283,6 +283,22 @@ describe('DASH and HLS session quotas (--quotas aws)', () => {
       const refused = answers.find((r) => r.status === 400)!;
       assert.equal(refused.headers.get('x-amzn-errortype')?.split(':')[0], 'ClientLimitExceededException');
       assert.equal((await fetch(b)).status, 200, 'another session has its own quota');
+      // Ten active sessions per stream: the eleventh revokes the oldest (a), at 1 session call a second.
+      for (let i = 2; i < 11; i++) {
+        for (;;) {
+          try {
+            await open();
+            break;
+          } catch (err) {
+            assert.equal((err as Error).name, 'ClientLimitExceededException');
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+      const revoked = await fetch(a);
+      assert.equal(revoked.status, 403);
+      assert.equal(revoked.headers.get('x-amzn-errortype')?.split(':')[0], 'NotAuthorizedException');
+      assert.equal((await fetch(b)).status, 200, 'the second oldest is still active');
     } finally {
       client.destroy();
       await limited.dispose();

@@ -5,7 +5,7 @@
  * SegmentTemplate with a SegmentTimeline per track, kvs:ts and kvs:fn when asked); LIVE is a dynamic
  * manifest whose segment numbers hold across reloads; AWS's errors.
  */
-// needs: ffmpeg aws
+// needs: ffmpeg aws boto3
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import {
   GetHLSStreamingSessionURLCommand,
   KinesisVideoArchivedMediaClient,
 } from '@aws-sdk/client-kinesis-video-archived-media';
-import { AWS, awsEnv, run } from '../helpers/cli.js';
+import { AWS, awsEnv, PYTHON, run } from '../helpers/cli.js';
 import { ffmpegEpochMkvFile, sendWithClient } from '../helpers/putMedia.js';
 import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
 import { type KvsdProcess, startKvsd } from '../helpers/server.js';
@@ -172,6 +172,37 @@ describe('DASH ON_DEMAND', () => {
     const url = JSON.parse(r.stdout).DASHStreamingSessionURL as string;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/dash\/v1\/getDASHManifest\.mpd\?SessionToken=[\w-]+$/);
     assert.equal(elements(await text(url), 'S').length, 2);
+  });
+});
+
+const BOTO3_SESSIONS = `
+import sys, json, datetime, boto3
+a = json.load(sys.stdin)
+c = boto3.client('kinesis-video-archived-media', endpoint_url=a['url'], region_name='us-east-1')
+sel = {'FragmentSelectorType': 'SERVER_TIMESTAMP', 'TimestampRange': {
+  'StartTimestamp': datetime.datetime.fromtimestamp(a['start'], datetime.timezone.utc),
+  'EndTimestamp': datetime.datetime.fromtimestamp(a['end'], datetime.timezone.utc)}}
+out = {
+  'dash': c.get_dash_streaming_session_url(StreamName='cam', PlaybackMode='ON_DEMAND', DASHFragmentSelector=sel,
+    DisplayFragmentNumber='ALWAYS')['DASHStreamingSessionURL'],
+  'hls': c.get_hls_streaming_session_url(StreamName='cam', PlaybackMode='ON_DEMAND', HLSFragmentSelector=sel,
+    ContainerFormat='MPEG_TS')['HLSStreamingSessionURL'],
+}
+print(json.dumps(out))
+`;
+
+describe('boto3', () => {
+  it('gets DASH and HLS session URLs that serve the stored fragments', async () => {
+    const r = await run(PYTHON, ['-c', BOTO3_SESSIONS], {
+      stdin: JSON.stringify({ url: kvsd.url, start: (uploadedAt - 60_000) / 1000, end: Date.now() / 1000 }),
+      env: awsEnv(),
+    });
+    assert.equal(r.code, 0, `boto3 failed: ${r.stderr}`);
+    const urls = JSON.parse(r.stdout) as { dash: string; hls: string };
+    assert.equal(elements(await text(urls.dash), 'S').filter((e) => e['kvs:fn']).length, 5);
+    const master = await fetch(urls.hls);
+    assert.equal(master.status, 200);
+    assert.match(await master.text(), /^#EXTM3U\n/);
   });
 });
 

@@ -46,9 +46,9 @@ export type PlayerKind = keyof typeof PAGES;
 export interface Player {
   /**
    * Opens the page of `kind` (default hls.js) on `url` and resolves once the video has played `seconds` (or
-   * rejects with the page's report).
+   * rejects with the page's report). With `screenshot`, the played video element is saved there as PNG.
    */
-  play(url: string, seconds: number, timeoutMs?: number, kind?: PlayerKind): Promise<PlayReport>;
+  play(url: string, seconds: number, timeoutMs?: number, kind?: PlayerKind, screenshot?: string): Promise<PlayReport>;
   close(): Promise<void>;
 }
 
@@ -83,7 +83,7 @@ export async function startPlayer(): Promise<Player> {
     ],
   });
   return {
-    async play(url, seconds, timeoutMs = 60_000, kind = 'hls') {
+    async play(url, seconds, timeoutMs = 60_000, kind = 'hls', screenshot) {
       const page = await browser.newPage();
       try {
         await page.goto(`${origin}/${kind === 'dash' ? 'dash' : ''}?src=${encodeURIComponent(url)}`);
@@ -105,7 +105,10 @@ export async function startPlayer(): Promise<Player> {
           const r = await read();
           if (r.fatal) throw new Error(`${kind} fatal error ${r.fatal} (errors: ${r.errors.join(', ')})`);
           // The frame counter can trail currentTime for a moment: a played second has decoded frames.
-          if (r.currentTime >= seconds && r.decodedFrames > 0) return r;
+          if (r.currentTime >= seconds && r.decodedFrames > 0) {
+            if (screenshot) await page.locator('#v').screenshot({ path: screenshot });
+            return r;
+          }
           if (Date.now() > deadline) throw new Error(`played only ${r.currentTime} s: ${JSON.stringify(r)}`);
           await new Promise((res) => setTimeout(res, 200));
         }

@@ -7,7 +7,7 @@
  */
 // needs: ffmpeg
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,8 +75,14 @@ after(async () => {
 
 describe('HLS ON_DEMAND', () => {
   it('fMP4: hls.js in Chromium plays the session, decoding frames of the stored size', async () => {
-    const report = await player.play(await onDemand(), 6);
+    // The decoded frame, kept as a test artifact (.tmp/ is not committed).
+    mkdirSync('.tmp', { recursive: true });
+    const shot = join('.tmp', 'hls-frame.png');
+    const report = await player.play(await onDemand(), 6, 60_000, 'hls', shot);
     assert.ok(report.decodedFrames >= 100, JSON.stringify(report));
+    const png = readFileSync(shot);
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    assert.ok(png.length > 2_000, `a blank frame compresses to almost nothing: ${png.length} bytes`);
     assert.equal(report.width, 640);
     assert.equal(report.height, 360);
   });

@@ -139,11 +139,11 @@ export async function mp4MediaFragment(
 ): Promise<Buffer> {
   const { set, track } = await trackOf(archive, stream, f.headerId, trackNumber);
   const part = fragmentSamples(await clusterOf(archive, stream, f), set).find((m) => m.track === track)!;
-  const samples = part.samples.map((x) => ({
-    ...x,
-    dts: Math.max(0, x.dts + shiftMs),
-    pts: Math.max(0, x.pts + shiftMs),
-  }));
+  // HLS (no shift) hands the samples on as they are: no copy per sample on its hot path.
+  const samples =
+    shiftMs === 0
+      ? part.samples
+      : part.samples.map((x) => ({ ...x, dts: Math.max(0, x.dts + shiftMs), pts: Math.max(0, x.pts + shiftMs) }));
   // mfhd sequence numbers only need to increase along the stream: the ingestion sequence does.
   return mediaSegment({ ...part, samples }, f.seq % 2 ** 32 || 1);
 }

@@ -22,23 +22,14 @@ import { ffmpegEpochMkvFile, sendWithClient } from '../helpers/putMedia.js';
 import { clientConfig, createStream, listAll } from '../helpers/sdk.js';
 import { type KvsdProcess, startKvsd } from '../helpers/server.js';
 import { type Player, startPlayer } from './browser.js';
+import { expectError, uploadEpochMkv, videoPacketsThrough } from './sessions.js';
 
 let kvsd: KvsdProcess;
 let am: KinesisVideoArchivedMediaClient;
 let player: Player;
 const uploadedAt = Date.now();
 
-async function upload(stream: string, startMs: number): Promise<number> {
-  const body = createReadStream(await ffmpegEpochMkvFile(startMs));
-  const run = await sendWithClient(kvsd.url, { streamName: stream, timecodeType: 'ABSOLUTE', body });
-  assert.equal(run.error, undefined);
-  const persisted = run.acks.filter((a) => a.EventType === 'PERSISTED').length;
-  assert.ok(
-    persisted >= 5,
-    `persisted ${persisted}: ${JSON.stringify(run.acks.filter((a) => a.EventType === 'ERROR'))}`,
-  );
-  return persisted;
-}
+const upload = (stream: string, startMs: number) => uploadEpochMkv(kvsd.url, stream, startMs);
 
 const session = async (input: Omit<GetHLSStreamingSessionURLCommandInput, 'StreamName'>, stream = 'cam') =>
   (await am.send(new GetHLSStreamingSessionURLCommand({ StreamName: stream, ...input }))).HLSStreamingSessionURL!;
@@ -95,20 +86,7 @@ describe('HLS ON_DEMAND', () => {
   it('ffprobe reads every stored frame through the session URL', async () => {
     for (const ContainerFormat of ['FRAGMENTED_MP4', 'MPEG_TS'] as const) {
       const url = await onDemand({ ContainerFormat });
-      const r = await run('/usr/bin/ffprobe', [
-        '-v',
-        'error',
-        '-count_packets',
-        '-show_entries',
-        'stream=codec_type,nb_read_packets',
-        '-of',
-        'json',
-        url,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const streams = JSON.parse(r.stdout).streams as { codec_type: string; nb_read_packets: string }[];
-      const video = streams.find((s) => s.codec_type === 'video');
-      assert.equal(Number(video?.nb_read_packets), 250, `${ContainerFormat}: 10 s at 25 fps`);
+      assert.equal(await videoPacketsThrough(url), 250, `${ContainerFormat}: 10 s at 25 fps`);
     }
   });
 
@@ -244,13 +222,6 @@ describe('HLS LIVE_REPLAY and ON_DISCONTINUITY', () => {
 
 describe('HLS errors', () => {
   it('AWS errors: nothing in range, no retention, TimestampRange on LIVE, a missing end on ON_DEMAND', async () => {
-    const expectError = async (p: Promise<unknown>, name: string, message?: string) => {
-      await assert.rejects(p, (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
-        assert.equal(err.name, name, err.message);
-        if (message) assert.equal(err.message, message);
-        return true;
-      });
-    };
     const past = { StartTimestamp: new Date(uploadedAt - 7_200_000), EndTimestamp: new Date(uploadedAt - 3_600_000) };
     await expectError(
       session({
